@@ -1,0 +1,19 @@
+# Reproduction workflow: MTAAL (Zhou et al., AAAI 2021) and multitask transformer NER
+# (Rodriguez, Nguyen & McInnes, J Biomed Inform 2022). See README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/download.smk"
+include: "rules/preprocess.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.corpora.input,

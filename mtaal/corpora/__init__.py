@@ -1,0 +1,1 @@
+"""Corpus layer: registry, download, readers and the tidy parquet representation."""
