@@ -71,7 +71,7 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY) -> Registry:
     for name, entry in raw["corpora"].items():
         files = tuple(
             FileSpec(file_path, spec.get("sha256"), spec.get("url"))
-            for file_path, spec in sorted(entry.pop("files", {}).items())
+            for file_path, spec in sorted((entry.pop("files", None) or {}).items())
         )
         corpora[name] = CorpusSpec(
             name=name,

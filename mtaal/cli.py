@@ -1,0 +1,133 @@
+"""``mtaal`` command line: the workflow's main steps without Snakemake.
+
+Examples::
+
+    mtaal download ncbi_disease --mirror ../shared/corpora
+    mtaal build-dataset ncbi_disease
+    mtaal mtaal-split ncbi_disease
+    mtaal check-config config/config.yaml config/tiers/tiny.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from mtaal.errors import MtaalError
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def load_config(paths: list[Path]) -> dict:
+    """Merge YAML config files left to right (later keys win, nested mappings merge) and validate."""
+    import jsonschema
+
+    config: dict = {}
+    for path in paths:
+        _merge(config, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+    schema = yaml.safe_load((REPO_CONFIG / "schema" / "config.schema.yaml").read_text(encoding="utf-8"))
+    try:
+        jsonschema.validate(config, schema)
+    except jsonschema.ValidationError as error:
+        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise MtaalError(f"config key {key}: {error.message}") from None
+    return config
+
+
+def _merge(base: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mtaal", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, action="append",
+                        help="config file(s), merged in order (default: config/config.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    download = commands.add_parser("download", help="fetch and verify one corpus")
+    download.add_argument("corpus")
+    download.add_argument("--mirror", help="mirror directory (default: config, then $MTAAL_CORPUS_MIRROR)")
+    download.add_argument("--results", type=Path, default=Path("results"))
+
+    build = commands.add_parser("build-dataset", help="raw corpus -> tidy parquet tables for one dataset")
+    build.add_argument("dataset")
+    build.add_argument("--results", type=Path, default=Path("results"))
+
+    split = commands.add_parser("mtaal-split", help="labeled / unlabeled / test sentence pool for MTAAL")
+    split.add_argument("dataset")
+    split.add_argument("--results", type=Path, default=Path("results"))
+
+    stats = commands.add_parser("corpus-stats", help="statistics and coverage over built datasets")
+    stats.add_argument("--results", type=Path, default=Path("results"))
+
+    check = commands.add_parser("check-config", help="merge and validate config files")
+    check.add_argument("files", type=Path, nargs="+")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        _run(args)
+    except MtaalError as error:
+        print(f"mtaal: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> None:
+    from mtaal.corpora.registry import load_registry
+
+    if args.command == "check-config":
+        config = load_config(args.files)
+        print(f"valid: tier {config['tier']}, {len(config['datasets'])} datasets")
+        return
+    config = load_config(args.config or [REPO_CONFIG / "config.yaml"])
+    registry = load_registry(config["corpus_registry"])
+    raw = args.results / "raw"
+    if args.command == "download":
+        from mtaal.corpora.download import download_corpus, resolve_mirror
+
+        status = download_corpus(registry.corpus(args.corpus), raw / args.corpus,
+                                 resolve_mirror(args.mirror or config["corpus_mirror"]),
+                                 config["on_missing_corpus"], config["allow_unpinned_downloads"])
+        print(f"{args.corpus}: {status['status']} {status['reason']}")
+    elif args.command == "build-dataset":
+        from mtaal.corpora.build import build_dataset
+
+        corpus = registry.dataset(args.dataset).corpus
+        summary = build_dataset(
+            registry, args.dataset, raw / corpus, raw / "huner_splits" / "files",
+            args.results / "corpora" / args.dataset,
+            patches_dir=raw / "huner_patches" / "files" if config["apply_huner_patches"] else None,
+            max_documents_per_split=config["max_documents_per_split"],
+        )
+        print(summary)
+    elif args.command == "mtaal-split":
+        from mtaal.corpora.mtaal_split import build_mtaal_split
+
+        folder = args.results / "corpora" / args.dataset
+        pool = build_mtaal_split(folder / "tokens.parquet", folder / "mtaal_split.parquet",
+                                 folder / "mtaal_labels.json", config["mtaal_data"])
+        print(pool["split"].value_counts().to_dict())
+    elif args.command == "corpus-stats":
+        from mtaal.corpora.stats import write_corpus_tables
+
+        summaries = sorted((args.results / "corpora").glob("*/summary.json"))
+        tables = args.results / "tables"
+        write_corpus_tables(summaries, tables / "corpus_stats.parquet", tables / "corpus_stats.md",
+                            tables / "corpus_coverage.parquet", tables / "corpus_coverage.md")
+        print(f"wrote {tables}/corpus_stats.* and corpus_coverage.*")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
