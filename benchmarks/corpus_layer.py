@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.workflow_helpers import REPO, copy_workflow, snakemake  # noqa: E402
+from tests.workflow_helpers import REPO, copy_workflow, snakemake
 
 
 def main() -> None:
@@ -36,8 +36,13 @@ def main() -> None:
         jobs = []
         for path in sorted((workdir / "results" / "benchmarks").rglob("*.tsv")):
             row = pd.read_csv(path, sep="\t").iloc[0]
-            jobs.append({"job": str(path.relative_to(workdir / "results" / "benchmarks")), "s": float(row["s"]),
-                         "max_rss_mb": float(row["max_rss"]) if row["max_rss"] != "-" else None})
+            jobs.append(
+                {
+                    "job": str(path.relative_to(workdir / "results" / "benchmarks")),
+                    "s": float(row["s"]),
+                    "max_rss_mb": float(row["max_rss"]) if row["max_rss"] != "-" else None,
+                }
+            )
         coverage = pd.read_parquet(workdir / "results" / "tables" / "corpus_coverage.parquet")
     report = {
         "benchmark": "corpus_layer",

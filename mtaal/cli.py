@@ -48,8 +48,12 @@ def _merge(base: dict, update: dict) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtaal", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, action="append",
-                        help="config file(s), merged in order (default: config/config.yaml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        action="append",
+        help="config file(s), merged in order (default: config/config.yaml)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     download = commands.add_parser("download", help="fetch and verify one corpus")
@@ -97,16 +101,23 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "download":
         from mtaal.corpora.download import download_corpus, resolve_mirror
 
-        status = download_corpus(registry.corpus(args.corpus), raw / args.corpus,
-                                 resolve_mirror(args.mirror or config["corpus_mirror"]),
-                                 config["on_missing_corpus"], config["allow_unpinned_downloads"])
+        status = download_corpus(
+            registry.corpus(args.corpus),
+            raw / args.corpus,
+            resolve_mirror(args.mirror or config["corpus_mirror"]),
+            config["on_missing_corpus"],
+            config["allow_unpinned_downloads"],
+        )
         print(f"{args.corpus}: {status['status']} {status['reason']}")
     elif args.command == "build-dataset":
         from mtaal.corpora.build import build_dataset
 
         corpus = registry.dataset(args.dataset).corpus
         summary = build_dataset(
-            registry, args.dataset, raw / corpus, raw / "huner_splits" / "files",
+            registry,
+            args.dataset,
+            raw / corpus,
+            raw / "huner_splits" / "files",
             args.results / "corpora" / args.dataset,
             patches_dir=raw / "huner_patches" / "files" if config["apply_huner_patches"] else None,
             max_documents_per_split=config["max_documents_per_split"],
@@ -116,16 +127,25 @@ def _run(args: argparse.Namespace) -> None:
         from mtaal.corpora.mtaal_split import build_mtaal_split
 
         folder = args.results / "corpora" / args.dataset
-        pool = build_mtaal_split(folder / "tokens.parquet", folder / "mtaal_split.parquet",
-                                 folder / "mtaal_labels.json", config["mtaal_data"])
+        pool = build_mtaal_split(
+            folder / "tokens.parquet",
+            folder / "mtaal_split.parquet",
+            folder / "mtaal_labels.json",
+            config["mtaal_data"],
+        )
         print(pool["split"].value_counts().to_dict())
     elif args.command == "corpus-stats":
         from mtaal.corpora.stats import write_corpus_tables
 
         summaries = sorted((args.results / "corpora").glob("*/summary.json"))
         tables = args.results / "tables"
-        write_corpus_tables(summaries, tables / "corpus_stats.parquet", tables / "corpus_stats.md",
-                            tables / "corpus_coverage.parquet", tables / "corpus_coverage.md")
+        write_corpus_tables(
+            summaries,
+            tables / "corpus_stats.parquet",
+            tables / "corpus_stats.md",
+            tables / "corpus_coverage.parquet",
+            tables / "corpus_coverage.md",
+        )
         print(f"wrote {tables}/corpus_stats.* and corpus_coverage.*")
 
 

@@ -29,5 +29,7 @@ def snakemake(workdir: Path, *args: str, mirror: Path | None = None, check: bool
     command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2", *args]
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result

@@ -44,10 +44,14 @@ def main(manifest: Path) -> None:
         lines.extend("    " + line for line in dumped.rstrip().splitlines())
         lines.append("    files:")
         for path, spec in sorted(files.items()):
-            lines.append(f"      {yaml.safe_dump(path).strip().removesuffix('...').strip()}: "
-                         f"{{sha256: {spec['sha256'] or 'null'}, url: {spec['url'] or 'null'}}}")
+            lines.append(
+                f"      {yaml.safe_dump(path).strip().removesuffix('...').strip()}: "
+                f"{{sha256: {spec['sha256'] or 'null'}, url: {spec['url'] or 'null'}}}"
+            )
     lines.append("")
-    dumped = yaml.safe_dump({"datasets": meta["datasets"]}, default_flow_style=None, width=110, sort_keys=False)
+    dumped = yaml.safe_dump(
+        {"datasets": meta["datasets"]}, default_flow_style=None, width=110, sort_keys=False
+    )
     lines.extend(dumped.rstrip().splitlines())
     (REPO / "config" / "corpora.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -59,7 +59,9 @@ def patched(root: Path, patches: dict[str, str], patches_dir: Path | None) -> It
                 text=True,
             )
             if result.returncode != 0:
-                raise MtaalError(f"patch {patch_name} does not apply to {target}: {result.stdout}{result.stderr}")
+                raise MtaalError(
+                    f"patch {patch_name} does not apply to {target}: {result.stdout}{result.stderr}"
+                )
         yield copy
 
 
@@ -90,8 +92,9 @@ def build_dataset(
         tables = _empty_tables()
         summary.update(status="skipped", reason=status["reason"])
     else:
-        tables = _read_and_tidy(corpus, dataset, Path(corpus_dir) / "files", splits_dir, patches_dir,
-                                max_documents_per_split)
+        tables = _read_and_tidy(
+            corpus, dataset, Path(corpus_dir) / "files", splits_dir, patches_dir, max_documents_per_split
+        )
         summary.update(status="built", reason="")
     out_dir = Path(out_dir)
     for table_name in TABLES:
@@ -130,5 +133,9 @@ def _cap(assigned, per_split: int):
 
 
 def _empty_tables() -> DatasetTables:
-    return DatasetTables(*(pa.Table.from_pylist([], schema) for schema in (
-        DOCUMENTS_SCHEMA, MENTIONS_SCHEMA, TOKENS_SCHEMA, PROBLEMS_SCHEMA)))
+    return DatasetTables(
+        *(
+            pa.Table.from_pylist([], schema)
+            for schema in (DOCUMENTS_SCHEMA, MENTIONS_SCHEMA, TOKENS_SCHEMA, PROBLEMS_SCHEMA)
+        )
+    )

@@ -38,7 +38,9 @@ def fetch_corpus(
     staging = dest.with_name(dest.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     if not corpus.files:
-        raise MissingCorpusError(f"{corpus.name}: the registry lists no files. Get it from the {corpus.where_to_get()}")
+        raise MissingCorpusError(
+            f"{corpus.name}: the registry lists no files. Get it from the {corpus.where_to_get()}"
+        )
     records = []
     try:
         for spec in corpus.files:
@@ -49,7 +51,8 @@ def fetch_corpus(
             if spec.sha256 is None and not allow_unpinned:
                 raise ChecksumError(
                     f"{corpus.name}/{spec.path}: the registry pins no sha256 for this file, so it cannot be "
-                    f"verified (fetched from {source}, sha256 {actual}). Add the digest to config/corpora.yaml "
+                    f"verified (fetched from {source}, sha256 {actual}). "
+                    "Add the digest to config/corpora.yaml "
                     "or set allow_unpinned_downloads: true."
                 )
             if spec.sha256 is not None and actual != spec.sha256:
@@ -92,7 +95,8 @@ def _fetch_file(corpus: CorpusSpec, spec: FileSpec, target: Path, mirror: Path |
     else:
         tried.append("no download URL (manual download)")
     raise MissingCorpusError(
-        f"{corpus.name}/{spec.path}: cannot fetch ({'; '.join(tried)}). Get it from the {corpus.where_to_get()}"
+        f"{corpus.name}/{spec.path}: cannot fetch ({'; '.join(tried)}). "
+        f"Get it from the {corpus.where_to_get()}"
     )
 
 

@@ -38,7 +38,9 @@ def assign_pool(sentences: pd.DataFrame, settings: Mapping) -> pd.DataFrame:
             f"mtaal_data: labeled_fraction + unlabeled_fraction + test_fraction must be 1, got "
             f"{labeled} + {unlabeled} + {test}"
         )
-    kept = sentences[(sentences["n_words"] > settings["min_words"]) & (sentences["n_words"] < settings["max_words"])]
+    kept = sentences[
+        (sentences["n_words"] > settings["min_words"]) & (sentences["n_words"] < settings["max_words"])
+    ]
     kept = kept.reset_index(drop=True)
     rng = np.random.default_rng(settings["seed"])
     split = np.empty(len(kept), dtype=object)
@@ -74,8 +76,12 @@ def label_sets(tokens: pd.DataFrame, pool: pd.DataFrame, vocab_from_test: bool) 
     }
 
 
-def build_mtaal_split(tokens_path: Path, split_path: Path, labels_path: Path, settings: Mapping) -> pd.DataFrame:
-    tokens = pd.read_parquet(tokens_path, columns=["doc_id", "split", "sentence", "token", "tag", "concept_id"])
+def build_mtaal_split(
+    tokens_path: Path, split_path: Path, labels_path: Path, settings: Mapping
+) -> pd.DataFrame:
+    tokens = pd.read_parquet(
+        tokens_path, columns=["doc_id", "split", "sentence", "token", "tag", "concept_id"]
+    )
     pool = assign_pool(sentence_table(tokens), settings)
     write_parquet(pa.Table.from_pandas(pool, preserve_index=False), split_path)
     labels = label_sets(tokens, pool, settings["vocab_from_test"])

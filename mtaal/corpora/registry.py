@@ -60,7 +60,8 @@ class Registry:
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
-            raise ConfigError(f"unknown dataset {name!r}; the registry has: {', '.join(sorted(self.datasets))}")
+            known = ", ".join(sorted(self.datasets))
+            raise ConfigError(f"unknown dataset {name!r}; the registry has: {known}")
         return self.datasets[name]
 
 

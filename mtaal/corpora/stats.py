@@ -12,8 +12,19 @@ import pyarrow as pa
 from mtaal.io import write_parquet, write_text
 
 STATS_COLUMNS = [
-    "dataset", "paper", "split", "documents", "sentences", "tokens", "mentions", "unique_mentions",
-    "annotation_density", "vocabulary_size", "ner_labels", "nen_labels", "problems",
+    "dataset",
+    "paper",
+    "split",
+    "documents",
+    "sentences",
+    "tokens",
+    "mentions",
+    "unique_mentions",
+    "annotation_density",
+    "vocabulary_size",
+    "ner_labels",
+    "nen_labels",
+    "problems",
 ]
 
 
@@ -21,8 +32,9 @@ def dataset_stats(dataset: str, paper: str, dataset_dir: Path) -> pd.DataFrame:
     """One row per split plus an ``all`` row; problems of excluded documents count only in ``all``."""
     documents = pd.read_parquet(dataset_dir / "documents.parquet", columns=["doc_id", "split"])
     mentions = pd.read_parquet(dataset_dir / "mentions.parquet", columns=["doc_id", "text"])
-    tokens = pd.read_parquet(dataset_dir / "tokens.parquet",
-                             columns=["doc_id", "split", "sentence", "token", "tag", "concept_id"])
+    tokens = pd.read_parquet(
+        dataset_dir / "tokens.parquet", columns=["doc_id", "split", "sentence", "token", "tag", "concept_id"]
+    )
     problems = pd.read_parquet(dataset_dir / "problems.parquet", columns=["doc_id"])
     split_of = documents.set_index("doc_id")["split"]
     mentions["split"] = mentions["doc_id"].map(split_of)
@@ -30,35 +42,50 @@ def dataset_stats(dataset: str, paper: str, dataset_dir: Path) -> pd.DataFrame:
     rows = []
     splits = sorted(documents["split"].unique(), key=["train", "dev", "test"].index)
     for split in [*splits, "all"]:
-        pick = (lambda frame: frame) if split == "all" else (lambda frame, s=split: frame[frame["split"] == s])
+        pick = (
+            (lambda frame: frame) if split == "all" else (lambda frame, s=split: frame[frame["split"] == s])
+        )
         split_tokens, split_mentions = pick(tokens), pick(mentions)
         token_count = len(split_tokens)
-        rows.append({
-            "dataset": dataset,
-            "paper": paper,
-            "split": split,
-            "documents": len(pick(documents)),
-            "sentences": len(split_tokens[["doc_id", "sentence"]].drop_duplicates()),
-            "tokens": token_count,
-            "mentions": len(split_mentions),
-            "unique_mentions": split_mentions["text"].nunique(),
-            "annotation_density": len(split_mentions) / token_count if token_count else 0.0,
-            "vocabulary_size": split_tokens["token"].nunique(),
-            "ner_labels": split_tokens["tag"].nunique(),
-            "nen_labels": split_tokens["concept_id"].dropna().nunique(),
-            "problems": len(pick(problems)),
-        })
+        rows.append(
+            {
+                "dataset": dataset,
+                "paper": paper,
+                "split": split,
+                "documents": len(pick(documents)),
+                "sentences": len(split_tokens[["doc_id", "sentence"]].drop_duplicates()),
+                "tokens": token_count,
+                "mentions": len(split_mentions),
+                "unique_mentions": split_mentions["text"].nunique(),
+                "annotation_density": len(split_mentions) / token_count if token_count else 0.0,
+                "vocabulary_size": split_tokens["token"].nunique(),
+                "ner_labels": split_tokens["tag"].nunique(),
+                "nen_labels": split_tokens["concept_id"].dropna().nunique(),
+                "problems": len(pick(problems)),
+            }
+        )
     return pd.DataFrame(rows, columns=STATS_COLUMNS)
 
 
 def coverage_table(summaries: Sequence[Path]) -> pd.DataFrame:
     records = [json.loads(Path(path).read_text(encoding="utf-8")) for path in summaries]
-    columns = ["dataset", "corpus", "paper", "status", "reason", "documents", "mentions", "tokens", "problems"]
+    columns = [
+        "dataset",
+        "corpus",
+        "paper",
+        "status",
+        "reason",
+        "documents",
+        "mentions",
+        "tokens",
+        "problems",
+    ]
     return pd.DataFrame(records)[columns]
 
 
-def write_corpus_tables(summaries: Sequence[Path], stats_path: Path, stats_md: Path,
-                        coverage_path: Path, coverage_md: Path) -> None:
+def write_corpus_tables(
+    summaries: Sequence[Path], stats_path: Path, stats_md: Path, coverage_path: Path, coverage_md: Path
+) -> None:
     coverage = coverage_table(summaries)
     frames = [
         dataset_stats(row.dataset, row.paper, Path(path).parent)

@@ -22,8 +22,8 @@ _CANDIDATE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])
 _NEWLINES = re.compile(r"\n+")
 _WORD_BEFORE = re.compile(r"(\w+)\.?$")
 ABBREVIATIONS = frozenset(
-    """al approx ca cf dr eg eq etc fig figs ie inc jr ltd mr mrs ms no nos pp prof ref refs resp sp spp
-    st subsp suppl tab var vs viz e.g i.e""".split()
+    "al approx ca cf dr eg eq etc fig figs ie inc jr ltd mr mrs ms no nos pp prof ref refs resp sp spp st "
+    "subsp suppl tab var vs viz".split()
 )
 
 
@@ -41,7 +41,7 @@ def split_sentences(text: str, protected: Sequence[Span] = ()) -> list[Span]:
         cuts = {c for c in cuts if not _inside_any(c, starts, ends_by_start)}
     spans: list[Span] = []
     previous = 0
-    for cut in sorted(cuts) + [len(text)]:
+    for cut in [*sorted(cuts), len(text)]:
         span = _trim(text, previous, cut)
         if span is not None:
             spans.append(span)
@@ -56,15 +56,12 @@ def _is_abbreviation(text: str, period: int) -> bool:
     if before is None:
         return False
     word = before.group(1)
-    return len(word) == 1 and word.isalpha() or word.lower() in ABBREVIATIONS
+    return (len(word) == 1 and word.isalpha()) or word.lower() in ABBREVIATIONS
 
 
 def _inside_any(position: int, starts: list[int], spans: list[Span]) -> bool:
     # Spans are few per document; check those starting before the position.
-    for start, end in spans[: bisect_left(starts, position)]:
-        if start < position < end:
-            return True
-    return False
+    return any(start < position < end for start, end in spans[: bisect_left(starts, position)])
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:

@@ -12,7 +12,8 @@ Annotation rules, applied in this order (each case is a ``problems`` row; nothin
 3. ``discontinuous``: replaced by its covering span (first fragment start to last fragment end).
 4. ``duplicate``: same span and type twice -> merged (concept ids united).
 5. Overlapping or nested mentions cannot all be IOB2-tagged: the longest wins (ties: earlier start, then
-   type name); the others stay in ``mentions`` with ``in_tokens`` false (``nested``/``overlap``, ``not_tagged``).
+   type name); the others stay in ``mentions`` with ``in_tokens`` false
+   (``nested``/``overlap``, ``not_tagged``).
 6. ``crosses_sentence``: a mention cut by a sentence boundary the source fixed: each part is tagged from B.
 7. ``no_tokens``: a mention covering no word characters -> not tagged.
 """
@@ -149,7 +150,9 @@ def build_tables(
         for problem in document.problems:
             _add_problem(problems, problem, "dropped")
         typed = [
-            _retype(m, entity_types[m.entity_type]) for m in document.mentions if m.entity_type in entity_types
+            _retype(m, entity_types[m.entity_type])
+            for m in document.mentions
+            if m.entity_type in entity_types
         ]
         valid = _validate(document, typed, problems)
         tagged, untagged = _resolve(document.doc_id, valid, problems)
@@ -190,11 +193,19 @@ def _validate(document: Document, mentions: list[Mention], problems: _Columns) -
     for mention in mentions:
         doc_id, start, end = document.doc_id, mention.start, mention.end
         if not 0 <= start < end <= len(text):
-            problems.add(doc_id, "out_of_range", "dropped", mention.entity_type, start, end, f"text length {len(text)}")
+            problems.add(
+                doc_id, "out_of_range", "dropped", mention.entity_type, start, end, f"text length {len(text)}"
+            )
             continue
         if mention.fragments:
             problems.add(
-                doc_id, "discontinuous", "covering_span", mention.entity_type, start, end, repr(mention.fragments)
+                doc_id,
+                "discontinuous",
+                "covering_span",
+                mention.entity_type,
+                start,
+                end,
+                repr(mention.fragments),
             )
             mention = Mention(start, end, mention.entity_type, None, mention.concept_ids)
         elif mention.text is not None and text[start:end] != mention.text:
@@ -249,8 +260,13 @@ def _resolve(doc_id: str, mentions: list[Mention], problems: _Columns) -> tuple[
         nested = blocker.start <= mention.start and mention.end <= blocker.end
         detail = f"inside {blocker.entity_type} {blocker.start}-{blocker.end}"
         problems.add(
-            doc_id, "nested" if nested else "overlap", "not_tagged", mention.entity_type, mention.start,
-            mention.end, detail,
+            doc_id,
+            "nested" if nested else "overlap",
+            "not_tagged",
+            mention.entity_type,
+            mention.start,
+            mention.end,
+            detail,
         )
         untagged.append(mention)
     tagged.sort(key=lambda m: m.start)
@@ -287,9 +303,16 @@ def _tokenize_document(
             tokens.add(doc_id, split, sentence_index, position, text[start:end], start, end, tag, concept)
     for mention_index, mention in enumerate(tagged):
         if not covered[mention_index]:
-            problems.add(doc_id, "no_tokens", "not_tagged", mention.entity_type, mention.start, mention.end, "")
+            problems.add(
+                doc_id, "no_tokens", "not_tagged", mention.entity_type, mention.start, mention.end, ""
+            )
         elif mention_index in crossing:
             problems.add(
-                doc_id, "crosses_sentence", "tagged_per_sentence", mention.entity_type, mention.start,
-                mention.end, "",
+                doc_id,
+                "crosses_sentence",
+                "tagged_per_sentence",
+                mention.entity_type,
+                mention.start,
+                mention.end,
+                "",
             )

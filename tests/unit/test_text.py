@@ -18,13 +18,19 @@ def test_sentences_end_at_period_before_capital_but_not_after_abbreviations():
 
 
 def test_newlines_always_end_sentences_and_whitespace_is_trimmed():
-    assert sentences_of("  Title of paper\n\nAbstract starts here. ") == ["Title of paper", "Abstract starts here."]
+    assert sentences_of("  Title of paper\n\nAbstract starts here. ") == [
+        "Title of paper",
+        "Abstract starts here.",
+    ]
 
 
 def test_no_sentence_boundary_inside_a_protected_mention():
     text = "Treated with Tox. Beta now. Then stopped."
     start = text.index("Tox.")
-    assert sentences_of(text, [(start, start + len("Tox. Beta"))]) == ["Treated with Tox. Beta now.", "Then stopped."]
+    assert sentences_of(text, [(start, start + len("Tox. Beta"))]) == [
+        "Treated with Tox. Beta now.",
+        "Then stopped.",
+    ]
     assert sentences_of(text) == ["Treated with Tox.", "Beta now.", "Then stopped."]
 
 
@@ -32,7 +38,17 @@ def test_tokens_keep_offsets_and_split_at_mention_boundaries():
     text = "The BRCA1-associated gene, α-synuclein."
     spans = tokenize(text, 0, len(text), boundaries=[4, 8])
     assert [text[s:e] for s, e in spans] == [
-        "The", "BRCA", "1", "-", "associated", "gene", ",", "α", "-", "synuclein", ".",
+        "The",
+        "BRCA",
+        "1",
+        "-",
+        "associated",
+        "gene",
+        ",",
+        "α",
+        "-",
+        "synuclein",
+        ".",
     ]
     assert spans[1] == (4, 8)
 
