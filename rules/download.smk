@@ -17,5 +17,7 @@ rule download:
     resources:
         mem_mb=512,
         runtime=30,
+    conda:
+        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/download.py"

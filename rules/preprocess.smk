@@ -22,6 +22,8 @@ rule build_dataset:
     resources:
         mem_mb=3000,
         runtime=20,
+    conda:
+        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/build_dataset.py"
 
@@ -43,6 +45,8 @@ rule corpus_stats:
     resources:
         mem_mb=4000,
         runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/corpus_stats.py"
 
@@ -64,6 +68,8 @@ rule mtaal_split:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/mtaal_split.py"
 
