@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,14 +45,21 @@ def read_split_lists(splits_dir: Path, prefix: str) -> dict[str, list[str]]:
 
 
 @contextmanager
-def patched(root: Path, patches: dict[str, str], patches_dir: Path | None) -> Iterator[Path]:
-    """``root`` itself, or a temporary copy with the registry's patches applied (GNU patch)."""
-    if not patches or patches_dir is None:
+def prepared(
+    root: Path, unpack: tuple[str, ...], patches: dict[str, str], patches_dir: Path | None
+) -> Iterator[Path]:
+    """``root`` itself, or a temporary copy with archives unpacked and patches applied (GNU patch)."""
+    if patches_dir is None:
+        patches = {}
+    if not patches and not unpack:
         yield root
         return
-    with tempfile.TemporaryDirectory(prefix="mtaal-patched-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="mtaal-prepared-") as temporary:
         copy = Path(temporary) / "root"
-        shutil.copytree(root, copy)
+        shutil.copytree(root, copy, symlinks=True)
+        for archive in unpack:
+            with zipfile.ZipFile(copy / archive) as bundle:
+                bundle.extractall(copy / Path(archive).parent)
         for target, patch_name in patches.items():
             result = subprocess.run(
                 ["patch", "--forward", "--batch", str(copy / target), str(Path(patches_dir) / patch_name)],
@@ -112,7 +120,7 @@ def build_dataset(
 
 
 def _read_and_tidy(corpus: CorpusSpec, dataset, root: Path, splits_dir, patches_dir, cap) -> DatasetTables:
-    with patched(root, dict(corpus.patches), patches_dir) as readable:
+    with prepared(root, corpus.unpack, dict(corpus.patches), patches_dir) as readable:
         documents = read_corpus(corpus.reader, readable, dict(corpus.reader_options))
     lists = None
     if dataset.split["scheme"] == "huner":

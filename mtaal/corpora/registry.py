@@ -31,6 +31,8 @@ class CorpusSpec:
     files: tuple[FileSpec, ...]
     reader_options: Mapping = field(default_factory=dict)
     patches: Mapping[str, str] = field(default_factory=dict)
+    # Zip archives to extract before patching and reading (a patch targets the extracted file).
+    unpack: tuple[str, ...] = ()
     citation: str = ""
     manual: str | None = None
 
@@ -79,6 +81,7 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY) -> Registry:
             files=files,
             reader_options=entry.pop("reader_options", None) or {},
             patches=entry.pop("patches", None) or {},
+            unpack=tuple(entry.pop("unpack", None) or ()),
             **entry,
         )
     datasets = {name: DatasetSpec(name=name, **entry) for name, entry in raw["datasets"].items()}

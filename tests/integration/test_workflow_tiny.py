@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def tiny_run(mirror, tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    snakemake(workdir, "--configfile", "config/tiers/tiny.yaml", "corpora", mirror=mirror)
+    snakemake(workdir, "corpora", "--configfile", "config/tiers/tiny.yaml", mirror=mirror)
     return workdir
 
 
@@ -54,7 +54,7 @@ def test_stats_and_mtaal_split_are_written(tiny_run):
 
 
 def test_second_run_has_nothing_to_do(tiny_run, mirror):
-    result = snakemake(tiny_run, "-n", "--configfile", "config/tiers/tiny.yaml", "corpora", mirror=mirror)
+    result = snakemake(tiny_run, "-n", "corpora", "--configfile", "config/tiers/tiny.yaml", mirror=mirror)
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
