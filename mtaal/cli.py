@@ -96,7 +96,11 @@ def _run(args: argparse.Namespace) -> None:
         print(f"valid: tier {config['tier']}, {len(config['datasets'])} datasets")
         return
     config = load_config(args.config or [REPO_CONFIG / "config.yaml"])
-    registry = load_registry(config["corpus_registry"])
+    registry_path = Path(config["corpus_registry"])
+    if not registry_path.is_absolute() and not registry_path.exists():
+        # Relative paths in the shipped config refer to the checkout, wherever the command runs.
+        registry_path = REPO_CONFIG.parent / registry_path
+    registry = load_registry(registry_path)
     raw = args.results / "raw"
     if args.command == "download":
         from mtaal.corpora.download import download_corpus, resolve_mirror

@@ -13,6 +13,7 @@ WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles"
 
 
 def copy_workflow(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
     for part in WORKFLOW_PARTS:
         source = REPO / part
         if source.is_dir():

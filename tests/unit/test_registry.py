@@ -36,7 +36,7 @@ def test_every_file_is_pinned_or_says_where_to_get_it():
 
 
 def test_unknown_names_are_refused_with_the_known_ones():
-    with pytest.raises(ConfigError, match="unknown dataset 'nope'.*bc2gm_gene"):
+    with pytest.raises(ConfigError, match=r"unknown dataset 'nope'.*bc2gm_gene"):
         REGISTRY.dataset("nope")
 
 
@@ -52,4 +52,4 @@ def test_registry_digests_equal_the_mirror_manifest(mirror):
                 checked += 1
             else:
                 assert key not in manifest, f"{key} is mirrored: pin its digest"
-    assert checked > 5000
+    assert checked > 4000  # the 4000 JNLPBA standoff files among them

@@ -1,0 +1,1 @@
+"""MTAAL active learning: the network and its adversarial games, query strategies and evaluation metrics."""

@@ -1,0 +1,185 @@
+"""Test-set scores for NER and NEN: the corrected ones, and the authors' release computations by name.
+
+Corrected scores pool the whole test set (no per-batch averaging, no sentence dropped):
+
+* NER: entity-level strict IOB2 precision / recall / F1 (``seqeval``'s strict-mode entity extraction), per
+  entity type and micro-averaged over types.
+* NEN: mention-level micro precision / recall / F1. A mention is a maximal run of consecutive tokens with the
+  same non-O concept label, read from the NEN label sequence, gold and predicted alike (the NEN decoder
+  tags every token with a concept id or O, so no NER output is involved). A predicted mention is correct
+  when a gold mention has the same sentence, start, end and concept id.
+
+Release-compatible variants (``release_*``) reproduce what the release's ``main.py`` reports: the test
+sentences, in the order given, are cut into full batches of ``batch_size`` (32), the last partial batch is
+dropped, each batch's sentences are concatenated into one token sequence, a score is computed per batch and
+the scores are averaged over batches. NER uses the release's conlleval-style chunking (``evaluate.py``: an
+``I-`` after ``O`` opens a chunk; a batch with no gold and no predicted chunk scores 0). Its "NEN F1" is
+token accuracy over concept-id tags with O tokens included. The release also shuffles the test set first;
+shuffle before calling to mimic that.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from seqeval.scheme import IOB2, Entities
+
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class PRF:
+    """Counts behind a precision / recall / F1 triple (each 0 where its denominator is 0)."""
+
+    tp: int
+    n_pred: int
+    n_gold: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / self.n_pred if self.n_pred else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / self.n_gold if self.n_gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "tp": self.tp,
+            "n_pred": self.n_pred,
+            "n_gold": self.n_gold,
+        }
+
+
+@dataclass(frozen=True)
+class NERScores:
+    micro: PRF
+    per_type: dict[str, PRF]
+
+    def as_dict(self) -> dict:
+        return {"micro": self.micro.as_dict(), "per_type": {t: s.as_dict() for t, s in self.per_type.items()}}
+
+
+def _check_aligned(gold: Sequence[Sequence], pred: Sequence[Sequence]) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {i}: {len(g)} gold labels but {len(p)} predicted")
+
+
+def ner_entities(tags: Sequence[Sequence[str]]) -> set[tuple[int, str, int, int]]:
+    """Strict IOB2 entities as (sentence, type, start, end-exclusive), via seqeval."""
+    found = Entities([list(map(str, seq)) for seq in tags], IOB2, suffix=False)
+    return {(e.sent_id, e.tag, e.start, e.end) for sent in found.entities for e in sent}
+
+
+def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> NERScores:
+    """Entity-level strict IOB2 P/R/F1 over the whole set: per type and micro."""
+    _check_aligned(gold, pred)
+    gold_ents, pred_ents = ner_entities(gold), ner_entities(pred)
+    hits = gold_ents & pred_ents
+    types = sorted({e[1] for e in gold_ents | pred_ents})
+    count = lambda ents, t: sum(1 for e in ents if e[1] == t)  # noqa: E731
+    per_type = {t: PRF(count(hits, t), count(pred_ents, t), count(gold_ents, t)) for t in types}
+    return NERScores(micro=PRF(len(hits), len(pred_ents), len(gold_ents)), per_type=per_type)
+
+
+def concept_mentions(labels: Sequence[Hashable], outside: Hashable = "O") -> list[tuple[int, int, Hashable]]:
+    """Maximal runs of one non-``outside`` label: (start, end-exclusive, label)."""
+    mentions = []
+    start = 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            if labels[start] != outside:
+                mentions.append((start, i, labels[start]))
+            start = i
+    return mentions
+
+
+def nen_scores(
+    gold: Sequence[Sequence[Hashable]], pred: Sequence[Sequence[Hashable]], outside: Hashable = "O"
+) -> PRF:
+    """Mention-level micro P/R/F1 of NEN label sequences (span and concept id must both match)."""
+    _check_aligned(gold, pred)
+
+    def mentions(seqs: Sequence[Sequence[Hashable]]) -> set:
+        return {(i, *m) for i, seq in enumerate(seqs) for m in concept_mentions(list(seq), outside)}
+
+    gold_m, pred_m = mentions(gold), mentions(pred)
+    return PRF(len(gold_m & pred_m), len(pred_m), len(gold_m))
+
+
+# ------------------------------------------------------------------------------------------ release variants
+
+
+def release_chunks(tags: Sequence[str]) -> set[tuple[str, int, int]]:
+    """Chunks (type, first, last inclusive) as the release's ``evaluate.chunk_finder`` finds them."""
+    tags = [str(t) for t in tags]
+    chunks: set[tuple[str, int, int]] = set()
+    for tag in sorted({t.split("-", 1)[-1] for t in tags if t != "O"}):
+        begin, inside = f"B-{tag}", f"I-{tag}"
+        open_at: int | None = None
+        prev = "O"
+        for i, cur in enumerate(tags):
+            prev_in = prev.split("-", 1)[-1] == tag
+            cur_in = cur.split("-", 1)[-1] == tag
+            if prev in (begin, inside) and (cur == begin or not cur_in) and open_at is not None:
+                chunks.add((tag, open_at, i - 1))
+                open_at = None
+            if (not prev_in and cur in (begin, inside)) or (prev in (begin, inside) and cur == begin):
+                open_at = i
+            prev = cur
+        if open_at is not None:
+            chunks.add((tag, open_at, len(tags) - 1))
+    return chunks
+
+
+def release_conlleval_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """The release's total F1 (as a fraction) for one flat tag sequence; 0 when nothing to score."""
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold tags but {len(pred)} predicted")
+    g, p = release_chunks(gold), release_chunks(pred)
+    return PRF(len(g & p), len(p), len(g)).f1
+
+
+def _full_batches(n: int, batch_size: int) -> list[range]:
+    return [range(start, start + batch_size) for start in range(0, n - n % batch_size, batch_size)]
+
+
+def release_ner_f1_batch_mean(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], batch_size: int = BATCH_SIZE
+) -> float:
+    """Release "NER F1": conlleval-style F1 per full batch (sentences concatenated), averaged over batches.
+
+    NaN when there is no full batch (the release would average an empty list).
+    """
+    _check_aligned(gold, pred)
+    scores = [
+        release_conlleval_f1([t for i in b for t in gold[i]], [t for i in b for t in pred[i]])
+        for b in _full_batches(len(gold), batch_size)
+    ]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def release_nen_token_accuracy_batch_mean(
+    gold: Sequence[Sequence[Hashable]], pred: Sequence[Sequence[Hashable]], batch_size: int = BATCH_SIZE
+) -> float:
+    """Release "NEN F1": token accuracy over concept-id tags, O tokens included, per full batch, averaged."""
+    _check_aligned(gold, pred)
+    scores = []
+    for b in _full_batches(len(gold), batch_size):
+        pairs = Counter(g == p for i in b for g, p in zip(gold[i], pred[i], strict=True))
+        scores.append(pairs[True] / (pairs[True] + pairs[False]))
+    return float(np.mean(scores)) if scores else float("nan")

@@ -1,0 +1,279 @@
+"""The MTAAL network on a toy batch: shapes, masking, losses, adversarial signs, determinism."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mtaal.active import model as M
+from mtaal.errors import ConfigError
+
+SENTENCES = [
+    ["Aspirin", "induced", "asthma", "."],
+    ["No", "effect", "seen"],
+    ["BRCA1", "mutations", "cause", "breast", "cancer", "in", "women", "."],
+    ["Cisplatin", "nephrotoxicity"],
+]
+NER = [[1, 0, 1, 0], [0, 0, 0], [0, 0, 0, 1, 2, 0, 0, 0], [1, 1]]
+NEN = [[1, 0, 2, 0], [0, 0, 0], [0, 0, 0, 3, 3, 0, 0, 0], [1, 4]]
+UNLABELED = [
+    ["Heart", "failure", "after", "doxorubicin"],
+    ["Seizures", "were", "rare", "in", "this", "cohort"],
+]
+N_NER, N_NEN, HIDDEN = 3, 5, 8
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: thread start-up costs more than it saves (and CI machines are shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return M.Vocab.build(SENTENCES + UNLABELED)
+
+
+def build(vocab, seed=0, settings=None, **kw):
+    emb = vocab.embedding_matrix(None, 6, seed=1)
+    return M.MTAALModel(
+        emb, len(vocab.chars), N_NER, N_NEN, settings, hidden=HIDDEN, char_dim=5, seed=seed, **kw
+    )
+
+
+def labeled(vocab, **kw):
+    return M.collate(SENTENCES, vocab, NER, NEN, **kw)
+
+
+def unlabeled(vocab):
+    return M.collate(UNLABELED, vocab)
+
+
+def snapshot(params):
+    return [p.detach().clone() for p in params]
+
+
+def unchanged(params, before):
+    return all(torch.equal(p, b) for p, b in zip(params, before, strict=True))
+
+
+def test_collate_pads_sorts_and_keeps_the_permutation(vocab):
+    batch = labeled(vocab, sort_by_length=True)
+    assert batch.order.tolist() == [2, 0, 1, 3]  # lengths 8, 4, 3, 2
+    assert batch.lengths.tolist() == [8, 4, 3, 2]
+    assert batch.word_ids.shape == (4, 8)
+    assert batch.mask.sum(1).tolist() == [8, 4, 3, 2]
+    assert batch.ner[3].tolist() == [1, 1] + [M.IGNORE_INDEX] * 6
+    assert batch.word_ids[3, 2:].eq(M.PAD_ID).all()
+    assert batch.char_lengths[1].tolist() == [7, 7, 6, 1, 0, 0, 0, 0]  # aspirin induced asthma .
+    assert M.collate([["zzz-unseen"]], vocab).word_ids.tolist() == [[M.UNK_ID]]
+    with pytest.raises(ValueError, match="sentence 1 has 3 tokens and 2 ner labels"):
+        M.collate(SENTENCES, vocab, [NER[0], [0, 0], NER[2], NER[3]])
+    with pytest.raises(ValueError, match="empty"):
+        M.collate([[]], vocab)
+
+
+def test_length_sorted_batches_cover_the_pool_once():
+    chunks = M.length_sorted_batches([3, 9, 1, 9, 4], 2)
+    assert [c.tolist() for c in chunks] == [[1, 3], [4, 0], [2]]
+
+
+def test_forward_shapes(vocab):
+    model = build(vocab)
+    batch = labeled(vocab)
+    out = model(batch)
+    assert out.e.shape == (4, 8, 2 * HIDDEN)
+    assert out.logits["ner"].shape == (4, 8, N_NER)
+    assert out.logits["nen"].shape == (4, 8, N_NEN)
+    assert out.private["ner"].shape == out.private["nen"].shape == (4, 8, 2 * HIDDEN)
+    assert model.td_logits(out.private["ner"], batch).shape == (4, 2)
+    assert model.dd_logits(out.e, batch).shape == (4,)
+    assert out.e[3, 2:].abs().sum() == 0  # packed BiLSTM leaves padding at zero
+
+
+def test_defaults_follow_the_release(vocab):
+    model = M.MTAALModel(vocab.embedding_matrix(None, 6), len(vocab.chars), N_NER, N_NEN)
+    assert model.encoder.lstm.hidden_size == 64 and model.encoder.chars.lstm.hidden_size == 64
+    assert not model.encoder.word_embedding.weight.requires_grad
+    opts = M.make_optimizers(model)
+    assert opts.task.defaults["lr"] == 1e-3 and opts.task.defaults["betas"] == (0.9, 0.9)
+    assert opts.td.defaults["betas"] == (0.5, 0.5)
+    task_ids = {id(p) for p in opts.task.param_groups[0]["params"]}
+    assert not task_ids & {id(p) for p in model.td_parameters() + model.dd_parameters()}
+    assert {id(p) for p in opts.dd_encoder.param_groups[0]["params"]} == {
+        id(p) for p in model.encoder_parameters()
+    }
+    assert M.BATCH_SIZE == 32
+
+
+def test_settings_switch_parts_on_and_off(vocab):
+    with pytest.raises(ConfigError, match="use_td needs both tasks"):
+        M.ModelSettings(tasks={"ner"})
+    with pytest.raises(ConfigError, match="subset"):
+        M.ModelSettings(tasks={"pos"}, use_td=False)
+    model = build(vocab, settings=M.ModelSettings(tasks={"nen"}, use_td=False, use_dd=False))
+    assert list(model.decoders) == ["nen"] and model.td is None and model.dd is None
+    opts = M.make_optimizers(model)
+    assert opts.td is None and opts.dd is None
+    loss = M.train_task_epoch(model, [labeled(vocab)], opts.task)
+    assert math.isfinite(loss)
+    with pytest.raises(ConfigError):
+        model.dd_logits(torch.zeros(1, 1, 2 * HIDDEN), labeled(vocab))
+
+
+def test_padding_does_not_change_predictions(vocab):
+    model = build(vocab)
+    alone = M.predict_proba(model, M.collate([SENTENCES[3]], vocab))
+    padded = M.predict_proba(model, M.collate(SENTENCES, vocab, sort_by_length=True))
+    for task in ("ner", "nen"):
+        assert padded[task][3].shape == (2, N_NER if task == "ner" else N_NEN)
+        np.testing.assert_allclose(padded[task][3], alone[task][0], atol=1e-5)
+        np.testing.assert_allclose(padded[task][3].sum(-1), 1.0, atol=1e-5)
+    div_alone = M.diversity_scores(model, M.collate([SENTENCES[3]], vocab))
+    div_padded = M.diversity_scores(model, M.collate(SENTENCES, vocab, sort_by_length=True))
+    assert div_padded[3] == pytest.approx(div_alone[0], abs=1e-5)
+    assert ((div_padded > 0) & (div_padded < 1)).all()
+
+
+def test_predict_pool_returns_input_order(vocab):
+    model = build(vocab)
+    pool = M.predict_pool(model, SENTENCES, vocab, batch_size=3, with_diversity=True)
+    direct = M.predict_proba(model, labeled(vocab))
+    for a, b in zip(pool.probs["nen"], direct["nen"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(pool.diversity, M.diversity_scores(model, labeled(vocab)), atol=1e-5)
+    labels = M.predict_labels(model, labeled(vocab))
+    assert [len(x) for x in labels["ner"]] == [4, 3, 8, 2]
+
+
+def test_task_loss_ignores_padding():
+    # Uniform logits on real tokens give ln(n_labels) per task; the huge logits at padding must not count.
+    ner = torch.zeros(1, 3, N_NER)
+    nen = torch.zeros(1, 3, N_NEN)
+    ner[0, 2] = torch.tensor([100.0, -100.0, 0.0])
+    targets = {"ner": torch.tensor([[0, 1, M.IGNORE_INDEX]]), "nen": torch.tensor([[4, 0, M.IGNORE_INDEX]])}
+    loss = M.task_loss({"ner": ner, "nen": nen}, targets)
+    assert loss.item() == pytest.approx(math.log(N_NER) + math.log(N_NEN), rel=1e-6)
+
+
+def test_adversarial_loss_values():
+    zeros2 = torch.zeros(3, 2)
+    td = M.td_adversarial_losses(zeros2, zeros2)
+    assert td.discriminator.item() == pytest.approx(2 * math.log(2))
+    assert td.encoder.item() == pytest.approx(-2 * math.log(2))
+    confident = M.td_adversarial_losses(torch.tensor([[20.0, -20.0]]), torch.tensor([[-20.0, 20.0]]))
+    assert confident.discriminator.item() < 1e-6  # NER -> class 0, NEN -> class 1
+    assert M.dd_loss(torch.zeros(2), torch.zeros(4)).item() == pytest.approx(2 * math.log(2))
+    # DD right about both sets: labeled logit +20, unlabeled -20.
+    assert M.dd_loss(torch.tensor([20.0]), torch.tensor([-20.0])).item() < 1e-6
+    assert M.encoder_dd_loss(torch.zeros(4)).item() == pytest.approx(math.log(2))
+    assert M.encoder_dd_loss(torch.zeros(4), torch.zeros(2)).item() == pytest.approx(2 * math.log(2))
+    # The encoder's Eq. 4 is small exactly when DD calls the unlabeled sentences labeled.
+    assert M.encoder_dd_loss(torch.tensor([20.0])).item() < 1e-6
+
+
+def p_labeled_on_unlabeled(model, vocab):
+    return float(np.mean(1.0 - M.diversity_scores(model, unlabeled(vocab))))
+
+
+def test_dd_step_lowers_dd_loss_and_moves_only_dd(vocab):
+    model = build(vocab)
+    opts = M.make_optimizers(model, adv_lr=1e-2)
+    lab, unl = labeled(vocab), unlabeled(vocab)
+    before = M.dd_loss_value(model, lab, unl)
+    enc = snapshot(model.encoder_parameters())
+    M.dd_discriminator_step(model, lab, unl, opts.dd)
+    assert M.dd_loss_value(model, lab, unl) < before
+    assert unchanged(model.encoder_parameters(), enc)
+
+
+def test_encoder_dd_step_raises_labeled_probability_of_unlabeled(vocab):
+    model = build(vocab)
+    opts = M.make_optimizers(model, adv_lr=1e-2)
+    before = p_labeled_on_unlabeled(model, vocab)
+    dd = snapshot(model.dd_parameters())
+    dec = snapshot(model.decoder_parameters())
+    M.dd_encoder_step(model, None, unlabeled(vocab), opts.dd_encoder)
+    assert p_labeled_on_unlabeled(model, vocab) > before
+    assert unchanged(model.dd_parameters(), dd) and unchanged(model.decoder_parameters(), dec)
+
+
+def test_td_step_lowers_td_loss_and_leaves_the_encoder(vocab):
+    model = build(vocab)
+    opts = M.make_optimizers(model, adv_lr=1e-2)
+    batch = labeled(vocab)
+    before = M.td_loss_value(model, batch)
+    enc = snapshot(model.encoder_parameters())
+    M.td_discriminator_step(model, batch, opts.td)
+    assert M.td_loss_value(model, batch) < before
+    assert unchanged(model.encoder_parameters(), enc)
+
+
+def test_encoder_td_step_raises_td_loss_and_moves_only_the_encoder(vocab):
+    model = build(vocab)
+    opts = M.make_optimizers(model, adv_lr=1e-2)
+    batch = labeled(vocab)
+    before = M.td_loss_value(model, batch)
+    others = snapshot(model.decoder_parameters() + model.td_parameters())
+    enc = snapshot(model.encoder_parameters())
+    returned = M.td_encoder_step(model, batch, opts.td_encoder)
+    assert returned == pytest.approx(-before, rel=1e-5)  # the encoder's loss is -td_loss
+    assert M.td_loss_value(model, batch) > before
+    assert unchanged(model.decoder_parameters() + model.td_parameters(), others)
+    assert not unchanged(model.encoder_parameters(), enc)
+
+
+def test_combined_steps_report_both_losses(vocab):
+    model = build(vocab)
+    opts = M.make_optimizers(model)
+    td = M.adversarial_td_step(model, labeled(vocab), opts.td, opts.td_encoder)
+    dd = M.adversarial_dd_step(model, labeled(vocab), unlabeled(vocab), opts.dd, opts.dd_encoder)
+    assert set(td) == {"td_loss", "encoder_td_loss"} and set(dd) == {"dd_loss", "encoder_dd_loss"}
+    assert all(math.isfinite(v) for v in [*td.values(), *dd.values()])
+
+
+def test_task_training_lowers_the_task_loss(vocab):
+    model = build(vocab)
+    opts = M.make_optimizers(model)
+    batches = [labeled(vocab)]
+    first = M.train_task_epoch(model, batches, opts.task)
+    for _ in range(8):
+        last = M.train_task_epoch(model, batches, opts.task)
+    assert last < first
+
+
+def test_same_seed_same_parameters_after_a_step(vocab):
+    states = []
+    for _ in range(2):
+        model = build(vocab, seed=3)
+        opts = M.make_optimizers(model)
+        batches = M.iter_batches(SENTENCES, vocab, NER, NEN, batch_size=2, rng=np.random.default_rng(5))
+        M.train_task_epoch(model, batches, opts.task)
+        M.adversarial_td_step(model, labeled(vocab), opts.td, opts.td_encoder)
+        states.append(model.state_dict())
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    key = "encoder.lstm.weight_ih_l0"
+    assert not torch.equal(build(vocab, seed=4).state_dict()[key], build(vocab, seed=3).state_dict()[key])
+
+
+def test_seeded_init_leaves_the_global_rng_alone(vocab):
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    build(vocab, seed=0)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_iter_batches_shuffles_with_the_seed_and_keeps_the_tail(vocab):
+    sizes = [len(b) for b in M.iter_batches(SENTENCES, vocab, NER, NEN, batch_size=3)]
+    assert sizes == [3, 1]
+    dropped = list(M.iter_batches(SENTENCES, vocab, batch_size=3, drop_last=True))
+    assert [len(b) for b in dropped] == [3]
+    a = next(M.iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
+    b = next(M.iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
+    assert torch.equal(a.word_ids, b.word_ids)
