@@ -1,0 +1,216 @@
+"""MTAAL runs -> the paper's tables (F1 after N queries, query diversity) and curve figures.
+
+Every table is tidy parquet (one value per row) with a markdown rendering; every figure is PNG + SVG
+drawn from ``rounds.parquet`` (the concatenation of all runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from mtaal.io import atomic_path, write_parquet, write_text  # noqa: E402
+
+METRICS = {
+    "ner_f1": "NER F1 (entity, strict)",
+    "nen_f1": "NEN F1 (mention + concept)",
+    "release_ner_f1_batch_mean": "NER F1, release style (batch mean)",
+    "release_nen_token_accuracy_batch_mean": "NEN token accuracy, release style",
+}
+FIGURES = {
+    "fig6_td_effect": "Multi-task with vs without the task discriminator (paper Fig. 6)",
+    "fig7_strategies": "Query strategies in the multi-task setting (paper Fig. 7)",
+    "fig8_ablation": "MTAAL vs without TD vs without DD (paper Fig. 8)",
+}
+
+
+def collect_rounds(paths: Sequence[Path]) -> pd.DataFrame:
+    """All runs' rows, with ``study`` and ``variant`` taken from the run's path
+    (``results/mtaal/<study>/<dataset>/<embedding>/<variant>/seed<seed>/rounds.parquet``)."""
+    frames = []
+    for path in paths:
+        path = Path(path)
+        frame = pd.read_parquet(path)
+        frame.insert(0, "variant", path.parents[1].name)
+        frame.insert(0, "study", path.parents[4].name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def final_scores(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
+    """Paper Tables 2 and 3: F1 after N query rounds, mean / std / n over seeds, one row per metric."""
+    curves = rounds[rounds["study"] == "curves"]
+    picked = []
+    for dataset, frame in curves.groupby("dataset"):
+        wanted = report_after_round.get(dataset, frame["round"].max())
+        # A shorter run (small tier) reports its last round rather than nothing.
+        last = frame.groupby(["embedding", "variant", "seed"])["round"].transform("max")
+        picked.append(frame[frame["round"] == np.minimum(wanted, last)])
+    chosen = pd.concat(picked, ignore_index=True)
+    long = chosen.melt(
+        id_vars=["dataset", "embedding", "variant", "seed", "round", "labeled_count"],
+        value_vars=list(METRICS),
+        var_name="metric",
+    )
+    summary = (
+        long.groupby(["dataset", "embedding", "variant", "metric"])
+        .agg(
+            round=("round", "max"),
+            labeled_count=("labeled_count", "mean"),
+            mean=("value", "mean"),
+            std=("value", "std"),
+            n_seeds=("seed", "nunique"),
+        )
+        .reset_index()
+    )
+    return summary
+
+
+def query_diversity(rounds: pd.DataFrame, tokens: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Paper Table 4: over all sentences a run selected, distinct words, entity mentions and the share of
+    sentences holding an entity; mean and std over repeats (seeds)."""
+    study = rounds[rounds["study"] == "diversity"]
+    per_run = []
+    for (dataset, variant, seed), frame in study.groupby(["dataset", "variant", "seed"]):
+        selected = [sid for ids in frame["selected_ids"] for sid in ids]
+        table = tokens[dataset]
+        picked = table[table["sentence_id"].isin(set(selected))]
+        mentions = picked["tag"].str.startswith("B-").groupby(picked["sentence_id"]).sum()
+        per_run.append(
+            {
+                "dataset": dataset,
+                "variant": variant,
+                "seed": seed,
+                "selected_sentences": len(selected),
+                "distinct_words": picked["token"].nunique(),
+                "entity_mentions": int(mentions.sum()),
+                "sentences_with_entity_pct": 100.0 * float((mentions > 0).mean()) if len(mentions) else 0.0,
+            }
+        )
+    runs = pd.DataFrame(per_run)
+    long = runs.melt(id_vars=["dataset", "variant", "seed"], var_name="statistic")
+    return (
+        long.groupby(["dataset", "variant", "statistic"])["value"]
+        .agg(mean="mean", std="std", n_repeats="count")
+        .reset_index()
+    )
+
+
+def sentence_tokens(tokens_path: Path) -> pd.DataFrame:
+    table = pd.read_parquet(tokens_path, columns=["doc_id", "sentence", "token", "tag"])
+    table["sentence_id"] = table["doc_id"] + ":" + table["sentence"].astype(str)
+    return table
+
+
+def _mean_std(frame: pd.DataFrame, index: list[str], columns: list[str]) -> pd.DataFrame:
+    cell = frame.assign(
+        cell=frame["mean"].map("{:.3f}".format) + " ± " + frame["std"].fillna(0).map("{:.3f}".format)
+    )
+    return cell.pivot_table(index=index, columns=columns, values="cell", aggfunc="first")
+
+
+def write_tables(
+    rounds: pd.DataFrame,
+    tokens: Mapping[str, pd.DataFrame],
+    report_after_round: Mapping[str, int],
+    out: Mapping[str, Path],
+) -> None:
+    write_parquet(pa.Table.from_pandas(rounds, preserve_index=False), out["rounds"])
+    final = final_scores(rounds, report_after_round)
+    write_parquet(pa.Table.from_pandas(final, preserve_index=False), out["final"])
+    shown = final[final["metric"].isin(["ner_f1", "nen_f1"])]
+    write_text(
+        "# MTAAL: F1 after N query rounds (paper Tables 2 and 3)\n\nMean ± std over seeds; rounds per dataset: "
+        + ", ".join(f"{d}: {int(r)}" for d, r in final.groupby("dataset")["round"].max().items())
+        + ". Release-style metrics are in final_f1.parquet.\n\n"
+        + _mean_std(shown, ["variant"], ["dataset", "embedding", "metric"]).to_markdown()
+        + "\n",
+        out["final_md"],
+    )
+    diversity = query_diversity(rounds, tokens)
+    write_parquet(pa.Table.from_pandas(diversity, preserve_index=False), out["diversity"])
+    write_text(
+        "# MTAAL: diversity of the queried sentences (paper Table 4)\n\nMean ± std over repeats.\n\n"
+        + _mean_std(diversity, ["variant"], ["dataset", "statistic"]).to_markdown()
+        + "\n",
+        out["diversity_md"],
+    )
+
+
+def _curve(axis, frame: pd.DataFrame, metric: str, label: str) -> None:
+    grouped = frame.groupby("labeled_count")[metric]
+    mean, std = grouped.mean(), grouped.std().fillna(0.0)
+    axis.plot(mean.index, mean.values, marker="o", markersize=3, label=label)
+    axis.fill_between(mean.index, (mean - std).values, (mean + std).values, alpha=0.15)
+
+
+def _figure(
+    rounds: pd.DataFrame,
+    lines: Mapping[str, Sequence[tuple[str, str]]],
+    metrics: Sequence[str],
+    title: str,
+    target: Path,
+) -> None:
+    """One panel per (dataset, group); ``lines`` maps a group title to (variant, legend label) pairs."""
+    curves = rounds[rounds["study"] == "curves"]
+    embedding = "word2vec" if "word2vec" in set(curves["embedding"]) else sorted(set(curves["embedding"]))[0]
+    curves = curves[curves["embedding"] == embedding]
+    datasets = sorted(curves["dataset"].unique())
+    panels = [(group, metric) for group in lines for metric in metrics]
+    fig, axes = plt.subplots(
+        len(datasets),
+        len(panels),
+        figsize=(4.2 * len(panels), 3.4 * len(datasets)),
+        squeeze=False,
+        sharex="row",
+    )
+    for row, dataset in enumerate(datasets):
+        for column, (group, metric) in enumerate(panels):
+            axis = axes[row][column]
+            for variant, label in lines[group]:
+                frame = curves[(curves["dataset"] == dataset) & (curves["variant"] == variant)]
+                if len(frame):
+                    _curve(axis, frame, metric, label)
+            axis.set_title(f"{dataset}: {group}" if group else dataset, fontsize=10)
+            axis.set_xlabel("labeled sentences")
+            axis.set_ylabel(METRICS[metric])
+            axis.grid(alpha=0.3)
+            if axis.lines:
+                axis.legend(fontsize=8)
+    fig.suptitle(f"{title}\n(embedding {embedding}; mean ± std over seeds)", fontsize=11)
+    fig.tight_layout()
+    for suffix in ("png", "svg"):
+        with atomic_path(target.with_suffix(f".{suffix}")) as temporary:
+            fig.savefig(temporary, format=suffix, dpi=130)
+    plt.close(fig)
+
+
+def write_figures(rounds: pd.DataFrame, out_dir: Path) -> None:
+    out_dir = Path(out_dir)
+    td_lines = {
+        strategy: [(f"mtl-{key}", "without TD"), (f"mtl_td-{key}", "with TD")]
+        for key, strategy in [("random", "random"), ("entropy", "entropy"), ("lc", "least confidence")]
+    }
+    _figure(rounds, td_lines, ["ner_f1"], FIGURES["fig6_td_effect"], out_dir / "fig6_td_effect")
+    strategy_lines = {
+        "": [
+            ("mtl_td-random", "random"),
+            ("mtl_td-entropy", "entropy"),
+            ("mtl_td-lc", "LC"),
+            ("mtl_td-mnlp", "MNLP"),
+            ("mtaal", "MTAAL"),
+        ]
+    }
+    _figure(
+        rounds, strategy_lines, ["ner_f1", "nen_f1"], FIGURES["fig7_strategies"], out_dir / "fig7_strategies"
+    )
+    ablation_lines = {"": [("mtaal", "MTAAL"), ("mtaal-no_td", "without TD"), ("mtaal-no_dd", "without DD")]}
+    _figure(rounds, ablation_lines, ["ner_f1", "nen_f1"], FIGURES["fig8_ablation"], out_dir / "fig8_ablation")
