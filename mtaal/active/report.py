@@ -12,12 +12,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pyarrow as pa  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 
-from mtaal.io import atomic_path, write_parquet, write_text  # noqa: E402
+from mtaal.io import atomic_path, write_parquet, write_text
 
 METRICS = {
     "ner_f1": "NER F1 (entity, strict)",
@@ -128,7 +128,8 @@ def write_tables(
     write_parquet(pa.Table.from_pandas(final, preserve_index=False), out["final"])
     shown = final[final["metric"].isin(["ner_f1", "nen_f1"])]
     write_text(
-        "# MTAAL: F1 after N query rounds (paper Tables 2 and 3)\n\nMean ± std over seeds; rounds per dataset: "
+        "# MTAAL: F1 after N query rounds (paper Tables 2 and 3)\n\n"
+        "Mean ± std over seeds; rounds per dataset: "
         + ", ".join(f"{d}: {int(r)}" for d, r in final.groupby("dataset")["round"].max().items())
         + ". Release-style metrics are in final_f1.parquet.\n\n"
         + _mean_std(shown, ["variant"], ["dataset", "embedding", "metric"]).to_markdown()
