@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import importlib.metadata
 import importlib.resources
 import logging
@@ -120,15 +121,23 @@ def _as_keyed_vectors(kv: KeyedVectors | str | Path) -> KeyedVectors:
 
 
 def read_sentences(
-    token_tables: Iterable[str | Path], *, lowercase: bool = False, splits: Sequence[str] | None = None
+    token_tables: Iterable[str | Path],
+    *,
+    lowercase: bool = False,
+    splits: Sequence[str] | None = None,
+    deduplicate: bool = True,
 ) -> list[list[str]]:
     """The sentences of tokens tables: (doc_id, sentence) groups in ``position`` order, tables in path order.
 
     Rows are ordered by (doc_id, sentence, position) inside each table and tables by sorted path, so the same
-    set of tables gives the same sentence stream whatever order they are listed in. Token strings are shared
-    through each table's dictionary, so memory grows with the vocabulary, not with the token count.
+    set of tables gives the same sentence stream whatever order they are listed in. ``deduplicate`` keeps a
+    document's text once when several tables hold it (HUNER datasets of one corpus, e.g. jnlpba_gene and
+    jnlpba_cellline, share their documents): a document whose exact sentences came earlier is skipped.
+    Token strings are shared through each table's dictionary, so memory grows with the vocabulary, not with
+    the token count.
     """
     wanted = None if splits is None else pa.array(list(splits), pa.string())
+    seen: set[bytes] = set()
     sentences: list[list[str]] = []
     for path in sorted(Path(p) for p in token_tables):
         table = pq.read_table(path, columns=["doc_id", "split", "sentence", "position", "token"])
@@ -147,10 +156,24 @@ def read_sentences(
         doc_codes = doc_ids.indices.to_numpy(zero_copy_only=False)
         sentence_ids = table["sentence"].to_numpy()
         starts = np.flatnonzero((np.diff(doc_codes) != 0) | (np.diff(sentence_ids) != 0)) + 1
-        before = len(sentences)
-        for chunk in np.split(codes, starts):
-            sentences.append([words[code] for code in chunk.tolist()])
-        log.info("%s: %d sentences, %d tokens", path, len(sentences) - before, len(codes))
+        chunks = np.split(codes, starts)
+        sentence_docs = doc_codes[np.concatenate(([0], starts))]
+        doc_groups = np.split(np.arange(len(chunks)), np.flatnonzero(np.diff(sentence_docs) != 0) + 1)
+        kept_documents = kept_tokens = 0
+        for group in doc_groups:
+            document = [[words[code] for code in chunks[index].tolist()] for index in group.tolist()]
+            if deduplicate:
+                digest = hashlib.blake2b(digest_size=16)
+                for sentence in document:
+                    digest.update("\x1f".join(sentence).encode("utf-8") + b"\x1e")
+                if digest.digest() in seen:
+                    continue
+                seen.add(digest.digest())
+            sentences.extend(document)
+            kept_documents += 1
+            kept_tokens += sum(len(sentence) for sentence in document)
+        log.info("%s: %d documents, %d tokens; %d documents seen in an earlier table skipped", path,
+                 kept_documents, kept_tokens, len(doc_groups) - kept_documents)
     return sentences
 
 
@@ -171,6 +194,7 @@ def train_word2vec(
     sg: int = 1,
     lowercase: bool = False,
     splits: Sequence[str] | None = None,
+    deduplicate: bool = True,
 ) -> KeyedVectors:
     """Train gensim Word2Vec on the sentences of ``token_tables``; save its KeyedVectors to ``out``.
 
@@ -179,11 +203,11 @@ def train_word2vec(
     Python's ``hash()``, so ``PYTHONHASHSEED`` does not change the result (the unit tests check this); it only
     mattered to gensim 3's hash-seeded initialisation. More workers train faster but nondeterministically.
     ``splits`` restricts training to those splits (None: all, including test text; word2vec sees no labels,
-    but a strict setting may keep test text out).
+    but a strict setting may keep test text out). ``deduplicate``: see :func:`read_sentences`.
     """
     if workers != 1:
         log.warning("word2vec with workers=%d is not reproducible (workers=1 is)", workers)
-    sentences = read_sentences(token_tables, lowercase=lowercase, splits=splits)
+    sentences = read_sentences(token_tables, lowercase=lowercase, splits=splits, deduplicate=deduplicate)
     token_count = sum(len(sentence) for sentence in sentences)
     if token_count == 0:
         raise EmbeddingError(

@@ -24,6 +24,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
+        # mkstemp creates 0600; outputs get the usual umask-derived mode instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary_path, 0o666 & ~umask)
         os.replace(temporary_path, target)
     finally:
         temporary_path.unlink(missing_ok=True)

