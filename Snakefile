@@ -11,9 +11,11 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/download.smk"
 include: "rules/preprocess.smk"
+include: "rules/mtaal.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.corpora.input,
+        rules.mtaal.input,

@@ -1,0 +1,51 @@
+"""One MTAAL experiment (dataset, embedding, variant, seed) from workflow config pieces.
+
+Shared by the Snakemake rule and ``mtaal active-learn`` so both run exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from mtaal.active.data import load_al_data
+from mtaal.active.loop import ALSettings, run_active_learning
+
+STUDY_KEYS = (
+    "rounds", "query_size", "initial_epochs", "epochs_per_round", "warm_start", "max_pool_sentences",
+    "max_test_sentences", "dd_steps",
+)
+MODEL_KEYS = ("hidden", "char_dim", "batch_size", "lr", "betas", "adversarial_lr")
+
+
+def experiment_settings(
+    dataset: str, embedding: str, variant: Mapping, study: Mapping, model: Mapping, seed: int
+) -> ALSettings:
+    """Map a config variant (tasks, strategy, td, dd), a study's loop settings and the model settings."""
+    return ALSettings(
+        dataset=dataset,
+        embedding=embedding,
+        tasks=tuple(variant["tasks"]),
+        strategy=variant["strategy"],
+        use_td=variant["td"],
+        use_dd=variant["dd"],
+        seed=int(seed),
+        **{key: study[key] for key in STUDY_KEYS},
+        **{key: tuple(model[key]) if key == "betas" else model[key] for key in MODEL_KEYS},
+    )
+
+
+def run_experiment(
+    settings: ALSettings,
+    corpus_dir: Path,
+    vectors: Path,
+    rounds_path: Path,
+    checkpoint_path: Path,
+    progress: bool = True,
+):
+    """Load the dataset's MTAAL pool from ``corpus_dir`` (tokens, split, labels) and run the loop."""
+    corpus_dir = Path(corpus_dir)
+    data = load_al_data(
+        corpus_dir / "tokens.parquet", corpus_dir / "mtaal_split.parquet", corpus_dir / "mtaal_labels.json"
+    )
+    return run_active_learning(settings, data, vectors, rounds_path, checkpoint_path, progress=progress)
