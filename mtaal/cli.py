@@ -72,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("corpus-stats", help="statistics and coverage over built datasets")
     stats.add_argument("--results", type=Path, default=Path("results"))
 
+    learn = commands.add_parser("active-learn", help="one MTAAL active-learning run (resumes)")
+    learn.add_argument("dataset", help="ncbi_disease or bc5cdr (built with build-dataset and mtaal-split)")
+    learn.add_argument("--variant", default="mtaal", help="a key of config mtaal.variants (default: mtaal)")
+    learn.add_argument("--embedding", default="glove", help="word2vec, glove or user (results/embeddings/)")
+    learn.add_argument("--seed", type=int, default=1)
+    learn.add_argument("--study", default="curves", choices=["curves", "diversity"])
+    learn.add_argument("--results", type=Path, default=Path("results"))
+
     check = commands.add_parser("check-config", help="merge and validate config files")
     check.add_argument("files", type=Path, nargs="+")
     return parser
@@ -138,6 +146,8 @@ def _run(args: argparse.Namespace) -> None:
             config["mtaal_data"],
         )
         print(pool["split"].value_counts().to_dict())
+    elif args.command == "active-learn":
+        _active_learn(args, config)
     elif args.command == "corpus-stats":
         from mtaal.corpora.stats import write_corpus_tables
 
@@ -151,6 +161,29 @@ def _run(args: argparse.Namespace) -> None:
             tables / "corpus_coverage.md",
         )
         print(f"wrote {tables}/corpus_stats.* and corpus_coverage.*")
+
+
+def _active_learn(args: argparse.Namespace, config: dict) -> None:
+    from mtaal.active.experiment import experiment_settings, run_experiment
+
+    settings = config["mtaal"]
+    if args.variant not in settings["variants"]:
+        known = ", ".join(sorted(settings["variants"]))
+        raise MtaalError(f"unknown variant {args.variant!r}; config mtaal.variants has: {known}")
+    vectors = args.results / "embeddings" / f"{args.embedding}.kv"
+    if not vectors.is_file():
+        if args.embedding != "glove":
+            raise MtaalError(f"{vectors} is missing: build it with `snakemake {vectors}`")
+        from mtaal.embeddings import load_glove_package
+
+        load_glove_package(vectors)
+    run_name = f"{args.study}/{args.dataset}/{args.embedding}/{args.variant}/seed{args.seed}"
+    run = experiment_settings(args.dataset, args.embedding, settings["variants"][args.variant],
+                              settings[args.study], settings["model"], args.seed)
+    rounds = run_experiment(run, args.results / "corpora" / args.dataset, vectors,
+                            args.results / "mtaal" / run_name / "rounds.parquet",
+                            args.results / "mtaal" / "checkpoints" / f"{run_name}.pt")
+    print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
 
 
 if __name__ == "__main__":
