@@ -1,0 +1,246 @@
+"""Word-level and entity-level scores for subword taggers (Rodriguez, Nguyen & McInnes, JBI 2022).
+
+A BERT tagger predicts one tag per subword; a word is scored once, with the tag predicted at its **last**
+subword (as in the paper's Tables 2-6). Gold word tags are read at the word's first labelled subword, so they
+stay right whatever the subword-labelling scheme (B-x copied to continuations or turned into I-x).
+
+Two metrics, both pooled over the whole split (no per-batch averaging):
+
+* **Word level (the primary metric).** Micro-averaged precision / recall / F1 over all non-O tags, B-x and
+  I-x being separate tags. Equivalently, over the words whose gold or predicted tag is not O:
+  ``tp`` = words with ``pred == gold != O``; ``n_pred`` = words with ``pred != O``;
+  ``n_gold`` = words with ``gold != O``; ``P = tp / n_pred``, ``R = tp / n_gold``, ``F1`` their harmonic mean.
+  Words whose gold and predicted tags are both O do not count (no inflation by O accuracy).
+* **Entity level.** Strict IOB2 spans (``seqeval``, ``mode="strict"``, ``scheme=IOB2``): a predicted entity
+  counts only when a gold entity has the same type, start and end. ``seqeval`` is called gold first,
+  predictions second (the authors' code swaps them, which exchanges precision and recall).
+
+A word that reached the model without its last subword (cut by truncation) or not at all counts as
+predicted O; the gold tags of wholly missing words can only be known from ``gold_tags`` (see
+:func:`words_from_sequences`). Every score is 0 where its denominator is 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from seqeval.metrics.v1 import precision_recall_fscore_support
+from seqeval.scheme import IOB2
+
+OUTSIDE = "O"
+IGNORE_INDEX = -100
+METRICS = ("word_precision", "word_recall", "word_f1", "entity_precision", "entity_recall", "entity_f1")
+
+
+@dataclass(frozen=True)
+class PRF:
+    """Counts behind a precision / recall / F1 triple (each 0 where its denominator is 0)."""
+
+    tp: int
+    n_pred: int
+    n_gold: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / self.n_pred if self.n_pred else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / self.n_gold if self.n_gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+# -------------------------------------------------------------------------------- subwords -> words
+
+
+def last_subword_predictions(word_index: Sequence[int], predicted: Sequence[int]) -> dict[int, int]:
+    """``{word: predicted label id at its last subword}`` for one sequence (word -1 positions skipped)."""
+    if len(word_index) != len(predicted):
+        raise ValueError(f"word_index has {len(word_index)} positions, predictions {len(predicted)}")
+    out: dict[int, int] = {}
+    for word, label in zip(word_index, predicted, strict=True):
+        if word >= 0:
+            out[int(word)] = int(label)  # later subwords overwrite: the last one wins
+    return out
+
+
+def first_subword_labels(word_index: Sequence[int], labels: Sequence[int]) -> dict[int, int]:
+    """``{word: gold label id at its first labelled subword}`` for one sequence."""
+    if len(word_index) != len(labels):
+        raise ValueError(f"word_index has {len(word_index)} positions, labels {len(labels)}")
+    out: dict[int, int] = {}
+    for word, label in zip(word_index, labels, strict=True):
+        if word >= 0 and label != IGNORE_INDEX and int(word) not in out:
+            out[int(word)] = int(label)
+    return out
+
+
+@dataclass
+class WordTags:
+    """Gold and predicted word tags, one list per document, words in document order."""
+
+    doc_ids: list[Hashable]
+    gold: list[list[str]]
+    pred: list[list[str]]
+
+    @property
+    def n_words(self) -> int:
+        return sum(len(doc) for doc in self.gold)
+
+
+def words_from_sequences(
+    doc_ids: Sequence[Hashable],
+    word_indices: Sequence[Sequence[int]],
+    labels: Sequence[Sequence[int]],
+    predictions: Sequence[Sequence[int]],
+    tags: Sequence[str],
+    gold_tags: Mapping[Hashable, Sequence[str]] | None = None,
+) -> WordTags:
+    """Gather per-sequence subword labels and predictions into per-document word tags.
+
+    Give each document's sequences in document order (``sequence`` ascending). A word cut over two sequences
+    (a word longer than a whole sequence) is read like any other: its prediction at its last subword, in the
+    later sequence, and its gold at its first labelled subword. ``word_indices`` index words within their
+    document.
+
+    ``gold_tags`` (``{doc_id: tag of every word of the document}``), when given, is the gold standard: words
+    that no sequence covers are then scored too, as predicted O, and documents without any sequence as well.
+    Without it, the gold is read from the sequences' labels and only the words they hold are scored.
+    """
+    if not (len(doc_ids) == len(word_indices) == len(labels) == len(predictions)):
+        raise ValueError("doc_ids, word_indices, labels and predictions must have one entry per sequence")
+    gold_ids: dict[Hashable, dict[int, int]] = {}
+    pred_ids: dict[Hashable, dict[int, int]] = {}
+    for doc, words, gold_seq, pred_seq in zip(doc_ids, word_indices, labels, predictions, strict=True):
+        g = gold_ids.setdefault(doc, {})
+        p = pred_ids.setdefault(doc, {})
+        for word, label in first_subword_labels(words, gold_seq).items():
+            g.setdefault(word, label)
+        p.update(last_subword_predictions(words, pred_seq))  # a later sequence holds the later subwords
+    out = WordTags([], [], [])
+    docs = list(gold_ids) if gold_tags is None else list(gold_tags)
+    for doc in docs:
+        predicted = pred_ids.get(doc, {})
+        if gold_tags is None:
+            order = sorted(gold_ids[doc])
+            gold = [tags[gold_ids[doc][w]] for w in order]
+        else:
+            gold = [str(t) for t in gold_tags[doc]]
+            order = list(range(len(gold)))
+        out.doc_ids.append(doc)
+        out.gold.append(gold)
+        out.pred.append([tags[predicted[w]] if w in predicted else OUTSIDE for w in order])
+    return out
+
+
+# -------------------------------------------------------------------------------- metrics
+
+
+def word_counts(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> PRF:
+    """Word-level counts, micro over non-O tags (see the module docstring)."""
+    tp = n_pred = n_gold = 0
+    for gold_seq, pred_seq in zip(gold, pred, strict=True):
+        if len(gold_seq) != len(pred_seq):
+            raise ValueError(f"gold has {len(gold_seq)} words, prediction {len(pred_seq)}")
+        for g, p in zip(gold_seq, pred_seq, strict=True):
+            if p != OUTSIDE:
+                n_pred += 1
+            if g != OUTSIDE:
+                n_gold += 1
+                if g == p:
+                    tp += 1
+    return PRF(tp, n_pred, n_gold)
+
+
+def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> tuple[float, float, float]:
+    """Strict IOB2 entity precision, recall, F1 (micro over entity types) with ``seqeval``.
+
+    This is the computation ``seqeval.metrics.precision_score(..., mode="strict", scheme=IOB2)`` dispatches
+    to, done once for all three scores. Argument order matters and follows seqeval: gold (``y_true``) first,
+    predictions (``y_pred``) second.
+    """
+    gold = [list(s) for s in gold]
+    pred = [list(s) for s in pred]
+    if not any(gold) and not any(pred):
+        return 0.0, 0.0, 0.0
+    p, r, f, _ = precision_recall_fscore_support(gold, pred, average="micro", scheme=IOB2, zero_division=0)
+    return float(p), float(r), float(f)
+
+
+def score_words(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
+    """All six scores (:data:`METRICS`) plus the word counts behind the word-level ones."""
+    counts = word_counts(gold, pred)
+    ep, er, ef = entity_scores(gold, pred)
+    return {
+        "word_precision": counts.precision,
+        "word_recall": counts.recall,
+        "word_f1": counts.f1,
+        "entity_precision": ep,
+        "entity_recall": er,
+        "entity_f1": ef,
+        "words": sum(len(s) for s in gold),
+        "word_tp": counts.tp,
+        "word_n_pred": counts.n_pred,
+        "word_n_gold": counts.n_gold,
+    }
+
+
+def score_word_tags(words: WordTags) -> dict[str, float]:
+    return score_words(words.gold, words.pred)
+
+
+# -------------------------------------------------------------------------------- averages over tasks
+
+_ENTITY_SUFFIX = re.compile(r"_([a-z]+)$")
+
+
+def entity_type_of(task: str) -> str:
+    """The entity type a HUNER task name ends with: ``bc2gm_gene`` -> ``gene``."""
+    match = _ENTITY_SUFFIX.search(task)
+    if match is None:
+        raise ValueError(f"task {task!r} does not end with _<entity type>; pass entity_types explicitly")
+    return match.group(1)
+
+
+def average_by_entity_type(
+    scores: pd.DataFrame,
+    metrics: Sequence[str] = METRICS,
+    entity_types: Mapping[str, str] | None = None,
+    group_by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Unweighted mean of each metric over the tasks of each entity type (macro over tasks).
+
+    ``scores`` has one row per task (column ``task``), optionally per extra keys named in ``group_by`` (e.g.
+    ``model``, ``split``). ``entity_types`` maps task -> type; by default the task name's suffix. The result
+    has ``group_by`` + ``entity_type``, ``tasks`` (how many were averaged) and the metrics.
+    """
+    frame = scores.copy()
+    frame["entity_type"] = [
+        entity_types[t] if entity_types is not None else entity_type_of(t) for t in frame["task"]
+    ]
+    keys = [*group_by, "entity_type"]
+    grouped = frame.groupby(keys, sort=True)
+    out = grouped[list(metrics)].mean()
+    out.insert(0, "tasks", grouped["task"].nunique())
+    return out.reset_index()
+
+
+def overall_average(
+    scores: pd.DataFrame, metrics: Sequence[str] = METRICS, group_by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Unweighted mean of each metric over all tasks (macro over tasks), per ``group_by`` group."""
+    if group_by:
+        grouped = scores.groupby(list(group_by), sort=True)
+        out = grouped[list(metrics)].mean()
+        out.insert(0, "tasks", grouped["task"].nunique())
+        return out.reset_index()
+    row = {"tasks": int(scores["task"].nunique()), **{m: float(np.mean(scores[m])) for m in metrics}}
+    return pd.DataFrame([row])
