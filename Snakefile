@@ -12,6 +12,7 @@ include: "rules/common.smk"
 include: "rules/download.smk"
 include: "rules/preprocess.smk"
 include: "rules/mtaal.smk"
+include: "rules/multitask.smk"
 
 
 rule all:
@@ -19,3 +20,4 @@ rule all:
     input:
         rules.corpora.input,
         rules.mtaal.input,
+        rules.multitask.input,

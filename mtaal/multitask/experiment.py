@@ -1,0 +1,124 @@
+"""One multitask-NER training run (STL, MTL, entity-ablated MTL or a fine-tune) from workflow config pieces.
+
+Shared by the Snakemake rules and the ``mtaal`` command line. Small tiers cap each task's data: a fixed
+(seed-independent) sample of training sequences, so STL and MTL runs see the same subset, and the first
+documents of dev/test up to a sequence budget (their gold words restricted to those documents).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from mtaal.io import write_json, write_parquet
+from mtaal.multitask.training import (
+    BEST_FILE,
+    EPOCHS_FILE,
+    TaskData,
+    TrainSettings,
+    gold_from_tokens,
+    run_training,
+)
+from mtaal.multitask.wordpiece import resolve_encoder_dir
+
+log = logging.getLogger(__name__)
+CAP_SEED = 0
+ENTITY_OF_SUFFIX = {"cellline": "cell_line", "chemical": "chemical", "gene": "gene", "species": "species"}
+
+
+def entity_of(task: str) -> str:
+    """Canonical entity type of a HUNER task named ``<corpus>_<entity>``."""
+    return ENTITY_OF_SUFFIX[task.rsplit("_", 1)[1]]
+
+
+def cap_table(table: pd.DataFrame, max_train: int | None, max_eval: int | None) -> pd.DataFrame:
+    """A fixed sample of ``max_train`` training sequences; dev/test documents in order up to ``max_eval``
+    sequences (whole documents only, so their words are all present)."""
+    parts = []
+    for split, frame in table.groupby("split", sort=False):
+        if split == "train" and max_train is not None and len(frame) > max_train:
+            keep = np.sort(np.random.default_rng(CAP_SEED).choice(len(frame), max_train, replace=False))
+            frame = frame.iloc[keep]
+        elif split != "train" and max_eval is not None and len(frame) > max_eval:
+            sizes = frame.groupby("doc_id", sort=False).size()
+            fitting = max(1, int((np.cumsum(sizes.to_numpy()) <= max_eval).sum()))
+            frame = frame[frame["doc_id"].isin(set(sizes.index[:fitting]))]
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
+
+
+def load_task(
+    wordpiece_path: Path, tokens_path: Path, max_train: int | None, max_eval: int | None
+) -> TaskData | None:
+    """The task's sequences and gold words, or None when it has no training data (a skipped corpus)."""
+    data = TaskData.read(wordpiece_path)
+    if not (data.table["split"] == "train").any():
+        return None
+    table = cap_table(data.table, max_train, max_eval)
+    gold = gold_from_tokens(
+        pd.read_parquet(tokens_path, columns=["split", "doc_id", "sentence", "position", "tag"])
+    )
+    kept = table[["split", "doc_id"]].drop_duplicates()
+    gold = gold.merge(kept, on=["split", "doc_id"])
+    return TaskData(table.reset_index(drop=True), data.tags, gold)
+
+
+def run_multitask(
+    tasks: Mapping[str, tuple[Path, Path]],
+    training: Mapping,
+    encoder: str,
+    out_dir: Path,
+    *,
+    seed: int,
+    ablation_fraction: float,
+    max_train_sequences: int | None,
+    max_eval_sequences: int | None,
+    init_encoder: Path | None = None,
+    save_encoder: bool = False,
+) -> dict:
+    """Train on ``tasks`` (name -> (wordpiece parquet, tokens parquet)); write epochs.parquet + best.json.
+
+    Tasks whose corpus was skipped are left out and listed in best.json; with none left the run is
+    recorded as skipped (empty epochs.parquet) instead of failing.
+    """
+    out_dir = Path(out_dir)
+    data, skipped = {}, []
+    for name, (wordpiece_path, tokens_path) in sorted(tasks.items()):
+        task = load_task(Path(wordpiece_path), Path(tokens_path), max_train_sequences, max_eval_sequences)
+        if task is None:
+            skipped.append(name)
+        else:
+            data[name] = task
+    if skipped:
+        log.warning("tasks without training data (corpus skipped): %s", ", ".join(skipped))
+    if not data or (init_encoder is not None and not (Path(init_encoder) / "config.json").is_file()):
+        reason = "no task has training data" if not data else f"no encoder at {init_encoder}"
+        write_parquet(
+            pa.table({"epoch": pa.array([], pa.int32()), "task": pa.array([], pa.string())}),
+            out_dir / EPOCHS_FILE,
+        )
+        record = {"status": "skipped", "reason": reason, "skipped_tasks": skipped}
+        write_json(record, out_dir / BEST_FILE)
+        if save_encoder:
+            (out_dir / "encoder").mkdir(parents=True, exist_ok=True)
+        return record
+    settings = TrainSettings.from_mapping(
+        {
+            **training,
+            "encoder": str(resolve_encoder_dir(encoder)),
+            "seed": int(seed),
+            "ablation_fraction": float(ablation_fraction),
+            "save_encoder": save_encoder,
+        }
+    )
+    run_training(settings, data, out_dir, init_encoder=init_encoder)
+    best = json.loads((out_dir / BEST_FILE).read_text(encoding="utf-8"))
+    best.update(status="trained", skipped_tasks=skipped)
+    write_json(best, out_dir / BEST_FILE)
+    return best

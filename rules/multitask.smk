@@ -1,0 +1,227 @@
+# Stage 4 (Rodriguez, Nguyen & McInnes 2022): WordPiece preprocessing per (encoder, dataset), then one
+# training job per run: STL per task, MTL on all tasks, both at every data-ablation amount; MTL without
+# each entity group and the held-out tasks fine-tuned from it; then the paper's tables and figures.
+
+MULTITASK = config["multitask"]
+HUNER_TASKS = [name for name in DATASETS if REGISTRY.dataset(name).paper == "huner"]
+ENCODER = MULTITASK["encoder"]
+FRACTIONS = [f"{fraction:g}" for fraction in MULTITASK["ablation_fractions"]]
+ENTITY_GROUPS = MULTITASK["entity_groups"]
+RUN_DIR = "results/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
+
+
+def task_entity(task):
+    return next(iter(set(REGISTRY.dataset(task).entity_types.values())))
+
+
+def held_out_tasks(entity):
+    return [task for task in HUNER_TASKS if task_entity(task) == entity]
+
+
+def task_inputs(tasks):
+    return {
+        **{f"wp_{task}": f"results/wordpiece/{ENCODER}/{task}.parquet" for task in tasks},
+        **{f"tokens_{task}": f"results/corpora/{task}/tokens.parquet" for task in tasks},
+    }
+
+
+def multitask_runs():
+    runs = []
+    for seed in MULTITASK["seeds"]:
+        for fraction in FRACTIONS:
+            runs += [RUN_DIR.format(encoder=ENCODER, experiment="stl", group=t, fraction=fraction, seed=seed)
+                     for t in HUNER_TASKS]
+            runs.append(RUN_DIR.format(encoder=ENCODER, experiment="mtl", group="all", fraction=fraction, seed=seed))
+            for entity in ENTITY_GROUPS:
+                runs += [RUN_DIR.format(encoder=ENCODER, experiment="finetune", group=t, fraction=fraction, seed=seed)
+                         for t in held_out_tasks(entity)]
+        runs += [RUN_DIR.format(encoder=ENCODER, experiment="mtl_without", group=e, fraction="0", seed=seed)
+                 for e in ENTITY_GROUPS]
+    return [f"{run}/best.json" for run in runs]
+
+
+wildcard_constraints:
+    encoder="|".join(sorted(MULTITASK["encoders"])),
+    fraction=r"[0-9.]+",
+
+
+rule wordpiece:
+    input:
+        tokens="results/corpora/{dataset}/tokens.parquet",
+    output:
+        data="results/wordpiece/{encoder}/{dataset}.parquet",
+        meta="results/wordpiece/{encoder}/{dataset}.json",
+    params:
+        encoder=lambda w: MULTITASK["encoders"][w.encoder],
+        max_len=MULTITASK["max_len"],
+        entity_types=lambda w: sorted(set(REGISTRY.dataset(w.dataset).entity_types.values())),
+    log:
+        "results/logs/wordpiece/{encoder}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/wordpiece/{encoder}/{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/wordpiece.py"
+
+
+rule wordpiece_table:
+    input:
+        data=expand("results/wordpiece/{{encoder}}/{dataset}.parquet", dataset=HUNER_TASKS),
+    output:
+        table="results/tables/wordpiece_{encoder}.parquet",
+        table_md="results/tables/wordpiece_{encoder}.md",
+    log:
+        "results/logs/wordpiece/{encoder}/table.log",
+    benchmark:
+        "results/benchmarks/wordpiece/{encoder}/table.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/wordpiece.py"
+
+
+def run_rule_settings():
+    return dict(
+        training={**MULTITASK["training"], "num_threads": 1},
+        max_train_sequences=MULTITASK["max_train_sequences"],
+        max_eval_sequences=MULTITASK["max_eval_sequences"],
+        encoder_spec=MULTITASK["encoders"][ENCODER]["model"],
+    )
+
+
+rule multitask_stl:
+    input:
+        unpack(lambda w: task_inputs([w.group])),
+    output:
+        best=RUN_DIR.replace("{experiment}", "stl") + "/best.json",
+        epochs=RUN_DIR.replace("{experiment}", "stl") + "/epochs.parquet",
+    params:
+        **run_rule_settings(),
+        save_encoder=False,
+    log:
+        "results/logs/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=MULTITASK["runtime_minutes"],
+        gpu=MULTITASK["gpus_per_run"],
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/multitask_run.py"
+
+
+rule multitask_mtl:
+    input:
+        **task_inputs(HUNER_TASKS),
+    output:
+        best=RUN_DIR.replace("{experiment}", "mtl").replace("{group}", "all") + "/best.json",
+        epochs=RUN_DIR.replace("{experiment}", "mtl").replace("{group}", "all") + "/epochs.parquet",
+    params:
+        **run_rule_settings(),
+        save_encoder=False,
+    log:
+        "results/logs/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=MULTITASK["runtime_minutes"] * 4,
+        gpu=MULTITASK["gpus_per_run"],
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/multitask_run.py"
+
+
+rule multitask_mtl_without:
+    input:
+        unpack(lambda w: task_inputs([t for t in HUNER_TASKS if task_entity(t) != w.group])),
+    output:
+        best=RUN_DIR.replace("{experiment}", "mtl_without") + "/best.json",
+        epochs=RUN_DIR.replace("{experiment}", "mtl_without") + "/epochs.parquet",
+        encoder=directory(RUN_DIR.replace("{experiment}", "mtl_without") + "/encoder"),
+    params:
+        **run_rule_settings(),
+        save_encoder=True,
+    wildcard_constraints:
+        group="|".join(ENTITY_GROUPS),
+        fraction="0",
+    log:
+        "results/logs/multitask/{encoder}/mtl_without/{group}/ablation{fraction}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/multitask/{encoder}/mtl_without/{group}/ablation{fraction}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=MULTITASK["runtime_minutes"] * 4,
+        gpu=MULTITASK["gpus_per_run"],
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/multitask_run.py"
+
+
+rule multitask_finetune:
+    input:
+        unpack(lambda w: task_inputs([w.group])),
+        init_encoder=lambda w: RUN_DIR.format(encoder=w.encoder, experiment="mtl_without",
+                                              group=task_entity(w.group), fraction="0", seed=w.seed) + "/encoder",
+    output:
+        best=RUN_DIR.replace("{experiment}", "finetune") + "/best.json",
+        epochs=RUN_DIR.replace("{experiment}", "finetune") + "/epochs.parquet",
+    params:
+        **run_rule_settings(),
+        save_encoder=False,
+    log:
+        "results/logs/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=MULTITASK["runtime_minutes"],
+        gpu=MULTITASK["gpus_per_run"],
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/multitask_run.py"
+
+
+rule multitask_report:
+    input:
+        runs=multitask_runs(),
+        corpus_stats="results/tables/corpus_stats.parquet",
+        sequences=f"results/tables/wordpiece_{ENCODER}.parquet",
+    output:
+        directory(f"results/multitask/{ENCODER}/report"),
+    log:
+        "results/logs/multitask/report.log",
+    benchmark:
+        "results/benchmarks/multitask/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/multitask_report.py"
+
+
+rule multitask:
+    input:
+        rules.multitask_report.output,
+        expand("results/tables/wordpiece_{encoder}.md", encoder=MULTITASK["wordpiece_encoders"]),
