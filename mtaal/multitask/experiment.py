@@ -29,12 +29,6 @@ from mtaal.multitask.wordpiece import resolve_encoder_dir
 
 log = logging.getLogger(__name__)
 CAP_SEED = 0
-ENTITY_OF_SUFFIX = {"cellline": "cell_line", "chemical": "chemical", "gene": "gene", "species": "species"}
-
-
-def entity_of(task: str) -> str:
-    """Canonical entity type of a HUNER task named ``<corpus>_<entity>``."""
-    return ENTITY_OF_SUFFIX[task.rsplit("_", 1)[1]]
 
 
 def cap_table(table: pd.DataFrame, max_train: int | None, max_eval: int | None) -> pd.DataFrame:

@@ -1,7 +1,6 @@
 import pandas as pd
-import pytest
 
-from mtaal.multitask.experiment import cap_table, entity_of
+from mtaal.multitask.experiment import cap_table
 
 
 def table():
@@ -29,8 +28,3 @@ def test_no_cap_keeps_everything_and_a_huge_first_document_is_still_kept():
     capped = cap_table(table(), None, 2)
     assert capped[capped["split"] == "dev"]["doc_id"].unique().tolist() == ["dev0"]
 
-
-@pytest.mark.parametrize(("task", "entity"), [("cll_cellline", "cell_line"), ("s800_species", "species"),
-                                              ("cdr_chemical", "chemical"), ("bc2gm_gene", "gene")])
-def test_entity_of_task_name(task, entity):
-    assert entity_of(task) == entity
