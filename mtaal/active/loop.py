@@ -1,0 +1,574 @@
+"""The MTAAL active-learning loop (Zhou et al., AAAI 2021, Algorithm 1), resumable round by round.
+
+Round 0 trains a fresh model on the seed labeled set and evaluates it. Every query round then does, in order:
+
+1. **DD game** (when ``use_dd``): ``dd_steps`` adversarial steps, each a DD step on Eq. 3 and an encoder
+   step on Eq. 4, on a labeled batch and an unlabeled batch taken in turn from seeded shuffles of the two
+   sets (cycling when ``dd_steps`` outruns a set).
+2. **Scoring** the unlabeled pool without gradients, in length-sorted batches of ``scoring_batch_size``
+   (:func:`~mtaal.active.model.predict_pool`, one batch per call so the per-token probabilities of a big
+   pool are never all held at once: an uncertainty score is reduced per batch). Random sampling scores
+   nothing.
+3. **Selection** of the top ``query_size`` sentences by the strategy (random: seeded, without replacement)
+   and the oracle step: they move from the unlabeled to the labeled set with their gold labels.
+4. **Training** over the labeled set: one TD adversarial pass (when ``use_td``: per batch a decoders + TD
+   step on Eq. 2, then an encoder step against it), then ``epochs_per_round`` epochs of the task loss
+   (Eq. 1), continuing from the current model (``warm_start``). With ``warm_start=False`` the model and
+   its optimisers are re-initialised (same initial weights every round) and trained like round 0: TD pass,
+   then ``initial_epochs`` epochs.
+5. **Evaluation** on the test set (:mod:`mtaal.active.metrics`).
+
+Round 0's training is step 4 from a fresh model with ``initial_epochs`` epochs.
+
+The diversity strategy needs the DD module even when ``use_dd`` is False: the model then has one but never
+trains it (the paper's "without DD" ablation: selection by an untrained discriminator).
+
+Every round appends one row (see :data:`ROUND_COLUMNS`) and is followed by an atomic checkpoint (model,
+every optimiser's state, the torch / numpy / python RNG states, the labeled and unlabeled id lists and the
+rows so far) readable with ``torch.load(path, weights_only=True)``. A run started again with the same
+settings and data resumes after the last checkpointed round and ends with the same ``rounds.parquet`` as an
+uninterrupted run (``wall_seconds`` aside) on the same device and thread count. A checkpoint written with
+other settings or data is ignored (a warning says so) and overwritten; one with *fewer* rounds than asked
+for is extended. ``rounds.parquet`` is written atomically once the last round is done; the checkpoint is
+left in place (it is small and lets a run be extended with more rounds).
+
+Randomness: one :class:`numpy.random.SeedSequence` from ``seed`` spawns independent streams for the loop
+(shuffles, random sampling), the out-of-vocabulary embedding rows and the unlabeled-pool sample; the model's
+initial weights come from ``seed`` through :class:`~mtaal.active.model.MTAALModel`. The test-set sample
+(``max_test_sentences``) uses a fixed seed so that every run of a dataset is scored on the same sentences.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import torch
+from gensim.models import KeyedVectors
+from tqdm.auto import tqdm
+
+from mtaal.active import metrics as M
+from mtaal.active.data import ALData
+from mtaal.active.model import (
+    TASKS,
+    ModelSettings,
+    MTAALModel,
+    Optimizers,
+    Vocab,
+    adversarial_dd_step,
+    adversarial_td_step,
+    collate,
+    iter_batches,
+    length_order,
+    make_optimizers,
+    predict_pool,
+    train_task_epoch,
+)
+from mtaal.active.strategies import (
+    STRATEGIES,
+    DiversityStrategy,
+    QueryStrategy,
+    RandomStrategy,
+    UncertaintyStrategy,
+    make_strategy,
+    top_k,
+)
+from mtaal.errors import ConfigError
+from mtaal.io import atomic_path, write_parquet
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+TEST_SAMPLE_SEED = 0
+RANDOM_EMBEDDING_DIM = 50
+OPTIMIZER_NAMES = ("task", "td", "td_encoder", "dd", "dd_encoder")
+
+ROUND_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("embedding", pa.string()),
+        ("tasks", pa.string()),
+        ("strategy", pa.string()),
+        ("use_td", pa.bool_()),
+        ("use_dd", pa.bool_()),
+        ("seed", pa.int64()),
+        ("round", pa.int64()),
+        ("labeled_count", pa.int64()),
+        ("ner_precision", pa.float64()),
+        ("ner_recall", pa.float64()),
+        ("ner_f1", pa.float64()),
+        ("nen_precision", pa.float64()),
+        ("nen_recall", pa.float64()),
+        ("nen_f1", pa.float64()),
+        ("release_ner_f1_batch_mean", pa.float64()),
+        ("release_nen_token_accuracy_batch_mean", pa.float64()),
+        ("task_loss", pa.float64()),
+        ("wall_seconds", pa.float64()),
+        ("selected_ids", pa.list_(pa.string())),
+    ]
+)
+ROUND_COLUMNS = tuple(ROUND_SCHEMA.names)
+# Settings that may change between a checkpoint and its resumption.
+RESUMABLE_CHANGES = ("rounds", "device")
+
+
+@dataclass(frozen=True)
+class ALSettings:
+    """One active-learning run. ``tasks`` is a subset of ("ner", "nen"), stored in that order.
+
+    ``max_pool_sentences`` draws a seeded sample of the unlabeled pool (per seed), ``max_test_sentences`` a
+    fixed sample of the test set (the same for every run). ``device`` "auto" takes CUDA when available.
+    """
+
+    dataset: str
+    embedding: str
+    tasks: tuple[str, ...] = TASKS
+    strategy: str = "diversity"
+    use_td: bool = True
+    use_dd: bool = True
+    seed: int = 1
+    rounds: int = 10
+    query_size: int = 25
+    epochs_per_round: int = 1
+    initial_epochs: int = 1
+    warm_start: bool = True
+    batch_size: int = 32
+    hidden: int = 64
+    char_dim: int = 30
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.9)
+    adversarial_lr: float = 1e-4
+    dd_steps: int = 1
+    scoring_batch_size: int = 256
+    max_pool_sentences: int | None = None
+    max_test_sentences: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        tasks = tuple(self.tasks) if not isinstance(self.tasks, str) else (self.tasks,)
+        if not tasks or not set(tasks) <= set(TASKS) or len(set(tasks)) != len(tasks):
+            raise ConfigError(f"ALSettings.tasks: a non-empty subset of {TASKS}, got {list(tasks)}")
+        object.__setattr__(self, "tasks", tuple(t for t in TASKS if t in tasks))
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"ALSettings.strategy: one of {sorted(STRATEGIES)}, got {self.strategy!r}")
+        if self.use_td and len(self.tasks) != len(TASKS):
+            raise ConfigError("ALSettings.use_td needs both tasks (the task discriminator tells NER / NEN)")
+        minimum = {
+            "rounds": 0, "query_size": 1, "epochs_per_round": 1, "initial_epochs": 1, "batch_size": 1,
+            "hidden": 1, "char_dim": 1, "dd_steps": 0, "scoring_batch_size": 1,
+        }
+        for name, low in minimum.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"ALSettings.{name}: an integer >= {low}, got {value!r}")
+        for name in ("max_pool_sentences", "max_test_sentences"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"ALSettings.{name}: null or an integer >= 1, got {value!r}")
+        if self.device != "auto":
+            torch.device(self.device)  # raises on a malformed name
+
+    @property
+    def model_settings(self) -> ModelSettings:
+        """The network's parts: DD exists when trained (``use_dd``) or read (diversity strategy)."""
+        return ModelSettings(
+            tasks=frozenset(self.tasks), use_td=self.use_td,
+            use_dd=self.use_dd or self.strategy == "diversity",
+        )
+
+    def resolved_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values only (lists for tuples): fits a ``weights_only`` checkpoint and JSON."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def identity(self) -> dict[str, Any]:
+        """The settings a checkpoint must share with the run resuming it."""
+        return {k: v for k, v in self.as_dict().items() if k not in RESUMABLE_CHANGES}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ALSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"ALSettings: unknown settings {sorted(unknown)}")
+        return cls(**{k: tuple(v) if k in ("tasks", "betas") else v for k, v in values.items()})
+
+
+# -------------------------------------------------------------------------------- the learner
+
+
+def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
+    """Independent seed sequences of a run: loop shuffles and sampling, OOV embedding rows, pool sample."""
+    loop, embedding, pool = np.random.SeedSequence(seed).spawn(3)
+    return {"loop": loop, "embedding": embedding, "pool": pool}
+
+
+def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "numpy": rng.bit_generator.state,
+        "python": {"version": random.getstate()[0], "internal": list(random.getstate()[1]),
+                   "gauss": random.getstate()[2]},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+
+
+def _set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
+    rng.bit_generator.state = state["numpy"]
+    python = state["python"]
+    random.setstate((python["version"], tuple(python["internal"]), python["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _nan_metrics() -> dict[str, float]:
+    names = ("ner_precision", "ner_recall", "ner_f1", "nen_precision", "nen_recall", "nen_f1",
+             "release_ner_f1_batch_mean", "release_nen_token_accuracy_batch_mean")
+    return dict.fromkeys(names, math.nan)
+
+
+class ActiveLearner:
+    """The state of one run and its steps; :func:`run_active_learning` drives it round by round.
+
+    ``data`` is used as given (sample it first: :meth:`ALData.subset`). ``vectors``: a ``.kv`` path or
+    KeyedVectors (looked up lower-cased, OOV rows random), or None for a random N(0, 0.1²) 50-d matrix.
+    """
+
+    def __init__(self, settings: ALSettings, data: ALData, vectors: str | Path | KeyedVectors | None):
+        self.settings = settings
+        self.data = data
+        self.device = settings.resolved_device()
+        streams = seed_streams(settings.seed)
+        loop_seq, embedding_seq = streams["loop"], streams["embedding"]
+        self.rng = np.random.default_rng(loop_seq)
+        self.vocab = Vocab.build([data.vocab_words])
+        vocabulary = sorted(self.vocab.words, key=self.vocab.words.__getitem__)
+        if vectors is None:
+            self.embeddings = self.vocab.embedding_matrix(
+                None, RANDOM_EMBEDDING_DIM, seed=int(embedding_seq.generate_state(1)[0])
+            )
+        else:
+            from mtaal.embeddings import embedding_matrix
+
+            self.embeddings, _ = embedding_matrix(
+                vectors, vocabulary, np.random.default_rng(embedding_seq), lookup="lower"
+            )
+        self.strategy: QueryStrategy = make_strategy(settings.strategy)
+        self.labeled: list[str] = list(data.labeled)
+        self.unlabeled: list[str] = list(data.unlabeled)
+        self.rows: list[dict[str, Any]] = []
+        self.model, self.optimizers = self._fresh_model()
+
+    # ---------------------------------------------------------------- model
+
+    def _fresh_model(self) -> tuple[MTAALModel, Optimizers]:
+        s = self.settings
+        model = MTAALModel(
+            self.embeddings, len(self.vocab.chars), len(self.data.ner_labels), len(self.data.nen_labels),
+            s.model_settings, hidden=s.hidden, char_dim=s.char_dim, seed=s.seed, device=self.device,
+        )
+        return model, make_optimizers(model, lr=s.lr, betas=s.betas, adv_lr=s.adversarial_lr)
+
+    def _sentences(self, ids: Sequence[str]) -> list[list[str]]:
+        return [self.data.words[i] for i in self.data.indices(list(ids))]
+
+    def _labels(self, ids: Sequence[str], task: str) -> list[list[int]] | None:
+        if task not in self.settings.tasks:
+            return None
+        table = self.data.ner if task == "ner" else self.data.nen
+        return [table[i] for i in self.data.indices(list(ids))]
+
+    # ---------------------------------------------------------------- steps
+
+    def dd_game(self) -> dict[str, float]:
+        """``dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches."""
+        s = self.settings
+        if not s.use_dd or s.dd_steps == 0 or not self.labeled or not self.unlabeled:
+            return {}
+        labeled = self._sentences(self.labeled)
+        unlabeled = self._sentences(self.unlabeled)
+        order_l = self.rng.permutation(len(labeled))
+        order_u = self.rng.permutation(len(unlabeled))
+        losses: dict[str, float] = {}
+        for step in range(s.dd_steps):
+            batch_l = collate([labeled[i] for i in _chunk(order_l, step, s.batch_size)], self.vocab,
+                              device=self.device)
+            batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, s.batch_size)], self.vocab,
+                              device=self.device)
+            losses = adversarial_dd_step(
+                self.model, batch_l, batch_u, self.optimizers.dd, self.optimizers.dd_encoder
+            )
+        return losses
+
+    def pool_scores(self, ids: Sequence[str], strategy: QueryStrategy | None = None) -> np.ndarray:
+        """One informativeness score per id (higher = queried first) by ``strategy`` (default: the run's;
+        not random), reduced batch by batch."""
+        s = self.settings
+        strategy = self.strategy if strategy is None else strategy
+        if isinstance(strategy, DiversityStrategy):
+            diversity = True
+        elif isinstance(strategy, UncertaintyStrategy):
+            diversity = False
+        else:
+            raise ValueError(f"{type(strategy).__name__} does not score sentences")
+        sentences = self._sentences(ids)
+        scores = np.empty(len(sentences), dtype=np.float64)
+        order = length_order([len(x) for x in sentences])
+        for start in range(0, len(order), s.scoring_batch_size):
+            idx = order[start : start + s.scoring_batch_size]
+            pred = predict_pool(
+                self.model, [sentences[i] for i in idx], self.vocab, batch_size=s.scoring_batch_size,
+                with_probs=not diversity, with_diversity=diversity,
+            )
+            if diversity:
+                scores[idx] = pred.diversity
+            else:
+                assert isinstance(strategy, UncertaintyStrategy)
+                scores[idx] = strategy.scores(pred.probs, len(idx))
+        return scores
+
+    def select(self) -> list[str]:
+        k = min(self.settings.query_size, len(self.unlabeled))
+        if isinstance(self.strategy, RandomStrategy):
+            return self.strategy.select(k, self.unlabeled, rng=self.rng)
+        return top_k(self.unlabeled, self.pool_scores(self.unlabeled), k)
+
+    def move_to_labeled(self, selected: Sequence[str]) -> None:
+        chosen = set(selected)
+        if len(chosen) != len(selected) or not chosen <= set(self.unlabeled):
+            raise RuntimeError("selection repeats a sentence or picks one outside the unlabeled pool")
+        self.labeled.extend(selected)
+        self.unlabeled = [sid for sid in self.unlabeled if sid not in chosen]
+
+    def td_pass(self) -> None:
+        """One pass of the TD game over the shuffled labeled set (no labels needed)."""
+        sentences = self._sentences(self.labeled)
+        for batch in iter_batches(sentences, self.vocab, batch_size=self.settings.batch_size, rng=self.rng,
+                                  device=self.device):
+            adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder)
+
+    def train(self, epochs: int) -> float:
+        """TD pass (when ``use_td``), then ``epochs`` task epochs; the last epoch's mean task loss."""
+        if self.settings.use_td:
+            self.td_pass()
+        return self.task_epochs(epochs)
+
+    def task_epochs(self, epochs: int) -> float:
+        """``epochs`` shuffled passes of the task loss over the labeled set; the last one's mean loss."""
+        sentences = self._sentences(self.labeled)
+        ner, nen = self._labels(self.labeled, "ner"), self._labels(self.labeled, "nen")
+        loss = math.nan
+        for _ in range(epochs):
+            batches = iter_batches(sentences, self.vocab, ner, nen, batch_size=self.settings.batch_size,
+                                   rng=self.rng, device=self.device)
+            loss = train_task_epoch(self.model, batches, self.optimizers.task)
+        return loss
+
+    def evaluate(self) -> dict[str, float]:
+        """Test-set scores; NaN for a task the model does not have (or an empty test set)."""
+        out = _nan_metrics()
+        if not self.data.test:
+            return out
+        s = self.settings
+        sentences = self._sentences(self.data.test)
+        idx = self.data.indices(self.data.test)
+        predicted: dict[str, list] = {task: [None] * len(sentences) for task in s.tasks}
+        order = length_order([len(x) for x in sentences])
+        for start in range(0, len(order), s.scoring_batch_size):
+            chunk = order[start : start + s.scoring_batch_size]
+            pred = predict_pool(self.model, [sentences[i] for i in chunk], self.vocab,
+                                batch_size=s.scoring_batch_size)
+            for task, arrays in pred.probs.items():
+                for i, p in zip(chunk, arrays, strict=True):
+                    predicted[task][i] = p.argmax(-1)
+        if "ner" in predicted:
+            gold = [self.data.ner_gold[i] for i in idx]
+            pred_tags = [[self.data.ner_labels[j] for j in row] for row in predicted["ner"]]
+            micro = M.ner_scores(gold, pred_tags).micro
+            out.update(ner_precision=micro.precision, ner_recall=micro.recall, ner_f1=micro.f1,
+                       release_ner_f1_batch_mean=M.release_ner_f1_batch_mean(gold, pred_tags))
+        if "nen" in predicted:
+            gold = [self.data.nen_gold[i] for i in idx]
+            pred_ids = [[self.data.nen_labels[j] for j in row] for row in predicted["nen"]]
+            prf = M.nen_scores(gold, pred_ids)
+            out.update(nen_precision=prf.precision, nen_recall=prf.recall, nen_f1=prf.f1,
+                       release_nen_token_accuracy_batch_mean=M.release_nen_token_accuracy_batch_mean(
+                           gold, pred_ids))
+        return out
+
+    # ---------------------------------------------------------------- rounds
+
+    def run_round(self, round_index: int) -> dict[str, Any]:
+        """Round 0: train from scratch and evaluate. Later rounds: DD game, query, train, evaluate."""
+        s = self.settings
+        start = time.perf_counter()
+        selected: list[str] = []
+        if round_index == 0:
+            loss = self.train(s.initial_epochs)
+        else:
+            self.dd_game()
+            selected = self.select()
+            self.move_to_labeled(selected)
+            if s.warm_start:
+                loss = self.train(s.epochs_per_round)
+            else:
+                self.model, self.optimizers = self._fresh_model()
+                loss = self.train(s.initial_epochs)
+        row: dict[str, Any] = {
+            "dataset": s.dataset, "embedding": s.embedding, "tasks": "+".join(s.tasks),
+            "strategy": s.strategy, "use_td": s.use_td, "use_dd": s.use_dd, "seed": s.seed,
+            "round": round_index, "labeled_count": len(self.labeled),
+        }
+        row.update(self.evaluate())
+        row.update(task_loss=float(loss), wall_seconds=time.perf_counter() - start, selected_ids=selected)
+        self.rows.append(row)
+        return row
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def state_dict(self, data_fingerprint: str) -> dict[str, Any]:
+        optimizers = {name: getattr(self.optimizers, name) for name in OPTIMIZER_NAMES}
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "settings": self.settings.as_dict(),
+            "data_fingerprint": data_fingerprint,
+            "rounds_done": len(self.rows),
+            "model": self.model.state_dict(),
+            "optimizers": {k: None if o is None else o.state_dict() for k, o in optimizers.items()},
+            "rng": _rng_state(self.rng),
+            "labeled": list(self.labeled),
+            "unlabeled": list(self.unlabeled),
+            "rows": [dict(row) for row in self.rows],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model, self.optimizers = self._fresh_model()
+        self.model.load_state_dict(state["model"])
+        for name in OPTIMIZER_NAMES:
+            optimizer, saved = getattr(self.optimizers, name), state["optimizers"][name]
+            if (optimizer is None) != (saved is None):
+                raise ConfigError(f"checkpoint: optimiser {name!r} does not match the model's parts")
+            if optimizer is not None:
+                optimizer.load_state_dict(saved)
+        _set_rng_state(self.rng, state["rng"])
+        self.labeled = list(state["labeled"])
+        self.unlabeled = list(state["unlabeled"])
+        self.rows = [dict(row) for row in state["rows"]]
+
+    def rounds_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=ROUND_SCHEMA)
+
+
+def _chunk(order: np.ndarray, step: int, size: int) -> np.ndarray:
+    """The ``step``-th batch of ``order`` cut into batches of ``size``, cycling."""
+    n_chunks = max(1, math.ceil(len(order) / size))
+    start = (step % n_chunks) * size
+    return order[start : start + size]
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    with atomic_path(path) as temporary:
+        torch.save(state, temporary)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint as saved, tensors on the CPU (RNG states must be), via the ``weights_only`` unpickler."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _usable_checkpoint(path: Path, settings: ALSettings, fingerprint: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+    except Exception as error:  # a truncated or foreign file: start over rather than fail
+        log.warning("checkpoint %s unreadable (%s: %s); starting from round 0", path, type(error).__name__,
+                    error)
+        return None
+    try:
+        saved = ALSettings.from_dict(state["settings"]).identity()
+    except (KeyError, TypeError, IndexError, ConfigError):
+        saved = None
+    reason = None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        reason = f"not a format-{CHECKPOINT_FORMAT} checkpoint"
+    elif saved != settings.identity():
+        reason = "other settings"
+    elif state.get("data_fingerprint") != fingerprint:
+        reason = "other data"
+    elif state["rounds_done"] > settings.rounds + 1:
+        reason = f"{state['rounds_done'] - 1} rounds done, more than the {settings.rounds} asked for"
+    if reason:
+        log.warning("checkpoint %s ignored (%s); starting from round 0", path, reason)
+        return None
+    return state
+
+
+def run_active_learning(
+    settings: ALSettings,
+    data: ALData,
+    vectors_path: str | Path | KeyedVectors | None,
+    out_path: str | Path,
+    checkpoint_path: str | Path,
+    stop_after_round: int | None = None,
+    *,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run (or resume) the loop; write ``rounds.parquet`` at ``out_path`` when every round is done.
+
+    ``stop_after_round`` stops after that round's checkpoint without writing ``out_path`` (what a killed job
+    leaves behind). The run stops early, with fewer rows, when the unlabeled pool runs dry. Returns the rows
+    so far. Seeds python's ``random`` and torch's global RNG from ``settings.seed`` on a fresh start.
+    """
+    checkpoint_path = Path(checkpoint_path)
+    fingerprint = data.fingerprint()
+    sampled = data.subset(
+        max_pool_sentences=settings.max_pool_sentences, max_test_sentences=settings.max_test_sentences,
+        pool_seed=seed_streams(settings.seed)["pool"], test_seed=TEST_SAMPLE_SEED,
+    )
+    learner = ActiveLearner(settings, sampled, vectors_path)
+    random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    state = _usable_checkpoint(checkpoint_path, settings, fingerprint)
+    if state is not None:
+        learner.load_state_dict(state)
+        log.info("resuming %s from checkpoint %s after round %d", settings.dataset, checkpoint_path,
+                 len(learner.rows) - 1)
+    label = f"{settings.dataset} {'+'.join(settings.tasks)} {settings.strategy} seed{settings.seed}"
+    bar = tqdm(total=settings.rounds + 1, initial=len(learner.rows), desc=label, unit="round",
+               disable=not progress)
+    try:
+        for round_index in range(len(learner.rows), settings.rounds + 1):
+            if round_index > 0 and not learner.unlabeled:
+                log.warning("%s: unlabeled pool empty after round %d; stopping", label, round_index - 1)
+                break
+            row = learner.run_round(round_index)
+            save_checkpoint(learner.state_dict(fingerprint), checkpoint_path)
+            bar.update(1)
+            log.info(
+                "%s round %d: labeled %d, NER F1 %.4f, NEN F1 %.4f, task loss %.4f, %.1f s",
+                label, round_index, row["labeled_count"], row["ner_f1"], row["nen_f1"], row["task_loss"],
+                row["wall_seconds"],
+            )
+            if stop_after_round is not None and round_index >= stop_after_round:
+                return learner.rounds_table().to_pandas()
+    finally:
+        bar.close()
+    table = learner.rounds_table()
+    write_parquet(table, out_path)
+    return table.to_pandas()

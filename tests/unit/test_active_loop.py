@@ -1,0 +1,256 @@
+"""The active-learning loop on a tiny synthetic corpus: pools, strategies, resumption, checkpoints."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from gensim.models import KeyedVectors
+
+from mtaal.active.data import OUTSIDE, UNK_LABEL, load_al_data
+from mtaal.active.loop import ROUND_COLUMNS, ALSettings, load_checkpoint, run_active_learning
+from mtaal.errors import ConfigError
+
+FILLER = ["the", "patients", "with", "showed", "no", "signs", "of", "and", "were", "treated", "after"]
+MENTIONS = [  # (tokens, concept id); None: a mention without a concept id
+    (["asthma"], "D001249"),
+    (["breast", "cancer"], "D001943"),
+    (["heart", "failure"], "D006333"),
+    (["seizures"], "D012640|D004827"),
+    (["nephrotoxicity"], None),
+]
+N_LABELED, N_UNLABELED, N_TEST = 12, 40, 8
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _sentence(rng, mention_pool):
+    tokens = [(w, "O", None) for w in rng.choice(FILLER, size=rng.integers(2, 5))]
+    if rng.random() < 0.7:
+        words, concept = mention_pool[rng.integers(len(mention_pool))]
+        tagged = [(w, ("B-" if j == 0 else "I-") + "disease", concept) for j, w in enumerate(words)]
+        at = int(rng.integers(len(tokens) + 1))
+        tokens = tokens[:at] + tagged + tokens[at:]
+    return tokens
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """tokens.parquet / mtaal_split.parquet / mtaal_labels.json as the corpus layer writes them."""
+    root = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(7)
+    pools = ["labeled"] * N_LABELED + ["unlabeled"] * N_UNLABELED + ["test"] * N_TEST
+    sentences = [_sentence(rng, MENTIONS) for _ in pools]
+    # A test sentence with an unseen word and an unseen concept (no leakage into the label sets).
+    sentences[-1] = [("zebrafish", "O", None), ("gout", "B-disease", "D006073"), ("seen", "O", None)]
+    rows, split = [], []
+    for n, (tokens, pool) in enumerate(zip(sentences, pools, strict=True)):
+        doc, sent = f"doc{n // 3}", n % 3
+        split.append({"doc_id": doc, "sentence": sent, "release_split": "train", "n_words": len(tokens),
+                      "sentence_id": f"{doc}:{sent}", "split": pool})
+        for pos, (word, tag, concept) in enumerate(tokens):
+            rows.append({"doc_id": doc, "split": "train", "sentence": sent, "position": pos, "token": word,
+                         "start": 0, "end": 0, "tag": tag, "concept_id": concept})
+    tokens = pd.DataFrame(rows).astype({"sentence": "int32", "position": "int32"})
+    tokens.to_parquet(root / "tokens.parquet")
+    pd.DataFrame(split).to_parquet(root / "mtaal_split.parquet")
+    test_ids = {s["sentence_id"] for s in split if s["split"] == "test"}
+    sentence_ids = tokens["doc_id"] + ":" + tokens["sentence"].astype(str)
+    seen = tokens[~sentence_ids.isin(test_ids)]
+    labels = {"words": sorted(seen["token"].unique()), "ner_tags": sorted(seen["tag"].unique()),
+              "nen_labels": sorted(seen["concept_id"].dropna().unique())}
+    (root / "mtaal_labels.json").write_text(json.dumps(labels))
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(corpus):
+    return load_al_data(
+        corpus / "tokens.parquet", corpus / "mtaal_split.parquet", corpus / "mtaal_labels.json"
+    )
+
+
+def settings(**kw):
+    base = dict(dataset="toy", embedding="random", strategy="diversity", use_td=True, use_dd=True, seed=3,
+                rounds=2, query_size=5, hidden=4, char_dim=4, batch_size=8, dd_steps=2, scoring_batch_size=16,
+                device="cpu")
+    base.update(kw)
+    return ALSettings(**base)
+
+
+def run(data, tmp_path, name="run", vectors=None, **kw):
+    out = tmp_path / name / "rounds.parquet"
+    frame = run_active_learning(
+        settings(**kw), data, vectors, out, tmp_path / name / "ckpt.pt", progress=False
+    )
+    return frame, out
+
+
+def without_time(frame):
+    return frame.drop(columns=["wall_seconds"])
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+def test_load_al_data_labels_pools_and_unknowns(data):
+    assert (len(data.labeled), len(data.unlabeled), len(data.test)) == (N_LABELED, N_UNLABELED, N_TEST)
+    assert data.nen_labels[0] == OUTSIDE and "D012640|D004827" in data.nen_labels
+    assert data.ner_labels == ["B-disease", "I-disease", "O"]
+    assert "zebrafish" not in data.vocab_words and "gout" not in data.vocab_words
+    last = data.index(data.test[-1])
+    assert data.words[last] == ["zebrafish", "gout", "seen"]
+    assert data.nen[last] == [0, UNK_LABEL, 0]  # unseen concept: reserved id outside the output layer
+    assert data.nen_gold[last] == ["O", "D006073", "O"]  # the gold string is kept for scoring
+    for i in data.indices(data.labeled + data.unlabeled):
+        assert UNK_LABEL not in data.ner[i] and UNK_LABEL not in data.nen[i]
+        for word, tag, concept in zip(data.words[i], data.ner_gold[i], data.nen_gold[i], strict=True):
+            if word == "nephrotoxicity":  # mention without a concept id -> NEN "O"
+                assert tag == "B-disease" and concept == OUTSIDE
+
+
+def test_labels_from_other_data_are_refused(corpus, tmp_path):
+    labels = json.loads((corpus / "mtaal_labels.json").read_text())
+    labels["nen_labels"] = [c for c in labels["nen_labels"] if c != "D001249"]
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    with pytest.raises(ConfigError, match="missing from the label sets"):
+        load_al_data(corpus / "tokens.parquet", corpus / "mtaal_split.parquet", tmp_path / "labels.json")
+
+
+def test_subset_samples_the_pool_and_the_test_set(data):
+    small = data.subset(max_pool_sentences=10, max_test_sentences=3, pool_seed=1, test_seed=0)
+    assert len(small.unlabeled) == 10 and len(small.test) == 3 and small.labeled == data.labeled
+    assert small.unlabeled == [sid for sid in data.unlabeled if sid in set(small.unlabeled)]  # order kept
+    again = data.subset(max_pool_sentences=10, max_test_sentences=3, pool_seed=1, test_seed=0)
+    assert again.unlabeled == small.unlabeled and again.test == small.test
+    assert data.subset(max_pool_sentences=10, pool_seed=2).unlabeled != small.unlabeled
+    assert data.subset(max_pool_sentences=1000).unlabeled == data.unlabeled
+
+
+def test_settings_are_validated():
+    with pytest.raises(ConfigError, match="use_td needs both tasks"):
+        settings(tasks=("ner",), use_td=True)
+    with pytest.raises(ConfigError, match="strategy"):
+        settings(strategy="bald")
+    with pytest.raises(ConfigError, match="query_size"):
+        settings(query_size=0)
+    assert settings(tasks=("nen", "ner")).tasks == ("ner", "nen")
+
+
+# ------------------------------------------------------------------------------------------ the loop
+
+
+@pytest.mark.parametrize("strategy", ["random", "entropy", "lc", "mnlp", "diversity"])
+def test_each_strategy_queries_new_sentences(data, tmp_path, strategy):
+    frame, out = run(data, tmp_path, strategy=strategy, use_dd=strategy == "diversity")
+    assert list(frame.columns) == list(ROUND_COLUMNS)
+    assert out.is_file() and without_time(pd.read_parquet(out)).equals(without_time(frame))
+    assert frame["round"].tolist() == [0, 1, 2]
+    assert frame["labeled_count"].tolist() == [N_LABELED, N_LABELED + 5, N_LABELED + 10]
+    assert list(frame["selected_ids"][0]) == []
+    picked = [sid for ids in frame["selected_ids"] for sid in ids]
+    assert len(picked) == 10 and len(set(picked)) == 10
+    assert set(picked) <= set(data.unlabeled)
+    scores = ("ner_precision", "ner_recall", "ner_f1", "nen_precision", "nen_recall", "nen_f1", "task_loss")
+    for column in scores:
+        assert frame[column].notna().all(), column
+    # The release-style scores average over full batches of 32 test sentences: none here.
+    assert frame["release_ner_f1_batch_mean"].isna().all()
+    assert (frame["strategy"] == strategy).all() and (frame["tasks"] == "ner+nen").all()
+
+
+def test_random_sampling_is_without_replacement_until_the_pool_is_empty(data, tmp_path):
+    frame, _ = run(data, tmp_path, strategy="random", use_td=False, use_dd=False, rounds=4, query_size=15)
+    picked = [sid for ids in frame["selected_ids"] for sid in ids]
+    assert sorted(picked) == sorted(data.unlabeled)  # 15 + 15 + 10: every sentence exactly once
+    assert frame["labeled_count"].tolist() == [12, 27, 42, 52]  # round 4 has nothing left to query
+
+
+def test_resume_after_a_stop_gives_the_same_rounds(data, tmp_path):
+    full, _ = run(data, tmp_path, "full", rounds=3)
+    kw = dict(rounds=3)
+    partial = run_active_learning(settings(**kw), data, None, tmp_path / "cut" / "rounds.parquet",
+                                  tmp_path / "cut" / "ckpt.pt", stop_after_round=1, progress=False)
+    assert len(partial) == 2 and not (tmp_path / "cut" / "rounds.parquet").exists()
+    state = load_checkpoint(tmp_path / "cut" / "ckpt.pt")
+    assert state["rounds_done"] == 2 and len(state["rows"]) == 2
+    assert len(state["labeled"]) == N_LABELED + 5 and len(state["unlabeled"]) == N_UNLABELED - 5
+    assert set(state["optimizers"]) == {"task", "td", "td_encoder", "dd", "dd_encoder"}
+    assert isinstance(state["rng"]["numpy"]["state"]["state"], int)
+    resumed, out = run(data, tmp_path, "cut", **kw)
+    pd.testing.assert_frame_equal(without_time(resumed), without_time(full))
+    pd.testing.assert_frame_equal(without_time(pd.read_parquet(out)), without_time(full))
+
+
+def test_checkpoint_loads_with_weights_only(data, tmp_path):
+    run(data, tmp_path, rounds=1)
+    state = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
+    assert state["settings"]["strategy"] == "diversity" and state["rounds_done"] == 2
+    assert all(isinstance(v, torch.Tensor) for v in state["model"].values())
+
+
+def test_a_checkpoint_of_other_settings_is_ignored(data, tmp_path):
+    run(data, tmp_path, "a", query_size=3, rounds=1)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "ckpt.pt").write_bytes((tmp_path / "a" / "ckpt.pt").read_bytes())
+    fresh, _ = run(data, tmp_path, "c", rounds=1)
+    other, _ = run(data, tmp_path, "b", rounds=1)
+    pd.testing.assert_frame_equal(without_time(other), without_time(fresh))
+
+
+def test_an_unreadable_checkpoint_is_ignored(data, tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "ckpt.pt").write_bytes(b"not a checkpoint")
+    bad, _ = run(data, tmp_path, "bad", rounds=1)
+    (tmp_path / "list").mkdir()
+    torch.save([1, 2], tmp_path / "list" / "ckpt.pt")
+    other, _ = run(data, tmp_path, "list", rounds=1)
+    fresh, _ = run(data, tmp_path, "fresh", rounds=1)
+    pd.testing.assert_frame_equal(without_time(bad), without_time(fresh))
+    pd.testing.assert_frame_equal(without_time(other), without_time(fresh))
+
+
+def test_more_rounds_extend_a_finished_run(data, tmp_path):
+    run(data, tmp_path, "x", rounds=1)
+    extended, _ = run(data, tmp_path, "x", rounds=2)
+    straight, _ = run(data, tmp_path, "y", rounds=2)
+    pd.testing.assert_frame_equal(without_time(extended), without_time(straight))
+
+
+def test_single_task_ner_has_no_nen_scores(data, tmp_path):
+    frame, _ = run(data, tmp_path, tasks=("ner",), use_td=False, strategy="entropy", use_dd=False, rounds=1)
+    assert frame["nen_f1"].isna().all() and frame["release_nen_token_accuracy_batch_mean"].isna().all()
+    assert frame["ner_f1"].notna().all() and (frame["tasks"] == "ner").all()
+
+
+def test_diversity_without_dd_leaves_the_discriminator_untrained(data, tmp_path):
+    run(data, tmp_path, use_dd=False, use_td=False, rounds=1)
+    state = load_checkpoint(tmp_path / "run" / "ckpt.pt")
+    assert state["optimizers"]["dd"]["state"] == {}  # the DD optimiser never stepped
+    assert any(k.startswith("dd.") for k in state["model"])
+
+
+def test_cold_start_differs_from_warm_start(data, tmp_path):
+    warm, _ = run(data, tmp_path, "warm", rounds=2)
+    cold, _ = run(data, tmp_path, "cold", rounds=2, warm_start=False)
+    assert warm["task_loss"][0] == cold["task_loss"][0]  # round 0 is the same
+    assert not np.allclose(warm["task_loss"][1:], cold["task_loss"][1:])
+
+
+def test_vectors_file_and_determinism(data, tmp_path):
+    kv = KeyedVectors(vector_size=6)
+    vectors = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
+    kv.add_vectors(["asthma", "the", "cancer"], vectors)
+    kv.save(str(tmp_path / "toy.kv"))
+    a, _ = run(data, tmp_path, "a", vectors=tmp_path / "toy.kv", rounds=1)
+    b, _ = run(data, tmp_path, "b", vectors=tmp_path / "toy.kv", rounds=1)
+    pd.testing.assert_frame_equal(without_time(a), without_time(b))
+    assert all(math.isfinite(x) for x in a["task_loss"])
