@@ -94,20 +94,24 @@ class ALData:
         *,
         max_pool_sentences: int | None = None,
         max_test_sentences: int | None = None,
+        max_labeled_sentences: int | None = None,
         pool_seed: SeedLike = 0,
         test_seed: SeedLike = 0,
+        labeled_seed: SeedLike = 0,
     ) -> ALData:
-        """A copy with a seeded sample of the unlabeled pool and / or the test set (order kept).
+        """A copy with a seeded sample of the unlabeled pool, the test set and / or the initial labeled set
+        (order kept); small tiers use it to shrink the release's 20% seed set.
 
         Seeds are anything ``numpy.random.default_rng`` takes. The test sample's seed is separate so runs
         with different seeds can share one test sample.
         """
+        labeled = _sample(self.labeled, max_labeled_sentences, labeled_seed)
         unlabeled = _sample(self.unlabeled, max_pool_sentences, pool_seed)
         test = _sample(self.test, max_test_sentences, test_seed)
         return ALData(
             sentence_ids=self.sentence_ids, words=self.words, ner=self.ner, nen=self.nen,
             ner_gold=self.ner_gold, nen_gold=self.nen_gold, ner_labels=self.ner_labels,
-            nen_labels=self.nen_labels, vocab_words=self.vocab_words, labeled=list(self.labeled),
+            nen_labels=self.nen_labels, vocab_words=self.vocab_words, labeled=labeled,
             unlabeled=unlabeled, test=test,
         )
 

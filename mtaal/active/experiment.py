@@ -13,6 +13,7 @@ from mtaal.active.loop import ALSettings, run_active_learning
 
 STUDY_KEYS = (
     "rounds", "query_size", "initial_epochs", "epochs_per_round", "warm_start", "max_pool_sentences",
+    "max_labeled_sentences",
     "max_test_sentences", "dd_steps",
 )
 MODEL_KEYS = ("hidden", "char_dim", "batch_size", "lr", "betas", "adversarial_lr")

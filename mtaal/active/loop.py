@@ -125,8 +125,9 @@ RESUMABLE_CHANGES = ("rounds", "device")
 class ALSettings:
     """One active-learning run. ``tasks`` is a subset of ("ner", "nen"), stored in that order.
 
-    ``max_pool_sentences`` draws a seeded sample of the unlabeled pool (per seed), ``max_test_sentences`` a
-    fixed sample of the test set (the same for every run). ``device`` "auto" takes CUDA when available.
+    ``max_pool_sentences`` / ``max_labeled_sentences`` draw seeded samples of the unlabeled pool and the
+    initial labeled set (per seed), ``max_test_sentences`` a fixed sample of the test set (the same for every
+    run). ``device`` "auto" takes CUDA when available.
     """
 
     dataset: str
@@ -150,6 +151,7 @@ class ALSettings:
     dd_steps: int = 1
     scoring_batch_size: int = 256
     max_pool_sentences: int | None = None
+    max_labeled_sentences: int | None = None
     max_test_sentences: int | None = None
     device: str = "auto"
 
@@ -171,7 +173,7 @@ class ALSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ConfigError(f"ALSettings.{name}: an integer >= {low}, got {value!r}")
-        for name in ("max_pool_sentences", "max_test_sentences"):
+        for name in ("max_pool_sentences", "max_test_sentences", "max_labeled_sentences"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"ALSettings.{name}: null or an integer >= 1, got {value!r}")
@@ -212,9 +214,10 @@ class ALSettings:
 
 
 def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
-    """Independent seed sequences of a run: loop shuffles and sampling, OOV embedding rows, pool sample."""
-    loop, embedding, pool = np.random.SeedSequence(seed).spawn(3)
-    return {"loop": loop, "embedding": embedding, "pool": pool}
+    """Independent seed sequences of a run: loop shuffles and sampling, OOV embedding rows, pool sample,
+    initial labeled sample."""
+    loop, embedding, pool, labeled = np.random.SeedSequence(seed).spawn(4)
+    return {"loop": loop, "embedding": embedding, "pool": pool, "labeled": labeled}
 
 
 def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -539,7 +542,9 @@ def run_active_learning(
     fingerprint = data.fingerprint()
     sampled = data.subset(
         max_pool_sentences=settings.max_pool_sentences, max_test_sentences=settings.max_test_sentences,
-        pool_seed=seed_streams(settings.seed)["pool"], test_seed=TEST_SAMPLE_SEED,
+        max_labeled_sentences=settings.max_labeled_sentences,
+        pool_seed=seed_streams(settings.seed)["pool"], labeled_seed=seed_streams(settings.seed)["labeled"],
+        test_seed=TEST_SAMPLE_SEED,
     )
     learner = ActiveLearner(settings, sampled, vectors_path)
     random.seed(settings.seed)
