@@ -91,7 +91,7 @@ rule wordpiece_table:
 
 def run_rule_settings():
     return dict(
-        training={**MULTITASK["training"], "num_threads": 1},
+        training=MULTITASK["training"],
         max_train_sequences=MULTITASK["max_train_sequences"],
         max_eval_sequences=MULTITASK["max_eval_sequences"],
         encoder_spec=MULTITASK["encoders"][ENCODER]["model"],

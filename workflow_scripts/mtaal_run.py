@@ -19,4 +19,5 @@ with rule_logging(snakemake.log):
         Path(snakemake.output.rounds),
         Path(snakemake.params.checkpoint),
         progress=False,
+        threads=snakemake.threads,
     )

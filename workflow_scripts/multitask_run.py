@@ -13,7 +13,7 @@ with rule_logging(snakemake.log):
     init_encoder = snakemake.input.get("init_encoder")
     run_multitask(
         tasks,
-        snakemake.params.training,
+        {**snakemake.params.training, "num_threads": snakemake.threads},  # no oversubscribed cores
         snakemake.params.encoder_spec,
         Path(snakemake.output.best).parent,
         seed=int(snakemake.wildcards.seed),

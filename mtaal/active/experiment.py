@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import torch
+
 from mtaal.active.data import load_al_data
 from mtaal.active.loop import ALSettings, run_active_learning
 
@@ -43,8 +45,14 @@ def run_experiment(
     rounds_path: Path,
     checkpoint_path: Path,
     progress: bool = True,
+    threads: int | None = None,
 ):
-    """Load the dataset's MTAAL pool from ``corpus_dir`` (tokens, split, labels) and run the loop."""
+    """Load the dataset's MTAAL pool from ``corpus_dir`` (tokens, split, labels) and run the loop.
+
+    ``threads`` caps torch's CPU threads: a scheduler's parallel jobs must not oversubscribe the cores
+    (busy-waiting threads slowed rounds down a hundredfold when they did)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     corpus_dir = Path(corpus_dir)
     data = load_al_data(
         corpus_dir / "tokens.parquet", corpus_dir / "mtaal_split.parquet", corpus_dir / "mtaal_labels.json"
