@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from mtaal.active import model as M
 from mtaal.errors import ConfigError
@@ -77,6 +78,46 @@ def test_collate_pads_sorts_and_keeps_the_permutation(vocab):
         M.collate([[]], vocab)
 
 
+def _packed_reference(lstm, x, lengths):
+    """What ``run_lstm`` replaced: ``lstm`` over the packed sequences (outputs zero at padding)."""
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, (h_n, _) = lstm(packed)
+    padded, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return padded, torch.cat([h_n[-2], h_n[-1]], dim=-1)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_padded_bilstm_matches_the_packed_one(train):
+    gen = torch.Generator().manual_seed(0)
+    lstm = torch.nn.LSTM(7, 5, batch_first=True, bidirectional=True).train(train)
+    lengths = torch.tensor([3, 9, 1, 6, 9, 2, 4])  # unsorted, a length-1 row, ties at the max
+    x = torch.randn(len(lengths), 9, 7, generator=gen)
+    weight_out, weight_final = torch.randn(len(lengths), 9, 10, generator=gen), torch.randn(len(lengths), 10)
+    results = []
+    for run in (_packed_reference, M.run_lstm):
+        lstm.zero_grad()
+        inputs = x.clone().requires_grad_()
+        out, final = run(lstm, inputs, lengths)
+        ((out * weight_out).sum() + (final * weight_final).sum()).backward()
+        results.append([out, final, inputs.grad] + [p.grad.clone() for p in lstm.parameters()])
+    for want, got in zip(*results, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+    out = results[1][0]
+    assert out[2, 1:].eq(0).all() and out[0, 3:].eq(0).all()  # padding stays exactly zero
+
+
+def test_model_matches_the_packed_lstms_on_all_words_at_once(vocab, monkeypatch):
+    batch = labeled(vocab)
+    model = build(vocab)
+    padded = model(batch)
+    monkeypatch.setattr(M, "run_lstm", lambda lstm, x, lengths: _packed_reference(lstm, x.float(), lengths))
+    monkeypatch.setattr(M, "CHAR_CHUNKS", 1)
+    packed = model(batch)
+    torch.testing.assert_close(padded.e, packed.e, atol=1e-6, rtol=1e-5)
+    for task in ("ner", "nen"):
+        torch.testing.assert_close(padded.logits[task], packed.logits[task], atol=1e-6, rtol=1e-5)
+
+
 def test_length_sorted_batches_cover_the_pool_once():
     chunks = M.length_sorted_batches([3, 9, 1, 9, 4], 2)
     assert [c.tolist() for c in chunks] == [[1, 3], [4, 0], [2]]
@@ -92,7 +133,7 @@ def test_forward_shapes(vocab):
     assert out.private["ner"].shape == out.private["nen"].shape == (4, 8, 2 * HIDDEN)
     assert model.td_logits(out.private["ner"], batch).shape == (4, 2)
     assert model.dd_logits(out.e, batch).shape == (4,)
-    assert out.e[3, 2:].abs().sum() == 0  # packed BiLSTM leaves padding at zero
+    assert out.e[3, 2:].abs().sum() == 0  # the BiLSTM leaves padding at zero
 
 
 def test_defaults_follow_the_release(vocab):
