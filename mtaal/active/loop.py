@@ -249,10 +249,13 @@ class ActiveLearner:
     """The state of one run and its steps; :func:`run_active_learning` drives it round by round.
 
     ``data`` is used as given (sample it first: :meth:`ALData.subset`). ``vectors``: a ``.kv`` path or
-    KeyedVectors (looked up lower-cased, OOV rows random), or None for a random N(0, 0.1²) 50-d matrix.
+    KeyedVectors (looked up lower-cased, OOV rows random), None for a random N(0, 0.1²) 50-d matrix, or the
+    embedding matrix itself (one row per word of ``Vocab.build([data.vocab_words])``, as a model saved it).
     """
 
-    def __init__(self, settings: ALSettings, data: ALData, vectors: str | Path | KeyedVectors | None):
+    def __init__(
+        self, settings: ALSettings, data: ALData, vectors: str | Path | KeyedVectors | np.ndarray | None
+    ):
         self.settings = settings
         self.data = data
         self.device = settings.resolved_device()
@@ -261,7 +264,10 @@ class ActiveLearner:
         self.rng = np.random.default_rng(loop_seq)
         self.vocab = Vocab.build([data.vocab_words])
         vocabulary = sorted(self.vocab.words, key=self.vocab.words.__getitem__)
-        if vectors is None:
+        if isinstance(vectors, np.ndarray):
+            # A saved model's own matrix (rows already in vocabulary order): no vector file to re-read.
+            self.embeddings = np.asarray(vectors, dtype=np.float32)
+        elif vectors is None:
             self.embeddings = self.vocab.embedding_matrix(
                 None, RANDOM_EMBEDDING_DIM, seed=int(embedding_seq.generate_state(1)[0])
             )
@@ -300,50 +306,15 @@ class ActiveLearner:
 
     def dd_game(self) -> dict[str, float]:
         """``dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches."""
-        s = self.settings
-        if not s.use_dd or s.dd_steps == 0 or not self.labeled or not self.unlabeled:
-            return {}
-        labeled = self._sentences(self.labeled)
-        unlabeled = self._sentences(self.unlabeled)
-        order_l = self.rng.permutation(len(labeled))
-        order_u = self.rng.permutation(len(unlabeled))
-        losses: dict[str, float] = {}
-        for step in range(s.dd_steps):
-            batch_l = collate([labeled[i] for i in _chunk(order_l, step, s.batch_size)], self.vocab,
-                              device=self.device)
-            batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, s.batch_size)], self.vocab,
-                              device=self.device)
-            losses = adversarial_dd_step(
-                self.model, batch_l, batch_u, self.optimizers.dd, self.optimizers.dd_encoder
-            )
-        return losses
+        return play_dd_game(self.model, self.optimizers, self.vocab, self.rng, self.settings,
+                            self._sentences(self.labeled), self._sentences(self.unlabeled), self.device)
 
     def pool_scores(self, ids: Sequence[str], strategy: QueryStrategy | None = None) -> np.ndarray:
         """One informativeness score per id (higher = queried first) by ``strategy`` (default: the run's;
         not random), reduced batch by batch."""
-        s = self.settings
         strategy = self.strategy if strategy is None else strategy
-        if isinstance(strategy, DiversityStrategy):
-            diversity = True
-        elif isinstance(strategy, UncertaintyStrategy):
-            diversity = False
-        else:
-            raise ValueError(f"{type(strategy).__name__} does not score sentences")
-        sentences = self._sentences(ids)
-        scores = np.empty(len(sentences), dtype=np.float64)
-        order = length_order([len(x) for x in sentences])
-        for start in range(0, len(order), s.scoring_batch_size):
-            idx = order[start : start + s.scoring_batch_size]
-            pred = predict_pool(
-                self.model, [sentences[i] for i in idx], self.vocab, batch_size=s.scoring_batch_size,
-                with_probs=not diversity, with_diversity=diversity,
-            )
-            if diversity:
-                scores[idx] = pred.diversity
-            else:
-                assert isinstance(strategy, UncertaintyStrategy)
-                scores[idx] = strategy.scores(pred.probs, len(idx))
-        return scores
+        return score_sentences(self.model, self.vocab, self._sentences(ids), strategy,
+                               self.settings.scoring_batch_size)
 
     def select(self) -> list[str]:
         k = min(self.settings.query_size, len(self.unlabeled))
@@ -475,6 +446,66 @@ class ActiveLearner:
 
     def rounds_table(self) -> pa.Table:
         return pa.Table.from_pylist(self.rows, schema=ROUND_SCHEMA)
+
+
+def play_dd_game(
+    model: MTAALModel,
+    optimizers: Optimizers,
+    vocab: Vocab,
+    rng: np.random.Generator,
+    settings: ALSettings,
+    labeled: Sequence[Sequence[str]],
+    unlabeled: Sequence[Sequence[str]],
+    device: torch.device,
+) -> dict[str, float]:
+    """``settings.dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches.
+
+    ``unlabeled`` may be any sequence (``len`` and indexing): only the sentences of the batches drawn are
+    read, so a pool kept on disk never has to be loaded whole.
+    """
+    if not settings.use_dd or settings.dd_steps == 0 or not len(labeled) or not len(unlabeled):
+        return {}
+    order_l = rng.permutation(len(labeled))
+    order_u = rng.permutation(len(unlabeled))
+    losses: dict[str, float] = {}
+    for step in range(settings.dd_steps):
+        batch_l = collate([labeled[i] for i in _chunk(order_l, step, settings.batch_size)], vocab,
+                          device=device)
+        batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, settings.batch_size)], vocab,
+                          device=device)
+        losses = adversarial_dd_step(model, batch_l, batch_u, optimizers.dd, optimizers.dd_encoder)
+    return losses
+
+
+def score_sentences(
+    model: MTAALModel,
+    vocab: Vocab,
+    sentences: Sequence[Sequence[str]],
+    strategy: QueryStrategy,
+    batch_size: int,
+) -> np.ndarray:
+    """One score per sentence by ``strategy`` (diversity or uncertainty; higher = queried first), in
+    length-sorted batches of ``batch_size`` reduced one at a time (no pool-wide probability arrays)."""
+    if isinstance(strategy, DiversityStrategy):
+        diversity = True
+    elif isinstance(strategy, UncertaintyStrategy):
+        diversity = False
+    else:
+        raise ValueError(f"{type(strategy).__name__} does not score sentences")
+    scores = np.empty(len(sentences), dtype=np.float64)
+    order = length_order([len(x) for x in sentences])
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        pred = predict_pool(
+            model, [sentences[i] for i in idx], vocab, batch_size=batch_size,
+            with_probs=not diversity, with_diversity=diversity,
+        )
+        if diversity:
+            scores[idx] = pred.diversity
+        else:
+            assert isinstance(strategy, UncertaintyStrategy)
+            scores[idx] = strategy.scores(pred.probs, len(idx))
+    return scores
 
 
 def _chunk(order: np.ndarray, step: int, size: int) -> np.ndarray:
