@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles", "envs")
+WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_scripts", "config", "profiles", "envs", "report")
 
 
 def copy_workflow(target: Path) -> Path:
@@ -23,8 +23,11 @@ def copy_workflow(target: Path) -> Path:
     return target
 
 
-def snakemake(workdir: Path, *args: str, mirror: Path | None = None, check: bool = True):
-    env = dict(os.environ)
+def snakemake(
+    workdir: Path, *args: str, mirror: Path | None = None, check: bool = True, env: dict | None = None
+):
+    """Run snakemake in ``workdir``; ``env`` adds environment variables to this process's."""
+    env = {**os.environ, **(env or {})}
     if mirror is not None:
         env["MTAAL_CORPUS_MIRROR"] = str(mirror)
     command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2", *args]

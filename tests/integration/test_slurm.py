@@ -1,0 +1,126 @@
+"""The tiny tier's `corpora` target through the slurm profile on a real (one-node) Slurm cluster.
+
+Needs a running cluster with accounting: `tools/local_slurm.sh start` sets one up on this machine
+(`.ci/run` does so before the tests). Skips, saying why, without Slurm or its executor plugin.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.workflow_helpers import copy_workflow, snakemake
+
+pytestmark = pytest.mark.slow
+
+TARGET = "corpora"
+TINY = ("--configfile", "config/tiers/tiny.yaml")
+# Run-dependent fields: how long a step took.
+TIMING_FIELDS = {"seconds"}
+
+
+def _command(*args: str) -> str | None:
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def _cluster() -> tuple[str, str]:
+    """(default partition, an account of this user) of the running cluster, or skip saying why."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("snakemake-executor-plugin-slurm not installed: pip install -e '.[slurm]'")
+    missing = [tool for tool in ("sinfo", "sbatch", "sacct", "sacctmgr") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"Slurm client commands not found ({', '.join(missing)}): run tools/local_slurm.sh start")
+    partitions = _command("sinfo", "-h", "-o", "%P %a %t")
+    if partitions is None:
+        pytest.skip("Slurm controller not reachable (sinfo failed): run tools/local_slurm.sh start")
+    usable = [line.split() for line in partitions.splitlines()]
+    usable = [name for name, avail, state in usable if avail == "up" and state in {"idle", "mix", "alloc"}]
+    default = next((name.rstrip("*") for name in usable if name.endswith("*")), None)
+    if default is None:
+        pytest.skip(f"no default Slurm partition with a usable node:\n{partitions}")
+    user = _command("id", "-un").strip()
+    accounts = _command("sacctmgr", "-n", "-P", "list", "association", f"user={user}", "format=account")
+    if not accounts or not accounts.split():
+        pytest.skip(f"Slurm accounting (sacctmgr) has no account for {user}")
+    return default, accounts.split()[0]
+
+
+@pytest.fixture(scope="module")
+def runs(mirror, tmp_path_factory):
+    partition, account = _cluster()
+    local = copy_workflow(tmp_path_factory.mktemp("local"))
+    snakemake(local, TARGET, *TINY, mirror=mirror)
+    cluster = copy_workflow(tmp_path_factory.mktemp("slurm"))
+    started = datetime.now().replace(microsecond=0)
+    clock = time.monotonic()
+    result = snakemake(
+        cluster, TARGET, *TINY, "--profile", "profiles/slurm",
+        "--jobs", "20",
+        # the first status check 2 s after a submission, not the profile's 40 s: tiny jobs
+        "--slurm-init-seconds-before-status-checks", "2",
+        mirror=mirror,
+        env={"MTAAL_SLURM_PARTITION": partition, "MTAAL_SLURM_ACCOUNT": account},
+    )
+    seconds = time.monotonic() - clock
+    return {"local": local, "cluster": cluster, "started": started, "partition": partition,
+            "account": account, "log": result.stdout + result.stderr, "seconds": seconds}
+
+
+def _outputs(root: Path) -> list[Path]:
+    results = root / "results"
+    return sorted(
+        path.relative_to(root) for path in results.rglob("*")
+        if path.is_file() and path.relative_to(results).parts[0] not in {"logs", "benchmarks"}
+    )
+
+
+def _without_timing(value):
+    if isinstance(value, dict):
+        return {key: _without_timing(item) for key, item in value.items() if key not in TIMING_FIELDS}
+    if isinstance(value, list):
+        return [_without_timing(item) for item in value]
+    return value
+
+
+def test_every_job_ran_as_a_slurm_job_in_the_given_partition_and_account(runs):
+    executed = sorted((runs["cluster"] / "results/benchmarks").rglob("*.tsv"))
+    assert len(executed) >= 15  # downloads, dataset builds, stats, MTAAL splits
+    sacct = _command(
+        "sacct", "-X", "-n", "-P", "-a", "-S", runs["started"].isoformat(),
+        "-o", "JobID,Partition,Account,State,WorkDir",
+    )
+    assert sacct is not None
+    jobs = [line.split("|") for line in sacct.splitlines()]
+    ours = [job for job in jobs if Path(job[4]).resolve() == runs["cluster"].resolve()]
+    assert len(ours) == len(executed), runs["log"][-3000:]
+    assert {(job[1], job[2], job[3]) for job in ours} == {(runs["partition"], runs["account"], "COMPLETED")}
+    print(f"{len(ours)} Slurm jobs in {runs['seconds']:.0f} s")
+
+
+def test_outputs_equal_a_local_run(runs):
+    local, cluster = runs["local"], runs["cluster"]
+    paths = _outputs(local)
+    assert paths == _outputs(cluster)
+    assert any(path.suffix == ".parquet" for path in paths)
+    for path in paths:
+        if path.suffix == ".parquet":
+            left, right = pd.read_parquet(local / path), pd.read_parquet(cluster / path)
+            pd.testing.assert_frame_equal(left.drop(columns=TIMING_FIELDS, errors="ignore"),
+                                          right.drop(columns=TIMING_FIELDS, errors="ignore"), obj=str(path))
+        elif path.suffix == ".json":
+            left, right = (json.loads((root / path).read_text()) for root in (local, cluster))
+            assert _without_timing(left) == _without_timing(right), path
+        else:
+            assert (local / path).read_bytes() == (cluster / path).read_bytes(), path
