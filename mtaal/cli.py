@@ -6,6 +6,7 @@ Examples::
     mtaal build-dataset ncbi_disease
     mtaal mtaal-split ncbi_disease
     mtaal check-config config/config.yaml config/tiers/tiny.yaml
+    mtaal init my_project --entity-types disease --concepts   # then add-text, add-labels, train, query
 """
 
 from __future__ import annotations
@@ -82,7 +83,41 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="merge and validate config files")
     check.add_argument("files", type=Path, nargs="+")
+    _curate_parsers(commands)
     return parser
+
+
+CURATE_COMMANDS = ("init", "add-text", "add-labels", "train", "query", "status")
+
+
+def _curate_parsers(commands: argparse._SubParsersAction) -> None:
+    """Active learning on your own corpus (mtaal.curate)."""
+    init = commands.add_parser("init", help="curator project: create a folder with a manifest")
+    init.add_argument("project", type=Path)
+    init.add_argument("--entity-types", required=True, help="comma-separated, e.g. disease,chemical")
+    init.add_argument("--concepts", nargs="?", const=True, default=False, metavar="FILE",
+                      help="normalise to concept ids too (NEN); FILE: the ids allowed, one per line")
+    text = commands.add_parser("add-text", help="curator project: add unlabeled text to the pool")
+    text.add_argument("project", type=Path)
+    text.add_argument("files", type=Path, nargs="+")
+    text.add_argument("--format", default="auto", choices=["auto", "text", "pubtator", "bioc"])
+    text.add_argument("--one-per-line", action="store_true", help="plain text: one document per line")
+    labels = commands.add_parser("add-labels", help="curator project: import annotated sentences")
+    labels.add_argument("project", type=Path)
+    labels.add_argument("files", type=Path, nargs="+")
+    labels.add_argument("--format", default="auto", choices=["auto", "conll", "pubtator", "brat"])
+    labels.add_argument("--map-types", help="source entity types to project types, e.g. "
+                        "SpecificDisease=disease,DiseaseClass=disease")
+    train = commands.add_parser("train", help="curator project: train the model on the labeled sentences")
+    train.add_argument("project", type=Path)
+    train.add_argument("--fresh", action="store_true", help="new model from the current config.yaml")
+    query = commands.add_parser("query", help="curator project: the next sentences to annotate")
+    query.add_argument("project", type=Path)
+    query.add_argument("-k", type=int, default=50, help="batch size (default 50)")
+    query.add_argument("--strategy", choices=["diversity", "lc", "entropy", "mnlp", "random"],
+                       help="default: config.yaml strategy")
+    status = commands.add_parser("status", help="curator project: summary and history")
+    status.add_argument("project", type=Path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> None:
     from mtaal.corpora.registry import load_registry
 
+    if args.command in CURATE_COMMANDS:
+        _curate(args)
+        return
     if args.command == "check-config":
         config = load_config(args.files)
         print(f"valid: tier {config['tier']}, {len(config['datasets'])} datasets")
@@ -184,6 +222,42 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                             args.results / "mtaal" / run_name / "rounds.parquet",
                             args.results / "mtaal" / "checkpoints" / f"{run_name}.pt")
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
+
+def _curate(args: argparse.Namespace) -> None:
+    from mtaal.curate import commands as C
+    from mtaal.curate.project import Project
+
+    if args.command == "init":
+        concepts = args.concepts if isinstance(args.concepts, bool) else Path(args.concepts)
+        project = C.init(args.project, args.entity_types.split(","), concepts)
+        print(f"created {project.root}: entity types {', '.join(project.entity_types)}"
+              f"{' + concept ids' if project.concepts else ''}; settings in {project.root / 'config.yaml'}")
+        return
+    project = Project.open(args.project)
+    if args.command == "add-text":
+        done = C.add_text(project, args.files, args.format, args.one_per_line)
+        print(f"{done['sentences_added']} sentences added from {done['documents']} documents "
+              f"({done['duplicates_skipped']} duplicates skipped, {done['annotations_ignored']} annotations "
+              "ignored)")
+    elif args.command == "add-labels":
+        done = C.add_labels(project, args.files, args.format, args.map_types)
+        untagged = ", ".join(f"{n} {kind}" for kind, n in done["not_tagged"].items())
+        print(f"{done['sentences']} labeled sentences: {done['from_pool']} from the pool, {done['new']} new, "
+              f"{done['relabeled']} corrected, {done['duplicates_skipped']} duplicates skipped"
+              + (f"; not IOB2-taggable: {untagged}" if untagged else ""))
+    elif args.command == "train":
+        done = C.train(project, args.fresh)
+        print(f"model v{done['model_version']}: {done['labeled_count']} labeled sentences, {done['epochs']} "
+              f"epochs, task loss {done['task_loss']:.4f}" + (f" (new model: {done['fresh']})"
+                                                             if done["fresh"] else ""))
+    elif args.command == "query":
+        done = C.query(project, args.k, args.strategy)
+        print(f"batch {done['batch']}: {done['k']} of {done['pool_size']} pool sentences by "
+              f"{done['strategy']}"
+              f" -> {', '.join(str(project.root / f) for f in done['files'])}")
+    elif args.command == "status":
+        print(C.render_status(C.status(project)))
 
 
 if __name__ == "__main__":
