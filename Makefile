@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	# CPU build of torch first: a plain `torch` requirement would pull the multi-GB CUDA build.
 	$(VENV)/bin/pip install --quiet torch==2.13.0
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	# slurm: the executor plugin, for profiles/slurm and its test (tests/integration/test_slurm.py)
+	$(VENV)/bin/pip install --quiet -e '.[test,slurm]'
 	touch $@
 
 run: setup
