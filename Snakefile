@@ -8,11 +8,15 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/download.smk"
 include: "rules/preprocess.smk"
 include: "rules/mtaal.smk"
 include: "rules/multitask.smk"
+include: "rules/results.smk"
 
 
 rule all:
@@ -21,3 +25,4 @@ rule all:
         rules.corpora.input,
         rules.mtaal.input,
         rules.multitask.input,
+        rules.results.input,

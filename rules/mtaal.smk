@@ -175,7 +175,9 @@ rule mtaal_figures:
     input:
         rounds="results/mtaal/tables/rounds.parquet",
     output:
-        png=expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
+        png=report(expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
+                   caption="../report/mtaal_figure.rst", category="MTAAL (Zhou et al. 2021)",
+                   subcategory="Figures"),
         svg=expand("results/mtaal/figures/{figure}.svg", figure=FIGURES),
     log:
         "results/logs/mtaal/figures.log",

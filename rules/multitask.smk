@@ -206,7 +206,9 @@ rule multitask_report:
         corpus_stats="results/tables/corpus_stats.parquet",
         sequences=f"results/tables/wordpiece_{ENCODER}.parquet",
     output:
-        directory(f"results/multitask/{ENCODER}/report"),
+        report(directory(f"results/multitask/{ENCODER}/report"), patterns=["{name}.png"],
+               caption="../report/multitask_figure.rst", category="Multitask NER (Rodriguez et al. 2022)",
+               subcategory="Figures"),
     log:
         "results/logs/multitask/report.log",
     benchmark:

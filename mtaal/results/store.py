@@ -1,0 +1,202 @@
+"""One tidy results store for both papers: every run's per-round / per-epoch scores in one long schema.
+
+Layout (Hive partitioning, one file per run)::
+
+    results/store/paper=<paper>/experiment=<experiment>/<run id>.parquet
+
+``paper`` and ``experiment`` live in the path only (so pandas, pyarrow, polars and duckdb all read the
+folder as one table with those two columns); every other column of :data:`SCHEMA` is in each file.
+
+``labeled_fraction`` is the share of the run's available training sentences / sequences that were
+labeled (MTAAL: labeled count over the initial labeled set plus the unlabeled pool, after a tier's caps;
+transformer: training sequences kept after data ablation over those before it). It puts the two papers'
+runs on one axis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from mtaal.io import write_parquet
+from mtaal.multitask.report import METRICS as MULTITASK_METRICS
+from mtaal.multitask.report import entity_type_of, parse_run_path
+
+SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("dataset", pa.string()),
+        ("entity_type", pa.string()),
+        ("setting", pa.string()),  # MTAAL variant (e.g. mtl_td-lc); transformer experiment group
+        ("tasks", pa.string()),  # ner / nen / ner+nen; transformer: the tasks the model trained on
+        ("strategy", pa.string()),  # query strategy; transformer: none
+        ("model", pa.string()),  # word embedding (MTAAL) or encoder (transformer)
+        ("seed", pa.int64()),
+        ("ablation_fraction", pa.float64()),  # transformer data ablation asked for; MTAAL: 0
+        ("step_kind", pa.string()),  # round | epoch
+        ("step", pa.int64()),
+        ("final", pa.bool_()),  # the step a paper table reports (best dev epoch; MTAAL: every round)
+        ("labeled_count", pa.int64()),
+        ("labeled_fraction", pa.float64()),
+        ("split", pa.string()),
+        ("metric", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
+PARTITIONS = ("paper", "experiment")
+MTAAL_METRICS = (
+    "ner_precision",
+    "ner_recall",
+    "ner_f1",
+    "nen_precision",
+    "nen_recall",
+    "nen_f1",
+    "release_ner_f1_batch_mean",
+    "release_nen_token_accuracy_batch_mean",
+    "task_loss",
+    "wall_seconds",
+)
+
+
+def store_path(root: Path, paper: str, experiment: str, run_id: str) -> Path:
+    return Path(root) / f"paper={paper}" / f"experiment={experiment}" / f"{run_id}.parquet"
+
+
+def _table(rows: pd.DataFrame) -> pa.Table:
+    missing = [name for name in SCHEMA.names if name not in rows.columns]
+    if missing:
+        raise ValueError(f"store rows lack columns {missing}")
+    return pa.Table.from_pandas(rows[SCHEMA.names], schema=SCHEMA, preserve_index=False)
+
+
+# -------------------------------------------------------------------------------- MTAAL runs
+
+
+def mtaal_available_sentences(split_path: Path, study: Mapping) -> int:
+    """Initial labeled set plus unlabeled pool of a dataset's MTAAL split, after the study's caps
+    (``max_labeled_sentences``, ``max_pool_sentences``: seeded samples of that size, see ALData.subset)."""
+    pools = pd.read_parquet(split_path, columns=["split"])["split"].value_counts()
+
+    def capped(count: int, cap: int | None) -> int:
+        return count if cap is None else min(count, int(cap))
+
+    return capped(int(pools.get("labeled", 0)), study.get("max_labeled_sentences")) + capped(
+        int(pools.get("unlabeled", 0)), study.get("max_pool_sentences")
+    )
+
+
+def mtaal_rows(rounds_path: Path, available: int) -> tuple[str, str, pd.DataFrame]:
+    """A ``rounds.parquet`` (``.../<study>/<dataset>/<embedding>/<variant>/seed<seed>/``) as store rows.
+
+    Returns (experiment = study, run id, rows)."""
+    rounds_path = Path(rounds_path)
+    variant = rounds_path.parents[1].name
+    study = rounds_path.parents[4].name
+    frame = pd.read_parquet(rounds_path)
+    metrics = [m for m in MTAAL_METRICS if m in frame.columns]
+    long = frame.melt(
+        id_vars=["dataset", "embedding", "tasks", "strategy", "seed", "round", "labeled_count"],
+        value_vars=metrics,
+        var_name="metric",
+    )
+    run_id = f"{long['dataset'].iat[0]}__{long['embedding'].iat[0]}__{variant}__seed{long['seed'].iat[0]}"
+    rows = long.rename(columns={"embedding": "model", "round": "step"}).assign(
+        run_id=run_id,
+        entity_type=None,
+        setting=variant,
+        ablation_fraction=0.0,
+        step_kind="round",
+        final=True,
+        labeled_fraction=long["labeled_count"] / available if available else float("nan"),
+        split="test",
+    )
+    return study, run_id, rows
+
+
+# -------------------------------------------------------------------------------- transformer runs
+
+
+def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
+    """A transformer run directory (``best.json`` + ``epochs.parquet``) as store rows: every epoch's dev
+    and test scores per task, ``final`` on the best dev epoch. A skipped run gives no rows."""
+    key = parse_run_path(run_dir)
+    record = json.loads((key.directory / "best.json").read_text(encoding="utf-8"))
+    run_id = f"{key.encoder}__{key.group}__ablation{key.fraction:g}__seed{key.seed}"
+    epochs_path = key.directory / "epochs.parquet"
+    if record.get("status") == "skipped" or not epochs_path.exists():
+        return key.experiment, run_id, pd.DataFrame(columns=SCHEMA.names)
+    epochs = pd.read_parquet(epochs_path)
+    data = record.get("data", {})
+    long = epochs.melt(
+        id_vars=["epoch", "task", "split", "train_sequences"],
+        value_vars=list(MULTITASK_METRICS),
+        var_name="metric",
+    )
+    kept = {task: entry.get("train_kept") for task, entry in data.items()}
+    total = {task: entry.get("train_total") for task, entry in data.items()}
+    fraction = [(kept[t] / total[t]) if total.get(t) else float("nan") for t in long["task"]]
+    rows = long.rename(columns={"task": "dataset", "epoch": "step"}).assign(
+        run_id=run_id,
+        entity_type=[entity_type_of(t) for t in long["task"]],
+        setting=f"{key.experiment}/{key.group}",
+        tasks="+".join(sorted(record.get("tasks", {}))),
+        strategy=None,
+        model=key.encoder,
+        seed=key.seed,
+        ablation_fraction=key.fraction,
+        step_kind="epoch",
+        final=long["epoch"] == record.get("best_epoch"),
+        labeled_count=[kept.get(t) for t in long["task"]],
+        labeled_fraction=fraction,
+    )
+    rows["labeled_count"] = rows["labeled_count"].astype("Int64")
+    return key.experiment, run_id, rows
+
+
+# -------------------------------------------------------------------------------- the store
+
+
+def write_store(
+    root: Path,
+    mtaal_rounds: Iterable[Path],
+    mtaal_available: Mapping[tuple[str, str], int],
+    multitask_runs: Iterable[Path],
+) -> list[Path]:
+    """Write one store file per run under ``root``; ``mtaal_available[(study, dataset)]`` is the
+    sentence count :func:`mtaal_available_sentences` gives. Returns the files written."""
+    written = []
+    for path in mtaal_rounds:
+        path = Path(path)
+        study, dataset = path.parents[4].name, path.parents[3].name
+        experiment, run_id, rows = mtaal_rows(path, mtaal_available[(study, dataset)])
+        target = store_path(root, "mtaal", experiment, run_id)
+        write_parquet(_table(rows), target)
+        written.append(target)
+    for run in multitask_runs:
+        experiment, run_id, rows = multitask_rows(Path(run))
+        if rows.empty:
+            continue
+        target = store_path(root, "multitask", experiment, run_id)
+        write_parquet(_table(rows), target)
+        written.append(target)
+    return written
+
+
+def read_store(root: Path) -> pd.DataFrame:
+    """The whole store as one pandas frame (partition columns as plain strings)."""
+    import pyarrow.dataset as ds
+
+    files = sorted(Path(root).rglob("*.parquet"))
+    if not files:
+        return pd.DataFrame(columns=[*PARTITIONS, *SCHEMA.names])
+    dataset = ds.dataset(
+        [str(f) for f in files], format="parquet", partitioning="hive", partition_base_dir=str(root)
+    )
+    frame = dataset.to_table().to_pandas()
+    for column in PARTITIONS:
+        frame[column] = frame[column].astype(str)
+    return frame[[*PARTITIONS, *SCHEMA.names]]

@@ -1,0 +1,221 @@
+# Stage 5: what a reader of either paper wants. One long results store for every run, the papers'
+# numbers beside ours, claim verdicts, a cross-paper figure, and the pieces of `snakemake --report`.
+
+RESULTS = config["results"]
+MULTITASK_REPORT = f"results/multitask/{ENCODER}/report"
+MTAAL_CAT, MULTITASK_CAT = "MTAAL (Zhou et al. 2021)", "Multitask NER (Rodriguez et al. 2022)"
+# name: (parquet source, category, subcategory, what the table shows)
+REPORT_TABLES = {
+    "mtaal_final_f1": ("results/mtaal/tables/final_f1.parquet", MTAAL_CAT, "Tables",
+                       "Paper Tables 2-3: NER and NEN F1 after N query rounds per variant, dataset and embedding "
+                       "(strict and release-style metrics), mean and std over seeds."),
+    "mtaal_query_diversity": ("results/mtaal/tables/query_diversity.parquet", MTAAL_CAT, "Tables",
+                              "Paper Table 4: distinct words, entity mentions and share of sentences with an "
+                              "entity among all sentences a strategy queried; mean and std over repeats."),
+    "embedding_coverage": ("results/tables/embedding_coverage.parquet", MTAAL_CAT, "Tables",
+                           "Vocabulary coverage (OOV rate) of each word embedding on each MTAAL dataset."),
+    "multitask_table1_mentions": (f"{MULTITASK_REPORT}/table1_mentions.parquet", MULTITASK_CAT, "Tables",
+                                  "Paper Table 1: mentions per HUNER task and split."),
+    "multitask_table2_stl": (f"{MULTITASK_REPORT}/table2_stl.parquet", MULTITASK_CAT, "Tables",
+                             "Paper Table 2: single-task models, best epoch, dev and test word-level P/R/F1."),
+    "multitask_table3_mtl_vs_stl": (f"{MULTITASK_REPORT}/table3_mtl_vs_stl.parquet", MULTITASK_CAT, "Tables",
+                                    "Paper Table 3: the multi-task model beside single-task, per task."),
+    "multitask_table3_mtl_vs_stl_tests": (f"{MULTITASK_REPORT}/table3_mtl_vs_stl_tests.parquet",
+                                          MULTITASK_CAT, "Tables",
+                                          "Paired Wilcoxon and t tests of MTL against STL over tasks."),
+    "multitask_table4_stl_ablation": (f"{MULTITASK_REPORT}/table4_stl_ablation.parquet", MULTITASK_CAT,
+                                      "Tables", "Paper Table 4: single-task models under data ablation."),
+    "multitask_table5_mtl_ablation": (f"{MULTITASK_REPORT}/table5_mtl_ablation.parquet", MULTITASK_CAT,
+                                      "Tables", "Paper Table 5: the multi-task model under data ablation."),
+    "multitask_table6_finetune": (f"{MULTITASK_REPORT}/table6_finetune.parquet", MULTITASK_CAT, "Tables",
+                                  "Paper Table 6: held-out tasks fine-tuned from entity-ablated MTL encoders."),
+    "multitask_table7_entity_level": (f"{MULTITASK_REPORT}/table7_entity_level.parquet", MULTITASK_CAT,
+                                      "Tables", "Paper Table 7: entity-level strict P/R/F1 (seqeval)."),
+    "multitask_fig4_stl_correlation_stats": (f"{MULTITASK_REPORT}/fig4_stl_correlation_stats.parquet",
+                                             MULTITASK_CAT, "Tables",
+                                             "Fig. 4 statistics: Pearson r, r squared and p of STL F1 against "
+                                             "training sequences and annotation density."),
+    "comparison": ("results/results/comparison.parquet", "Reproduction", "Reported vs reproduced",
+                   "Every reproduced paper-table cell: mean, std and 95% t interval over seeds, beside the "
+                   "paper's number where transcribed (config/reported/), and the delta."),
+    "claims": ("results/results/claims.parquet", "Reproduction", "Claims",
+               "Each qualitative claim of both papers with its verdict at this tier, the effect, test, n, p "
+               "and the table or figure it rests on."),
+    "annotation_curves": ("results/results/annotation_curves.parquet", "Reproduction", "Beyond both papers",
+                          "Points of the cross-paper figure: F1 against the labeled share of the training "
+                          "data."),
+    "corpus_stats": ("results/tables/corpus_stats.parquet", "Corpora", "Tables",
+                     "Documents, sentences, tokens, mentions, annotation density, vocabulary and label counts "
+                     "per dataset and split."),
+    "corpus_coverage": ("results/tables/corpus_coverage.parquet", "Corpora", "Tables",
+                        "Which datasets were built at this tier, which were skipped and why."),
+}
+
+
+rule results_store:
+    input:
+        mtaal=mtaal_runs("curves") + mtaal_runs("diversity"),
+        splits=expand("results/corpora/{dataset}/mtaal_split.parquet", dataset=MTAAL["datasets"]),
+        multitask=multitask_runs(),
+    output:
+        store=directory("results/store"),
+    params:
+        # Only the caps that set each study's available sentences (the labeled-fraction denominator).
+        caps={study: {key: MTAAL[study][key] for key in ("max_labeled_sentences", "max_pool_sentences")}
+              for study in STUDIES},
+    log:
+        "results/logs/results/store.log",
+    benchmark:
+        "results/benchmarks/results/store.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/results_store.py"
+
+
+rule results_compare:
+    input:
+        store="results/store",
+        diversity="results/mtaal/tables/query_diversity.parquet",
+        reported=RESULTS["reported"],
+    output:
+        comparison="results/results/comparison.parquet",
+        mtaal_md="results/results/comparison_mtaal.md",
+        multitask_md="results/results/comparison_multitask.md",
+    params:
+        report_after_round=MTAAL["report_after_round"],
+        tier=config["tier"],
+    log:
+        "results/logs/results/compare.log",
+    benchmark:
+        "results/benchmarks/results/compare.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/results_compare.py"
+
+
+rule results_claims:
+    input:
+        store="results/store",
+        diversity="results/mtaal/tables/query_diversity.parquet",
+        multitask_report=MULTITASK_REPORT,
+    output:
+        claims="results/results/claims.parquet",
+        claims_md="results/results/claims.md",
+    params:
+        report_after_round=MTAAL["report_after_round"],
+        alpha=RESULTS["alpha"],
+        margin=RESULTS["equivalence_margin"],
+        tier=config["tier"],
+    log:
+        "results/logs/results/claims.log",
+    benchmark:
+        "results/benchmarks/results/claims.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/results_claims.py"
+
+
+rule annotation_curves:
+    input:
+        store="results/store",
+    output:
+        points="results/results/annotation_curves.parquet",
+        png=report("results/results/annotation_curves.png", caption="../report/annotation_curves.rst",
+                   category="Reproduction", subcategory="Beyond both papers"),
+        svg="results/results/annotation_curves.svg",
+    params:
+        shared=RESULTS["shared_datasets"],
+        tier=config["tier"],
+    log:
+        "results/logs/results/annotation_curves.log",
+    benchmark:
+        "results/benchmarks/results/annotation_curves.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/results_annotation_curves.py"
+
+
+rule report_table:
+    input:
+        table=lambda w: REPORT_TABLES[w.name][0],
+        multitask_report=MULTITASK_REPORT,  # the directory's tables exist once it does
+    output:
+        html=report("results/report/tables/{name}.html", caption="../report/table.rst",
+                    category=lambda w: REPORT_TABLES[w.name][1], subcategory=lambda w: REPORT_TABLES[w.name][2],
+                    labels=lambda w: {"table": w.name}),
+    params:
+        title=lambda w: w.name.replace("_", " "),
+        caption=lambda w: REPORT_TABLES[w.name][3],
+    wildcard_constraints:
+        name="|".join(REPORT_TABLES),
+    log:
+        "results/logs/report/{name}.log",
+    benchmark:
+        "results/benchmarks/report/{name}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/report_table.py"
+
+
+rule provenance:
+    input:
+        # Every stage's final outputs: their jobs' benchmark files then exist.
+        rules.corpora.input,
+        rules.mtaal.input,
+        rules.multitask.input,
+        "results/results/claims.parquet",
+        "results/results/comparison.parquet",
+        "results/results/annotation_curves.parquet",
+        expand("results/report/tables/{name}.html", name=REPORT_TABLES),
+    output:
+        provenance=report("results/report/provenance.html", caption="../report/provenance.rst",
+                          category="Provenance"),
+        benchmarks="results/report/benchmarks.parquet",
+        benchmarks_html=report("results/report/benchmarks.html", caption="../report/benchmarks.rst",
+                               category="Provenance"),
+    params:
+        benchmarks_dir="results/benchmarks",
+        workflow_dir=workflow.basedir,
+    log:
+        "results/logs/report/provenance.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/provenance.py"
+
+
+rule results:
+    input:
+        rules.provenance.output,
+        rules.results_compare.output,
+        rules.results_claims.output,
+        rules.annotation_curves.output,
