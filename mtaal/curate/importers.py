@@ -76,8 +76,12 @@ class LabelContext:
 
     entity_types: Sequence[str]
     concepts: bool
-    concept_list: Sequence[str] | None = None
+    concept_list: Iterable[str] | None = None
     type_map: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.concept_list is not None:
+            self.concept_list = frozenset(self.concept_list)
 
     def entity_type(self, name: str, path: Path, line: int, found: str) -> str:
         if name in self.type_map:
@@ -92,7 +96,8 @@ class LabelContext:
     def concept(self, value: str, path: Path, line: int, found: str) -> str | None:
         if not self.concepts or value in NO_CONCEPT:
             return None
-        if self.concept_list is not None:
+        if self.concept_list is not None and value not in self.concept_list:
+            # A composite id ("A|B") is one label; it passes as listed, or when each part is listed.
             unknown = [c for c in value.split("|") if c not in self.concept_list]
             if unknown:
                 raise CorpusFormatError(

@@ -240,6 +240,7 @@ class Project:
 
 
 def read_concept_list(path: Path) -> list[str]:
+    """Sorted distinct ids of a one-id-per-line file (blank lines and ``#`` comments skipped)."""
     if not path.is_file():
         raise ProjectError(f"{path}: concept list not found (one concept id per line)")
     ids: list[str] = []
