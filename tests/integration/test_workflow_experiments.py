@@ -55,3 +55,43 @@ def test_multitask_runs_apply_data_ablation_and_report(tiny_all):
     assert set(mtl["tasks"]) == {"bc2gm_gene", "s800_species"} and mtl["skipped_tasks"] == ["gellus_cellline"]
     report = base / "report"
     assert (report / "table2_stl.parquet").is_file() and (report / "fig4_stl_correlation.png").is_file()
+
+
+def test_results_store_reads_in_pandas_pyarrow_polars_and_duckdb(tiny_all):
+    import duckdb
+    import polars as pl
+    import pyarrow.dataset as ds
+
+    store = tiny_all / "results/store"
+    runs = sorted(store.rglob("*.parquet"))
+    rounds = pd.read_parquet(tiny_all / "results/mtaal/tables/rounds.parquet")
+    n_mtaal = rounds.groupby(["study", "variant", "embedding", "seed"]).ngroups
+    assert len(list(store.glob("paper=mtaal/*/*.parquet"))) == n_mtaal  # one file per run
+    frame = pd.read_parquet(store)
+    assert len(frame) == ds.dataset(store, format="parquet", partitioning="hive").count_rows()
+    assert pl.read_parquet(f"{store}/**/*.parquet", hive_partitioning=True).height == len(frame)
+    counts = duckdb.sql(f"select paper, count(*) from read_parquet('{store}/**/*.parquet', "
+                        "hive_partitioning=true) group by paper").fetchall()
+    assert dict(counts) == frame.groupby("paper", observed=True).size().to_dict()
+    assert len(runs) == frame.groupby(["paper", "experiment", "run_id"], observed=True).ngroups
+    # The store keeps every round: its MTAAL NER F1 equals the per-run rounds tables.
+    ner = frame[(frame["paper"] == "mtaal") & (frame["metric"] == "ner_f1")]
+    assert sorted(ner["value"].round(10)) == sorted(rounds["ner_f1"].round(10))
+
+
+def test_claims_comparison_and_report(tiny_all, mirror, tmp_path):
+    claims = pd.read_parquet(tiny_all / "results/results/claims.parquet")
+    assert claims["claim_id"].tolist() == list(range(1, 12))
+    assert set(claims["verdict"]) <= {"holds", "does not hold", "inconclusive"}
+    assert claims["tier"].eq("tiny").all() and claims["rests_on"].str.len().gt(0).all()
+    comparison = pd.read_parquet(tiny_all / "results/results/comparison.parquet")
+    assert {"Tables 2-3 (F1 after N queries)", "Table 4 (query diversity)", "Table 7 (entity level)"} <= set(
+        comparison["source"])
+    benchmarks = pd.read_parquet(tiny_all / "results/report/benchmarks.parquet")
+    assert {"mtaal_run", "multitask_stl", "build_dataset"} <= set(benchmarks["rule"])
+    report = tmp_path / "report.html"
+    snakemake(tiny_all, "--configfile", "config/tiers/tiny.yaml", "--report", str(report), mirror=mirror)
+    html = report.read_text(encoding="utf-8")
+    for expected in ("MTAAL (Zhou et al. 2021)", "Multitask NER (Rodriguez et al. 2022)", "Reproduction",
+                     "Provenance", "fig6_td_effect.png", "fig4_stl_correlation.png", "claims.html"):
+        assert expected in html, expected
