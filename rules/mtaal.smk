@@ -121,7 +121,9 @@ rule mtaal_run:
         rounds="results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
     params:
         variant=lambda w: MTAAL["variants"][w.variant],
-        study=lambda w: MTAAL[w.study],
+        # A study's settings less its seed and variant lists: those choose which runs exist, and adding
+        # a seed must not rerun the runs already done.
+        study=lambda w: {key: value for key, value in MTAAL[w.study].items() if key not in ("seeds", "variants")},
         model=MTAAL["model"],
         checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.pt",
     log:
@@ -173,7 +175,9 @@ rule mtaal_tables:
 
 rule mtaal_figures:
     input:
-        rounds="results/mtaal/tables/rounds.parquet",
+        # The curve runs themselves (the figures show no diversity study), not rounds.parquet: a
+        # table-only setting (report_after_round) or a diversity seed then leaves the figures alone.
+        curves=mtaal_runs("curves"),
     output:
         png=report(expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
                    caption="../report/mtaal_figure.rst", category="MTAAL (Zhou et al. 2021)",

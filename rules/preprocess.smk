@@ -59,7 +59,8 @@ rule mtaal_split:
         split="results/corpora/{dataset}/mtaal_split.parquet",
         labels="results/corpora/{dataset}/mtaal_labels.json",
     params:
-        settings=config["mtaal_data"],
+        # less the dataset list: adding a dataset must not redo the other datasets' splits
+        settings={key: value for key, value in config["mtaal_data"].items() if key != "datasets"},
     log:
         "results/logs/mtaal_split/{dataset}.log",
     benchmark:
