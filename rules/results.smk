@@ -52,6 +52,12 @@ REPORT_TABLES = {
 }
 
 
+
+def table_source(name):
+    path = REPORT_TABLES[name][0]
+    return MULTITASK_REPORT if path.startswith(MULTITASK_REPORT + "/") else path
+
+
 rule results_store:
     input:
         mtaal=mtaal_runs("curves") + mtaal_runs("diversity"),
@@ -157,13 +163,14 @@ rule annotation_curves:
 
 rule report_table:
     input:
-        table=lambda w: REPORT_TABLES[w.name][0],
-        multitask_report=MULTITASK_REPORT,  # the directory's tables exist once it does
+        # A table inside the multitask report directory is known to the DAG through the directory only.
+        source=lambda w: table_source(w.name),
     output:
         html=report("results/report/tables/{name}.html", caption="../report/table.rst",
                     category=lambda w: REPORT_TABLES[w.name][1], subcategory=lambda w: REPORT_TABLES[w.name][2],
                     labels=lambda w: {"table": w.name}),
     params:
+        table=lambda w: REPORT_TABLES[w.name][0],
         title=lambda w: w.name.replace("_", " "),
         caption=lambda w: REPORT_TABLES[w.name][3],
     wildcard_constraints:

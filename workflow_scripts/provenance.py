@@ -22,7 +22,7 @@ with rule_logging(snakemake.log):
     )
     benchmarks = collect_benchmarks(Path(snakemake.params.benchmarks_dir))
     write_parquet(pa.Table.from_pandas(benchmarks, preserve_index=False), snakemake.output.benchmarks)
-    summary = table_html(benchmark_summary(benchmarks), "Time and memory per rule")
+    summary = table_html(benchmark_summary(benchmarks), "Time and memory per stage")
     detail = table_html(benchmarks, "Every job")
     write_text(
         summary.replace("</body></html>\n", "") + detail.split("<body>", 1)[1],

@@ -6,5 +6,5 @@ from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):
     write_text(
-        table_html(pd.read_parquet(snakemake.input.table), snakemake.params.title), snakemake.output.html
+        table_html(pd.read_parquet(snakemake.params.table), snakemake.params.title), snakemake.output.html
     )

