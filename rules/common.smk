@@ -53,3 +53,77 @@ wildcard_constraints:
 
 def corpus_of(wildcards):
     return REGISTRY.dataset(wildcards.dataset).corpus
+
+
+# MTAAL stage (rules/mtaal.smk): one run per (study, dataset, embedding, variant, seed).
+MTAAL = config["mtaal"]
+EMBEDDINGS = MTAAL["embeddings"]
+STUDIES = {
+    "curves": {"variants": list(MTAAL["variants"]), "seeds": MTAAL["seeds"]},
+    "diversity": {"variants": MTAAL["diversity"]["variants"], "seeds": MTAAL["diversity"]["seeds"]},
+}
+FIGURES = ["fig6_td_effect", "fig7_strategies", "fig8_ablation"]
+
+
+def mtaal_runs(study):
+    return expand(
+        "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
+        study=study,
+        dataset=MTAAL["datasets"],
+        embedding=EMBEDDINGS if study == "curves" else EMBEDDINGS[:1],
+        variant=STUDIES[study]["variants"],
+        seed=STUDIES[study]["seeds"],
+    )
+
+
+# Multitask stage (rules/multitask.smk): one training run per (experiment, group, fraction, seed).
+MULTITASK = config["multitask"]
+HUNER_TASKS = [name for name in DATASETS if REGISTRY.dataset(name).paper == "huner"]
+ENCODER = MULTITASK["encoder"]
+FRACTIONS = [f"{fraction:g}" for fraction in MULTITASK["ablation_fractions"]]
+ENTITY_GROUPS = MULTITASK["entity_groups"]
+RUN_DIR = "results/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
+
+
+def run_path(experiment, name, group="{group}"):
+    """A file of a training run, the other wildcards left to Snakemake: run_path("stl", "best.json")."""
+    return f"{RUN_DIR.replace('{experiment}', experiment).replace('{group}', group)}/{name}"
+
+
+def task_entity(task):
+    return next(iter(set(REGISTRY.dataset(task).entity_types.values())))
+
+
+def held_out_tasks(entity):
+    return [task for task in HUNER_TASKS if task_entity(task) == entity]
+
+
+def task_inputs(tasks):
+    return {
+        **{f"wp_{task}": f"results/wordpiece/{ENCODER}/{task}.parquet" for task in tasks},
+        **{f"tokens_{task}": f"results/corpora/{task}/tokens.parquet" for task in tasks},
+    }
+
+
+def multitask_runs():
+    runs = []
+    for seed in MULTITASK["seeds"]:
+        for fraction in FRACTIONS:
+            runs += [RUN_DIR.format(encoder=ENCODER, experiment="stl", group=t, fraction=fraction, seed=seed)
+                     for t in HUNER_TASKS]
+            runs.append(RUN_DIR.format(encoder=ENCODER, experiment="mtl", group="all", fraction=fraction, seed=seed))
+            for entity in ENTITY_GROUPS:
+                runs += [RUN_DIR.format(encoder=ENCODER, experiment="finetune", group=t, fraction=fraction, seed=seed)
+                         for t in held_out_tasks(entity)]
+        runs += [RUN_DIR.format(encoder=ENCODER, experiment="mtl_without", group=e, fraction="0", seed=seed)
+                 for e in ENTITY_GROUPS]
+    return [f"{run}/best.json" for run in runs]
+
+
+def run_rule_settings():
+    return dict(
+        training=MULTITASK["training"],
+        max_train_sequences=MULTITASK["max_train_sequences"],
+        max_eval_sequences=MULTITASK["max_eval_sequences"],
+        encoder_spec=MULTITASK["encoders"][ENCODER]["model"],
+    )

