@@ -53,10 +53,6 @@ REPORT_TABLES = {
 
 
 
-def table_source(name):
-    path = REPORT_TABLES[name][0]
-    return MULTITASK_REPORT if path.startswith(MULTITASK_REPORT + "/") else path
-
 
 rule results_store:
     input:
@@ -164,7 +160,8 @@ rule annotation_curves:
 rule report_table:
     input:
         # A table inside the multitask report directory is known to the DAG through the directory only.
-        source=lambda w: table_source(w.name),
+        source=lambda w: MULTITASK_REPORT if REPORT_TABLES[w.name][0].startswith(f"{MULTITASK_REPORT}/")
+        else REPORT_TABLES[w.name][0],
     output:
         html=report("results/report/tables/{name}.html", caption="../report/table.rst",
                     category=lambda w: REPORT_TABLES[w.name][1], subcategory=lambda w: REPORT_TABLES[w.name][2],
