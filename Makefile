@@ -23,7 +23,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -rs
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/corpus_layer.py
