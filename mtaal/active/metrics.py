@@ -85,6 +85,11 @@ def ner_entities(tags: Sequence[Sequence[str]]) -> set[tuple[int, str, int, int]
     return {(e.sent_id, e.tag, e.start, e.end) for sent in found.entities for e in sent}
 
 
+def iob2_mentions(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """One sentence's strict IOB2 mentions in order: (start, end-exclusive, type)."""
+    return sorted((start, end, tag) for _, tag, start, end in ner_entities([tags]))
+
+
 def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> NERScores:
     """Entity-level strict IOB2 P/R/F1 over the whole set: per type and micro."""
     _check_aligned(gold, pred)

@@ -14,20 +14,10 @@ import csv
 import io
 from pathlib import Path
 
+from mtaal.active.metrics import iob2_mentions
 from mtaal.io import write_text
 
 NONE = "-"
-
-
-def _mentions(tags: list[str]) -> list[tuple[int, int, str]]:
-    out, start = [], None
-    for i, tag in enumerate([*tags, "O"]):
-        if start is not None and not (tag.startswith("I-") and tag[2:] == tags[start][2:]):
-            out.append((start, i, tags[start][2:]))
-            start = None
-        if tag.startswith("B-"):
-            start = i
-    return out
 
 
 def conll_text(rows: list[dict], predictions: list[tuple[list[str], list[str | None]]],
@@ -46,7 +36,7 @@ def brat_texts(rows: list[dict], predictions: list[tuple[list[str], list[str | N
                with_concepts: bool) -> tuple[str, str]:
     text_parts, ann, offset, t_n, n_n = [], [], 0, 0, 0
     for row, (tags, concepts) in zip(rows, predictions, strict=True):
-        for start, end, entity_type in _mentions(tags):
+        for start, end, entity_type in iob2_mentions(tags):
             begin, stop = offset + row["starts"][start], offset + row["ends"][end - 1]
             t_n += 1
             ann.append(f"T{t_n}\t{entity_type} {begin} {stop}\t{row['text'][begin - offset : stop - offset]}")

@@ -49,6 +49,7 @@ from mtaal.active.loop import (
     play_dd_game,
     score_sentences,
 )
+from mtaal.active.metrics import iob2_mentions
 from mtaal.active.model import predict_pool
 from mtaal.active.strategies import RandomStrategy, make_strategy, top_k
 from mtaal.curate.formats import write_batch
@@ -399,7 +400,7 @@ def predict_rows(learner: ActiveLearner, meta: dict[str, Any], rows: list[dict]
         concepts: list[str | None] = [None] * len(tokens)
         if "nen" in pred.probs:
             ids = [meta["nen_labels"][j] for j in pred.probs["nen"][i].argmax(-1)]
-            for start, end in mention_spans(tags):
+            for start, end, _type in iob2_mentions(tags):
                 found = [c for c in ids[start:end] if c != OUTSIDE]
                 concept = max(set(found), key=found.count) if found else None
                 concepts[start:end] = [concept] * (end - start)
@@ -417,13 +418,3 @@ def repair_iob2(tags: list[str]) -> list[str]:
         previous = tag
     return out
 
-
-def mention_spans(tags: list[str]) -> list[tuple[int, int]]:
-    spans, start = [], None
-    for i, tag in enumerate([*tags, OUTSIDE]):
-        if start is not None and not (tag.startswith("I-") and tag[2:] == tags[start][2:]):
-            spans.append((start, i))
-            start = None
-        if tag.startswith("B-"):
-            start = i
-    return spans

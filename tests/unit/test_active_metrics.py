@@ -110,3 +110,12 @@ def test_release_nen_token_accuracy_counts_o_tokens():
     # Mention level the same prediction finds no correct mention.
     assert nen_scores(gold, pred).f1 == 0.0
     assert math.isnan(release_nen_token_accuracy_batch_mean(gold, pred, batch_size=4))
+
+
+def test_iob2_mentions_are_strict_and_in_order():
+    from mtaal.active.metrics import iob2_mentions
+
+    # A stray I- opens nothing; an I- of another type ends the mention before it.
+    tags = ["B-d", "I-d", "O", "I-c", "B-c", "B-d", "I-c"]
+    assert iob2_mentions(tags) == [(0, 2, "d"), (4, 5, "c"), (5, 6, "d")]
+    assert iob2_mentions(["O", "O"]) == []
