@@ -207,6 +207,9 @@ rule provenance:
         workflow_dir=workflow.basedir,
     log:
         "results/logs/report/provenance.log",
+    benchmark:
+        # Written after the job, so the merged table holds every job but this one.
+        "results/benchmarks/report/provenance.tsv"
     threads: 1
     resources:
         mem_mb=1000,

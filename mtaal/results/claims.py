@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mtaal.multitask.report import entity_type_of
 from mtaal.results.compare import ci95, mtaal_report_rounds
 
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "inconclusive"
@@ -75,6 +76,13 @@ def paired(diff: pd.Series, alpha: float) -> tuple[str, float, int, float]:
     if p < alpha:
         return (HOLDS if mean > 0 else FAILS), mean, n, p
     return UNSURE, mean, n, p
+
+
+def _all_hold(verdicts: list[str]) -> str:
+    """A claim made for every cell: holds if it holds in each, fails if it fails in any."""
+    if verdicts and all(v == HOLDS for v in verdicts):
+        return HOLDS
+    return FAILS if FAILS in verdicts else UNSURE
 
 
 def _mtaal_wide(ctx: Context, metrics: tuple[str, ...]) -> pd.DataFrame:
@@ -157,14 +165,7 @@ def claim2(ctx: Context) -> Verdict:
             f"{dataset} {metric}: MTAAL rank {rank}/{len(means)}, vs {best_rival} {mean:+.4f} "
             f"(p = {p:.3g}, n = {n})"
         )
-    if not verdicts:
-        verdict = UNSURE
-    elif all(v == HOLDS for v in verdicts):
-        verdict = HOLDS
-    elif any(v == FAILS for v in verdicts):
-        verdict = FAILS
-    else:
-        verdict = UNSURE
+    verdict = _all_hold(verdicts)
     return Verdict(
         2,
         "mtaal",
@@ -243,9 +244,7 @@ def claim5(ctx: Context) -> Verdict:
                 f"{dataset} {statistic}: MTAAL {a['mean']:.1f} vs random {b['mean']:.1f} "
                 f"(Welch p = {p:.3g}, {n} repeats)"
             )
-    verdict = (
-        HOLDS if verdicts and all(v == HOLDS for v in verdicts) else FAILS if FAILS in verdicts else UNSURE
-    )
+    verdict = _all_hold(verdicts)
     return Verdict(
         5,
         "mtaal",
@@ -421,8 +420,6 @@ def claim10(ctx: Context) -> Verdict:
         return Verdict(
             10, "multitask", claim, UNSURE, math.nan, "ordering of means", 0, math.nan, "no STL runs", rests
         )
-    from mtaal.multitask.report import entity_type_of
-
     scores = stl[0.0].dropna()
     by_type = scores.groupby(scores.index.map(entity_type_of)).mean().sort_values(ascending=False)
     text = ", ".join(f"{t} {v:.3f}" for t, v in by_type.items())

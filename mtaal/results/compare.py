@@ -129,12 +129,7 @@ def load_reported(paths: list[Path]) -> pd.DataFrame:
     """The papers' numbers; a malformed file stops with its name, line and the expected form."""
     frames = []
     for path in paths:
-        frame = pd.read_csv(
-            path,
-            dtype={"value": "float64", "ablation_fraction": "float64"},
-            keep_default_na=True,
-            comment=None,
-        )
+        frame = pd.read_csv(path, dtype={"value": "float64", "ablation_fraction": "float64"})
         missing = [c for c in REPORTED_COLUMNS if c not in frame.columns]
         if missing:
             raise MtaalError(

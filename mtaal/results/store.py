@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from mtaal.active.report import collect_rounds
 from mtaal.io import write_parquet
 from mtaal.multitask.report import METRICS as MULTITASK_METRICS
 from mtaal.multitask.report import entity_type_of, parse_run_path
@@ -89,21 +90,24 @@ def mtaal_available_sentences(split_path: Path, study: Mapping) -> int:
     )
 
 
-def mtaal_rows(rounds_path: Path, available: int) -> tuple[str, str, pd.DataFrame]:
-    """A ``rounds.parquet`` (``.../<study>/<dataset>/<embedding>/<variant>/seed<seed>/``) as store rows.
+def mtaal_rows(
+    rounds_path: Path, available: Mapping[tuple[str, str], int]
+) -> tuple[str, str, pd.DataFrame]:
+    """A ``rounds.parquet`` (``.../<study>/<dataset>/<embedding>/<variant>/seed<seed>/``) as store rows;
+    ``available[(study, dataset)]`` is the labeled-fraction denominator.
 
     Returns (experiment = study, run id, rows)."""
-    rounds_path = Path(rounds_path)
-    variant = rounds_path.parents[1].name
-    study = rounds_path.parents[4].name
-    frame = pd.read_parquet(rounds_path)
+    frame = collect_rounds([Path(rounds_path)])  # adds study and variant from the path
+    study, variant = frame["study"].iat[0], frame["variant"].iat[0]
     metrics = [m for m in MTAAL_METRICS if m in frame.columns]
     long = frame.melt(
         id_vars=["dataset", "embedding", "tasks", "strategy", "seed", "round", "labeled_count"],
         value_vars=metrics,
         var_name="metric",
     )
-    run_id = f"{long['dataset'].iat[0]}__{long['embedding'].iat[0]}__{variant}__seed{long['seed'].iat[0]}"
+    dataset = long["dataset"].iat[0]
+    run_id = f"{dataset}__{long['embedding'].iat[0]}__{variant}__seed{long['seed'].iat[0]}"
+    denominator = available[(study, dataset)]
     rows = long.rename(columns={"embedding": "model", "round": "step"}).assign(
         run_id=run_id,
         entity_type=None,
@@ -111,7 +115,7 @@ def mtaal_rows(rounds_path: Path, available: int) -> tuple[str, str, pd.DataFram
         ablation_fraction=0.0,
         step_kind="round",
         final=True,
-        labeled_fraction=long["labeled_count"] / available if available else float("nan"),
+        labeled_fraction=long["labeled_count"] / denominator if denominator else float("nan"),
         split="test",
     )
     return study, run_id, rows
@@ -170,9 +174,7 @@ def write_store(
     sentence count :func:`mtaal_available_sentences` gives. Returns the files written."""
     written = []
     for path in mtaal_rounds:
-        path = Path(path)
-        study, dataset = path.parents[4].name, path.parents[3].name
-        experiment, run_id, rows = mtaal_rows(path, mtaal_available[(study, dataset)])
+        experiment, run_id, rows = mtaal_rows(Path(path), mtaal_available)
         target = store_path(root, "mtaal", experiment, run_id)
         write_parquet(_table(rows), target)
         written.append(target)
