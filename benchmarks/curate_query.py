@@ -106,6 +106,8 @@ def main() -> None:
             print(json.dumps(results[-1]), flush=True)
     import torch
 
+    from mtaal.cli import KERNEL_CACHE_CAPACITY
+
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps({
         "what": "mtaal query --strategy diversity -k 50 on NCBI-disease sentences repeated to the pool size; "
@@ -113,7 +115,9 @@ def main() -> None:
         "settings": {k: config[k] for k in ("hidden", "char_dim", "dd_steps", "scoring_batch_size",
                                             "query_chunk_sentences", "embedding")},
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "python": platform.python_version(), "torch": torch.__version__},
+                    "python": platform.python_version(), "torch": torch.__version__,
+                    "onednn_primitive_cache_capacity": os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY",
+                                                                      KERNEL_CACHE_CAPACITY)},
         "measured": time.strftime("%Y-%m-%d"),
         "runs": results,
     }, indent=2) + "\n")

@@ -26,6 +26,8 @@ TYPES = {"SpecificDisease": "disease", "DiseaseClass": "disease", "Modifier": "d
          "CompositeMention": "disease"}
 N_DOCS, N_SEED, ROUNDS, K = 24, 12, 3, 5
 MIN_WORDS, MAX_WORDS = 5, 60
+# Far below the pool size: the curator streams the pool in several chunks, the workflow scores it whole.
+QUERY_CHUNK = 37
 
 
 @pytest.fixture(autouse=True)
@@ -128,7 +130,8 @@ def test_cli_loop_selects_what_the_workflow_selects(mirror, tmp_path):
     config = yaml.safe_load((project / "config.yaml").read_text())
     config.update(embedding="random", seed=3, strategy="diversity", use_td=True, use_dd=True,
                   initial_epochs=2, epochs_per_round=1, batch_size=8, hidden=8, char_dim=8, dd_steps=2,
-                  scoring_batch_size=16, device="cpu", min_words=MIN_WORDS, max_words=MAX_WORDS)
+                  scoring_batch_size=16, device="cpu", min_words=MIN_WORDS, max_words=MAX_WORDS,
+                  query_chunk_sentences=QUERY_CHUNK)
     (project / "config.yaml").write_text(yaml.safe_dump(config))
     assert main(["add-text", str(project), str(pubtator)]) == 0
     seed_file = tmp_path / "seed.conll"
@@ -143,6 +146,8 @@ def test_cli_loop_selects_what_the_workflow_selects(mirror, tmp_path):
         assert main(["add-labels", str(project), str(corrected)]) == 0
         assert main(["train", str(project)]) == 0
 
-    curator = [event["details"]["sentence_ids"] for event in Project.open(project).events("query")]
+    events = Project.open(project).events("query")
+    assert events[0]["details"]["pool_size"] > 3 * QUERY_CHUNK
+    curator = [event["details"]["sentence_ids"] for event in events]
     assert curator == workflow
     assert len({sid for batch in curator for sid in batch}) == ROUNDS * K
