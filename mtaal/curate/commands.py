@@ -27,7 +27,11 @@ def init(root: Path, entity_types: Sequence[str], concepts: bool | str | Path = 
 def add_text(project: Project, paths: Iterable[Path], fmt: str = "auto", one_per_line: bool = False
              ) -> dict[str, Any]:
     """Sentence-split, tokenize and deduplicate documents into the pool (nothing written on an error)."""
-    paths = [Path(p) for p in paths]
+    with project.lock("add-text"):
+        return _add_text(project, [Path(p) for p in paths], fmt, one_per_line)
+
+
+def _add_text(project: Project, paths: list[Path], fmt: str, one_per_line: bool) -> dict[str, Any]:
     documents, ignored, origin = [], 0, {}
     for path in paths:
         found, skipped = read_text_file(path, fmt, one_per_line)
@@ -65,7 +69,11 @@ def add_text(project: Project, paths: Iterable[Path], fmt: str = "auto", one_per
 def add_labels(project: Project, paths: Iterable[Path], fmt: str = "auto", type_map: str | None = None
                ) -> dict[str, Any]:
     """Check every file, then label pool sentences (matched by id, else by text) or add new ones."""
-    paths = [Path(p) for p in paths]
+    with project.lock("add-labels"):
+        return _add_labels(project, [Path(p) for p in paths], fmt, type_map)
+
+
+def _add_labels(project: Project, paths: list[Path], fmt: str, type_map: str | None) -> dict[str, Any]:
     context = LabelContext(project.entity_types, project.concepts, project.concept_list(),
                            parse_type_map(type_map, project.entity_types))
     sentences, untagged = read_label_files(paths, context, fmt)
@@ -121,11 +129,13 @@ def _line(source: str) -> int | None:
 
 
 def train(project: Project, fresh: bool = False) -> dict[str, Any]:
-    return learn.train(project, fresh)
+    with project.lock("train"):
+        return learn.train(project, fresh)
 
 
 def query(project: Project, k: int, strategy: str | None = None) -> dict[str, Any]:
-    return learn.query(project, k, strategy)
+    with project.lock("query"):
+        return learn.query(project, k, strategy)
 
 
 def status(project: Project) -> dict[str, Any]:

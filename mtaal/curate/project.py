@@ -7,6 +7,7 @@ Layout::
       config.yaml         training and query settings (a new model, ``train --fresh``, reads them)
       concepts.txt        optional: the concept ids the NEN decoder may predict (one per line)
       manifest.jsonl      one event per line: seq, time (UTC), user, command, details
+      .lock               held (flock) by the one command changing the project, naming it
       sentences/part-NNNNN.parquet   sentences added by ``add-text`` (the pool), append-only
       labels/part-NNNNN.parquet      labeled sentences added by ``add-labels``, append-only
       models/vNNNN/       model.safetensors + model.json, state.safetensors + state.json
@@ -20,11 +21,14 @@ order (which the training shuffles index) is the order sentences were first labe
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import getpass
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +46,7 @@ PROJECT_FILE = "project.json"
 CONFIG_FILE = "config.yaml"
 CONCEPTS_FILE = "concepts.txt"
 MANIFEST_FILE = "manifest.jsonl"
+LOCK_FILE = ".lock"
 ROW_GROUP_SIZE = 1024  # rows per parquet row group: the unit a random pool read loads
 
 SENTENCE_FIELDS = [
@@ -177,6 +182,32 @@ class Project:
         return read_concept_list(path) if path.is_file() else None
 
     # ------------------------------------------------------------------ manifest
+
+    @contextlib.contextmanager
+    def lock(self, command: str) -> Iterator[None]:
+        """Hold the project for one changing command; a second one fails at once, naming the first.
+
+        An OS lock (``flock``) on ``PROJECT/.lock``: the kernel drops it when the holder exits, even on a
+        crash, so a stale lock never blocks a project.
+        """
+        path = self.root / LOCK_FILE
+        with open(path, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise ProjectError(f"{self.root}: in use by {holder}; run one mtaal command at a time on a "
+                                   "project (wait for it to finish)") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"`mtaal {command}` (pid {os.getpid()}, user {getpass.getuser()}, since {now()})")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.truncate(0)
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def log(self, command: str, details: Mapping[str, Any]) -> dict[str, Any]:
         """Append one event (atomically: the file is rewritten through a temporary copy)."""

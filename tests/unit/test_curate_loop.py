@@ -1,6 +1,8 @@
 """Curator train / query: safetensors round trip, batches never repeat, the manifest audits every step."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -105,6 +107,26 @@ def test_cli_status_and_errors(project, capsys, tmp_path):
     assert "labeled 2" in out and "add-labels" in out
     assert main(["status", str(tmp_path / "nothing")]) == 2
     assert "not a mtaal project" in capsys.readouterr().err
+
+
+def test_one_changing_command_at_a_time_and_a_killed_holder_frees_the_project(project, fixtures, capsys):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom mtaal.curate.project import Project\n"
+         "with Project.open(sys.argv[1]).lock('query'):\n    print('held', flush=True)\n    time.sleep(60)",
+         str(project.root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = project.events()
+        assert main(["add-text", str(project.root), str(fixtures / "curate" / "abstracts.txt")]) == 2
+        error = capsys.readouterr().err
+        assert f"`mtaal query` (pid {holder.pid}" in error and "one mtaal command at a time" in error
+        assert project.events() == before
+        assert main(["status", str(project.root)]) == 0  # reading needs no lock
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["train", str(project.root)]) == 0
+    assert project.events()[-1]["command"] == "train"
 
 
 def test_repair_iob2():
