@@ -39,9 +39,11 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,39 +166,45 @@ def resolve_tokenizer(spec: str | Path, lowercase: bool | None = None, local_fil
     unless ``local_files_only`` or ``HF_HUB_OFFLINE`` is set).
 
     ``lowercase``: for a vocab file, whether to lower-case (None: cased exactly when the vocabulary holds
-    upper-case pieces). For a model directory or hub id the tokenizer's own setting is used; a ``lowercase``
-    that contradicts it is an error rather than silently ignored.
+    upper-case pieces). For a model directory or hub id the tokenizer's own setting is used, with one repair:
+    ``lowercase=False`` on a tokenizer that lower-cases although its vocabulary is cased reloads it with
+    ``do_lower_case=False`` (``dmis-lab/biobert-base-cased-v1.1`` ships no tokenizer_config.json, so
+    transformers lower-cases BioBERT's input by default). Any other contradiction is an error rather than
+    silently ignored.
     """
     from transformers import AutoTokenizer
 
     text = str(spec)
     path = Path(text).expanduser()
-    from_vocab = False
+    load: Callable[..., Any] | None = None
+    tokenizer = None
     if text == PACKAGED_ENCODER:
-        tokenizer = AutoTokenizer.from_pretrained(str(packaged_encoder_dir()), local_files_only=True)
+        load = partial(AutoTokenizer.from_pretrained, str(packaged_encoder_dir()), local_files_only=True)
     elif path.is_file():
-        tokenizer, from_vocab = _vocab_tokenizer(path, lowercase), True
+        tokenizer = _vocab_tokenizer(path, lowercase)
     elif path.is_dir():
         if (path / "tokenizer.json").is_file() or (path / "tokenizer_config.json").is_file():
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            except (OSError, ValueError) as error:
-                raise TokenizerError(f"{path}: cannot load a tokenizer from it: {error}") from error
+            load = partial(_directory_tokenizer, path)
         elif (path / "vocab.txt").is_file():
-            tokenizer, from_vocab = _vocab_tokenizer(path / "vocab.txt", lowercase), True
+            tokenizer = _vocab_tokenizer(path / "vocab.txt", lowercase)
         else:
             raise TokenizerError(f"{path}: no tokenizer.json, tokenizer_config.json or vocab.txt in it")
     elif _looks_like_path(text):
         raise TokenizerError(f"tokenizer {text!r}: no such file or directory")
     else:
-        tokenizer = _hub_tokenizer(text, local_files_only)
-    if lowercase is not None and not from_vocab:
+        load = partial(_hub_tokenizer, text, local_files_only)
+    if load is None:
+        return tokenizer
+    tokenizer = load()
+    actual = _lowercases(tokenizer)
+    if lowercase is False and actual and _has_cased_pieces(tokenizer):
+        tokenizer = load(do_lower_case=False)
         actual = _lowercases(tokenizer)
-        if actual is not None and actual != bool(lowercase):
-            raise ConfigError(
-                f"tokenizer {text!r} {'lower-cases' if actual else 'keeps case'}, but lowercase={lowercase} "
-                "was asked; drop the setting, or give a vocab.txt path to choose"
-            )
+    if lowercase is not None and actual is not None and actual != bool(lowercase):
+        raise ConfigError(
+            f"tokenizer {text!r} {'lower-cases' if actual else 'keeps case'}, but lowercase={lowercase} "
+            "was asked; drop the setting, or give a vocab.txt path to choose"
+        )
     return tokenizer
 
 
@@ -205,12 +213,27 @@ def _looks_like_path(text: str) -> bool:
     return text.startswith((".", "/", "~")) or text.count("/") > 1 or text.endswith((".txt", ".json"))
 
 
-def _hub_tokenizer(model_id: str, local_files_only: bool | None):
+def _has_cased_pieces(tokenizer) -> bool:
+    """True when a tokenizer's vocabulary holds upper-case pieces (outside [SPECIAL] tokens)."""
+    return any(piece != piece.lower() for piece in tokenizer.get_vocab()
+               if not (piece.startswith("[") and piece.endswith("]")))
+
+
+def _directory_tokenizer(path: Path, **options):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True, **options)
+    except (OSError, ValueError) as error:
+        raise TokenizerError(f"{path}: cannot load a tokenizer from it: {error}") from error
+
+
+def _hub_tokenizer(model_id: str, local_files_only: bool | None, **options):
     from transformers import AutoTokenizer
 
     offline = local_files_only if local_files_only is not None else bool(os.environ.get("HF_HUB_OFFLINE"))
     try:
-        return AutoTokenizer.from_pretrained(model_id, local_files_only=True)
+        return AutoTokenizer.from_pretrained(model_id, local_files_only=True, **options)
     except (OSError, ValueError) as cached_error:
         if offline:
             raise TokenizerError(
@@ -219,7 +242,7 @@ def _hub_tokenizer(model_id: str, local_files_only: bool | None):
                 "instead (e.g. the cased BERT vocabulary BioBERT v1.1 uses)"
             ) from cached_error
     try:
-        return AutoTokenizer.from_pretrained(model_id)
+        return AutoTokenizer.from_pretrained(model_id, **options)
     except (OSError, ValueError) as error:
         raise TokenizerError(
             f"tokenizer {model_id!r}: cannot load it from the Hugging Face hub or the local cache ({error}). "
@@ -411,12 +434,9 @@ def load_subword_tokenizer(
         tokenizer = SubwordTokenizer.from_backend(
             Tokenizer.from_file(str(directory / "tokenizer.json")), _special_names(directory), text
         )
-        if lowercase is not None and tokenizer.lowercase != bool(lowercase):
-            raise ConfigError(
-                f"tokenizer {text!r} {'lower-cases' if tokenizer.lowercase else 'keeps case'}, but "
-                f"lowercase={lowercase} was asked; drop the setting, or give a vocab.txt path to choose"
-            )
-        return tokenizer
+        if lowercase is None or tokenizer.lowercase == bool(lowercase):
+            return tokenizer
+        # a contradiction: resolve_tokenizer repairs the cased-vocabulary case or raises
     if vocab is not None and vocab.is_file():
         vocab_map = _read_vocab(vocab)
         lower = (not vocab_is_cased(vocab)) if lowercase is None else bool(lowercase)

@@ -380,6 +380,27 @@ def test_cased_vocab_file_keeps_case_and_matches_transformers():
 
 
 @needs_cased_vocab
+@pytest.mark.parametrize("with_tokenizer_json", [False, True])
+def test_cased_vocabulary_that_transformers_lower_cases_is_repaired(tmp_path, with_tokenizer_json):
+    # dmis-lab/biobert-base-cased-v1.1's layout: a cased vocab.txt and no casing in tokenizer_config.json,
+    # so transformers lower-cases by default; lowercase=False (the paper config) must give cased pieces.
+    folder = tmp_path / "biobert"
+    folder.mkdir()
+    (folder / "vocab.txt").write_bytes(CASED_VOCAB.read_bytes())
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    (folder / "tokenizer_config.json").write_text("{}")
+    if with_tokenizer_json:
+        resolve_tokenizer(folder).save_pretrained(folder)
+    assert subword_strings(resolve_tokenizer(folder), "BRCA1") == ["br", "##ca", "##1"]
+    repaired = resolve_tokenizer(folder, lowercase=False)
+    assert subword_strings(repaired, "BRCA1") == ["BR", "##CA", "##1"]
+    light = load_subword_tokenizer(folder, lowercase=False)
+    assert light.lowercase is False
+    expected = repaired("BRCA1", add_special_tokens=False)["input_ids"]
+    assert light.encode_words(["BRCA1"]).ids.tolist() == expected
+
+
+@needs_cased_vocab
 def test_cased_and_uncased_runs_on_one_file(tmp_path):
     path = tmp_path / "tokens.parquet"
     tokens_frame([(["BRCA1", "binds", "\x00", "HeLa"], ["B-gene", "O", "O", "O"])]).to_parquet(path)
