@@ -288,12 +288,22 @@ def resolve_encoder_dir(spec: str | Path, local_files_only: bool = True) -> Path
 
 def tokenizer_spec_of(encoder: Mapping | str) -> tuple[str, bool | None]:
     """(tokenizer spec, lowercase) of a config encoder entry: a spec string, or a mapping with ``model`` and
-    optional ``tokenizer`` (overrides ``model``) and ``lowercase``."""
+    optional ``tokenizer`` (overrides ``model``) and ``lowercase``.
+
+    ``tokenizer`` may list candidates, e.g. a local copy of a vocabulary, then the hub id it comes from: the
+    first local path that exists is taken, else the first hub id (paths that do not exist are skipped).
+    """
     if isinstance(encoder, str):
         return encoder, None
     spec = encoder.get("tokenizer") or encoder.get("model")
     if not spec:
         raise ConfigError(f"encoder {dict(encoder)!r}: needs a 'tokenizer' or a 'model'")
+    if isinstance(spec, list | tuple):
+        local = [c for c in spec if _looks_like_path(str(c)) and Path(str(c)).expanduser().exists()]
+        hub = [c for c in spec if not _looks_like_path(str(c))]
+        if not local and not hub:
+            raise TokenizerError(f"tokenizer candidates {list(spec)}: none of these paths exists")
+        spec = (local or hub)[0]
     return str(spec), encoder.get("lowercase")
 
 

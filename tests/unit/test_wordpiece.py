@@ -31,7 +31,8 @@ from mtaal.multitask.wordpiece import (
     write_sequence_table,
 )
 
-CASED_VOCAB = Path("/work/shared/vocab/bert-base-cased-vocab.txt")
+# The shared folder beside the repository (see README "Corpus mirror").
+CASED_VOCAB = Path(__file__).resolve().parents[3] / "shared" / "vocab" / "bert-base-cased-vocab.txt"
 needs_cased_vocab = pytest.mark.skipif(not CASED_VOCAB.is_file(), reason=f"{CASED_VOCAB} not present")
 
 # A character-level WordPiece vocabulary: a word of n letters is exactly n subwords ("abc" -> a ##b ##c),
@@ -447,3 +448,14 @@ def test_tokenizer_spec_of_config_entries():
                               "lowercase": False}) == ("v.txt", False)
     with pytest.raises(ConfigError):
         tokenizer_spec_of({"lowercase": True})
+
+
+def test_tokenizer_candidates_take_a_local_copy_first_then_the_hub_id(tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    candidates = {"model": None, "tokenizer": [str(vocab), "dmis-lab/biobert-base-cased-v1.1"],
+                  "lowercase": False}
+    assert tokenizer_spec_of(candidates) == ("dmis-lab/biobert-base-cased-v1.1", False)
+    vocab.write_text("[PAD]\n")
+    assert tokenizer_spec_of(candidates) == (str(vocab), False)
+    with pytest.raises(TokenizerError, match="none of these paths exists"):
+        tokenizer_spec_of({"tokenizer": [str(tmp_path / "a.txt"), str(tmp_path / "b" / "vocab.txt")]})
