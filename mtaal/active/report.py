@@ -6,6 +6,7 @@ drawn from ``rounds.parquet`` (the concatenation of all runs).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -45,16 +46,19 @@ def collect_rounds(paths: Sequence[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def at_report_round(frame: pd.DataFrame, report_after_round: Mapping[str, int], *, round_column: str,
+                    run_columns: list[str]) -> pd.DataFrame:
+    """The rows at the round a paper table reports: N query rounds for the row's dataset; a shorter run
+    (small tier) reports its last round rather than nothing."""
+    last = frame.groupby(run_columns)[round_column].transform("max")
+    wanted = frame["dataset"].map(lambda d: report_after_round.get(d, math.inf)).astype(float)
+    return frame[frame[round_column] == np.minimum(wanted, last)]
+
+
 def final_scores(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
     """Paper Tables 2 and 3: F1 after N query rounds, mean / std / n over seeds, one row per metric."""
-    curves = rounds[rounds["study"] == "curves"]
-    picked = []
-    for dataset, frame in curves.groupby("dataset"):
-        wanted = report_after_round.get(dataset, frame["round"].max())
-        # A shorter run (small tier) reports its last round rather than nothing.
-        last = frame.groupby(["embedding", "variant", "seed"])["round"].transform("max")
-        picked.append(frame[frame["round"] == np.minimum(wanted, last)])
-    chosen = pd.concat(picked, ignore_index=True)
+    chosen = at_report_round(rounds[rounds["study"] == "curves"], report_after_round, round_column="round",
+                             run_columns=["dataset", "embedding", "variant", "seed"])
     long = chosen.melt(
         id_vars=["dataset", "embedding", "variant", "seed", "round", "labeled_count"],
         value_vars=list(METRICS),

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mtaal.active.report import at_report_round
 from mtaal.errors import MtaalError
 
 REPORTED_COLUMNS = [
@@ -84,9 +85,7 @@ def summarise_cells(values: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def mtaal_report_rounds(store: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
     """MTAAL curve rows at the round a paper table reports (N queries; a shorter run: its last round)."""
     curves = store[(store["paper"] == "mtaal") & (store["experiment"] == "curves")]
-    last = curves.groupby("run_id")["step"].transform("max")
-    wanted = curves["dataset"].map(lambda d: report_after_round.get(d, math.inf)).astype(float)
-    return curves[curves["step"] == np.minimum(wanted, last)]
+    return at_report_round(curves, report_after_round, round_column="step", run_columns=["run_id"])
 
 
 def reproduced_cells(
