@@ -19,6 +19,8 @@ from mtaal.curate.importers import (
 from mtaal.curate.project import LABEL_SCHEMA, SENTENCE_SCHEMA, Project, ProjectError
 from mtaal.errors import CorpusFormatError
 
+DOCUMENTS_PER_BATCH = 2000  # add-text sentence-splits and writes this many documents at a time
+
 
 def init(root: Path, entity_types: Sequence[str], concepts: bool | str | Path = False) -> Project:
     return Project.init(root, entity_types, concepts)
@@ -42,26 +44,29 @@ def _add_text(project: Project, paths: list[Path], fmt: str, one_per_line: bool)
             origin[document.doc_id] = path
         documents += found
         ignored += skipped
-    sentences, _ = document_sentences(documents)
     index = project.sentence_index()
     keys = {key for key, _ in index.values()}
-    kept, duplicates = [], 0
-    for sentence in sentences:
-        if sentence.key in keys:
-            duplicates += 1
-            continue
-        if sentence.sentence_id in index:
-            raise CorpusFormatError(origin[sentence.doc_id], None, f"a new document id: document "
-                                    f"{sentence.doc_id} is already in the project with other text")
-        keys.add(sentence.key)
-        kept.append(sentence)
-    part = None
-    if kept:
-        part = project.write_part("sentences", pa.Table.from_pylist([s.row() for s in kept],
-                                                                    schema=SENTENCE_SCHEMA))
-    details = {"files": [str(p) for p in paths], "documents": len(documents), "sentences_added": len(kept),
+    duplicates = 0
+    # Sentence-split and write DOCUMENTS_PER_BATCH documents at a time: memory follows the batch, not the
+    # import; the part appears only once every batch is written.
+    with project.part_writer("sentences", SENTENCE_SCHEMA) as part:
+        for start in range(0, len(documents), DOCUMENTS_PER_BATCH):
+            sentences, _ = document_sentences(documents[start : start + DOCUMENTS_PER_BATCH])
+            kept = []
+            for sentence in sentences:
+                if sentence.key in keys:
+                    duplicates += 1
+                    continue
+                if sentence.sentence_id in index:
+                    raise CorpusFormatError(origin[sentence.doc_id], None, f"a new document id: document "
+                                            f"{sentence.doc_id} is already in the project with other text")
+                keys.add(sentence.key)
+                kept.append(sentence.row())
+            if kept:
+                part.write(pa.Table.from_pylist(kept, schema=SENTENCE_SCHEMA))
+    details = {"files": [str(p) for p in paths], "documents": len(documents), "sentences_added": part.rows,
                "duplicates_skipped": duplicates, "annotations_ignored": ignored,
-               "part": None if part is None else str(part.relative_to(project.root))}
+               "part": str(part.path.relative_to(project.root)) if part.rows else None}
     project.log("add-text", details)
     return details
 

@@ -231,10 +231,16 @@ class Project:
         return sorted((self.root / kind).glob("part-*.parquet"))
 
     def write_part(self, kind: str, table: pa.Table) -> Path:
+        with self.part_writer(kind, table.schema) as part:
+            part.write(table)
+        return part.path
+
+    @contextlib.contextmanager
+    def part_writer(self, kind: str, schema: pa.Schema) -> Iterator[PartWriter]:
+        """The next part of a store, written a batch at a time (see :class:`PartWriter`)."""
         path = self.root / kind / f"part-{len(self.parts(kind)) + 1:05d}.parquet"
-        with atomic_path(path) as temporary:
-            pq.write_table(table, temporary, row_group_size=ROW_GROUP_SIZE)
-        return path
+        with contextlib.ExitStack() as stack:
+            yield PartWriter(path, schema, stack)
 
     def sentence_index(self) -> dict[str, tuple[str, str]]:
         """Every sentence id in the project (pool and labeled) -> (text key, document id)."""
@@ -268,6 +274,23 @@ class Project:
 
     def model_dir(self, version: int) -> Path:
         return self.root / "models" / f"v{version:04d}"
+
+
+class PartWriter:
+    """One new store part written batch by batch: the file appears when the ``part_writer`` block ends
+    without an error, and only if a batch was written."""
+
+    def __init__(self, path: Path, schema: pa.Schema, stack: contextlib.ExitStack):
+        self.path, self.rows = path, 0
+        self._schema, self._stack = schema, stack
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            temporary = self._stack.enter_context(atomic_path(self.path))
+            self._writer = self._stack.enter_context(pq.ParquetWriter(temporary, self._schema))
+        self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+        self.rows += table.num_rows
 
 
 def read_concept_list(path: Path) -> list[str]:

@@ -27,6 +27,25 @@ def test_text_is_split_tokenized_and_deduplicated(project, fixtures):
     assert len(project.events("add-text")) == 3
 
 
+def test_text_import_is_streamed_in_batches_and_all_or_nothing(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(C, "DOCUMENTS_PER_BATCH", 1)
+    first = tmp_path / "first.pubtator"
+    first.write_text("7|t|Asthma in adults.\n7|a|Asthma was common. Steroids helped.\n\n"
+                     "8|t|Seizures in children.\n8|a|Seizures were rare.\n\n")
+    done = C.add_text(project, [first])
+    assert done["sentences_added"] == 5 and done["part"] == "sentences/part-00001.parquet"
+    assert list(project.sentence_index()) == ["7:0", "7:1", "7:2", "8:0", "8:1"]
+    # Document 9 is new, document 7 comes back with other text: the error comes in the second batch, after
+    # the first was written, and still nothing is kept.
+    second = tmp_path / "second.pubtator"
+    second.write_text("9|t|Heart failure.\n9|a|It was seen twice.\n\n7|t|Another text.\n7|a|Other words.\n\n")
+    before = project.events()
+    with pytest.raises(CorpusFormatError, match="document 7 is already in the project with other text"):
+        C.add_text(project, [second])
+    assert [p.name for p in (project.root / "sentences").iterdir()] == ["part-00001.parquet"]
+    assert project.events() == before
+
+
 def test_conll_labels_label_pool_sentences_by_id_and_by_text(project, fixtures, tmp_path):
     C.add_text(project, [fixtures / "curate" / "abstracts.txt"], one_per_line=True)
     conll = tmp_path / "fix.conll"
