@@ -14,7 +14,6 @@ with rule_logging(snakemake.log):
         store=read_store(Path(snakemake.input.store)),
         report_after_round=snakemake.params.report_after_round,
         diversity=pd.read_parquet(snakemake.input.diversity),
-        mtl_tests=pd.read_parquet(report / "table3_mtl_vs_stl_tests.parquet"),
         fig4_stats=pd.read_parquet(report / "fig4_stl_correlation_stats.parquet"),
         alpha=snakemake.params.alpha,
         margin=snakemake.params.margin,

@@ -6,13 +6,18 @@ points the claimed way with p < alpha, does not hold when it points the other wa
 inconclusive otherwise (including fewer than two units). "Changes little" is an equivalence judgement: it
 holds when the 95% interval of the mean difference lies within +/- ``margin``, does not hold when it lies
 wholly outside, and is inconclusive in between. Every row names the table or figure it rests on.
+
+Scores of models that learned nothing are no evidence (a small tier can leave every F1 at 0, and zeros
+on both sides would "show" equivalence): before judging, :func:`drop_untrained` leaves out MTAAL metrics
+that are 0 in every run and HUNER tasks whose single-task test F1 is 0 in every seed, and each affected
+verdict says what was left out.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -36,6 +41,8 @@ COLUMNS = [
     "tier",
 ]
 UNCERTAINTY = ("lc", "entropy", "random")
+# Claim 8 is judged on the multitask report's correlation statistics over every task, not on the store.
+JUDGED_ON_REPORT = {8}
 MIN_TASKS = 5  # below this a test over tasks cannot reach p < 0.05 (Wilcoxon) or means little
 
 
@@ -58,7 +65,6 @@ class Context:
     store: pd.DataFrame
     report_after_round: Mapping[str, int]
     diversity: pd.DataFrame  # MTAAL query_diversity.parquet
-    mtl_tests: pd.DataFrame  # multitask table3_mtl_vs_stl_tests.parquet
     fig4_stats: pd.DataFrame  # multitask fig4_stl_correlation_stats.parquet
     alpha: float
     margin: float
@@ -302,28 +308,16 @@ def claim6(ctx: Context) -> Verdict:
 def claim7(ctx: Context) -> Verdict:
     claim = "MTL does not generally beat STL and the overall difference is not significant"
     rests = ctx.multitask_report + "/table3_mtl_vs_stl.parquet (Table 3)"
-    tests = ctx.mtl_tests
-    rows = tests[(tests["metric"] == "word_f1") & (tests["test"] == "wilcoxon")] if not tests.empty else tests
-    if rows.empty:
-        return Verdict(
-            7,
-            "multitask",
-            claim,
-            UNSURE,
-            math.nan,
-            "Wilcoxon over tasks",
-            0,
-            math.nan,
-            "no MTL vs STL test",
-            rests,
-        )
-    row = rows.iloc[0]
-    n, p, effect = int(row["n_tasks"]), float(row["p_value"]), float(row["mean_difference"])
+    stl = _stl_task_means(ctx.store, "stl", "word_f1")
+    mtl = _stl_task_means(ctx.store, "mtl", "word_f1")
+    diff = (mtl.get(0.0, pd.Series(dtype=float)) - stl.get(0.0, pd.Series(dtype=float))).dropna()
+    n = len(diff)
+    effect = float(diff.mean()) if n else math.nan
+    p = float(stats.wilcoxon(diff.to_numpy()).pvalue) if n and (diff != 0).any() else math.nan
     judged = n >= MIN_TASKS and np.isfinite(p)
     verdict = (HOLDS if p >= ctx.alpha else FAILS) if judged else UNSURE
-    evidence = f"MTL - STL test word F1 over {n} tasks: mean {effect:+.4f}, Wilcoxon p = {p:.3g}" + (
-        f" (fewer than {MIN_TASKS} tasks: too few to judge)" if n < MIN_TASKS else ""
-    )
+    evidence = (f"MTL - STL test word F1 over {n} tasks: mean {effect:+.4f}, Wilcoxon p = {p:.3g}"
+                + (f" (fewer than {MIN_TASKS} tasks: too few to judge)" if n < MIN_TASKS else ""))
     return Verdict(
         7, "multitask", claim, verdict, effect, "Wilcoxon signed-rank over tasks", n, p, evidence, rests
     )
@@ -423,7 +417,7 @@ def claim10(ctx: Context) -> Verdict:
     scores = stl[0.0].dropna()
     by_type = scores.groupby(scores.index.map(entity_type_of)).mean().sort_values(ascending=False)
     text = ", ".join(f"{t} {v:.3f}" for t, v in by_type.items())
-    if not {"chemical", "species"} <= set(by_type.index) or len(by_type) < 3:
+    if not {"chemical", "species"} <= set(by_type.index) or len(by_type) < 3 or by_type.nunique() < 2:
         verdict = UNSURE
     else:
         verdict = HOLDS if by_type.index[0] == "chemical" and by_type.index[-1] == "species" else FAILS
@@ -472,8 +466,36 @@ CLAIMS: tuple[Callable[[Context], Verdict], ...] = (
 )
 
 
+def drop_untrained(store: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The store without scores of models that learned nothing, and per paper a note of what went."""
+    notes: dict[str, str] = {}
+    keep = pd.Series(True, index=store.index)
+    mtaal = (store["paper"] == "mtaal") & store["metric"].str.endswith("_f1")
+    zero = store[mtaal].groupby("metric")["value"].agg(lambda v: bool((v.fillna(0) == 0).all()))
+    if zero.any():
+        metrics = sorted(zero.index[zero])
+        keep &= ~(mtaal & store["metric"].isin(metrics))
+        notes["mtaal"] = f"left out {', '.join(metrics)}: 0 in every run at this tier (nothing tagged)"
+    stl = store[(store["paper"] == "multitask") & (store["experiment"] == "stl") & store["final"]
+                & (store["split"] == "test") & (store["metric"] == "word_f1")
+                & (store["ablation_fraction"] == 0.0)]
+    dead = sorted(stl.groupby("dataset")["value"].agg(lambda v: bool((v == 0).all())).loc[lambda d: d].index)
+    if dead:
+        keep &= ~((store["paper"] == "multitask") & store["dataset"].isin(dead))
+        notes["multitask"] = (f"left out {len(dead)} task(s) whose STL test word F1 is 0 in every seed: "
+                              f"{', '.join(dead)}")
+    return store[keep], notes
+
+
 def judge_claims(ctx: Context, tier: str) -> pd.DataFrame:
-    rows = [asdict(claim(ctx)) | {"tier": tier} for claim in CLAIMS]
+    store, notes = drop_untrained(ctx.store)
+    ctx = replace(ctx, store=store)
+    rows = []
+    for claim in CLAIMS:
+        verdict = claim(ctx)
+        if verdict.paper in notes and verdict.claim_id not in JUDGED_ON_REPORT:
+            verdict.evidence += f" [{notes[verdict.paper]}]"
+        rows.append(asdict(verdict) | {"tier": tier})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -187,7 +187,6 @@ def _context(store, **overrides):
         store=store,
         report_after_round={"ncbi_disease": 2},
         diversity=pd.DataFrame(columns=["dataset", "variant", "statistic", "mean", "std", "n_repeats"]),
-        mtl_tests=empty,
         fig4_stats=empty,
         alpha=0.05,
         margin=0.02,
@@ -257,11 +256,31 @@ def test_claims_over_tasks_need_enough_tasks(tmp_path):
     assert C.claim10(context).verdict == C.HOLDS  # chemical 0.81 > gene 0.73 > species 0.645
     assert C.claim9(context).verdict == C.HOLDS  # STL drops ~0.3, MTL ~0.05
     assert C.claim11(context).verdict == C.UNSURE  # entity = word - 0.1 on every task: no variance
-    tests = pd.DataFrame(
-        [{"metric": "word_f1", "test": "wilcoxon", "n_tasks": 3, "mean_difference": 0.01, "p_value": 0.8}]
-    )
-    assert C.claim7(_context(context.store, mtl_tests=tests)).verdict == C.UNSURE  # 3 tasks: too few
-    assert C.claim7(_context(context.store, mtl_tests=tests.assign(n_tasks=12))).verdict == C.HOLDS
+    # MTL 0.7 everywhere against STL 0.8, 0.81, 0.82 (chemical), 0.73 (gene), 0.64, 0.65 (species).
+    verdict = C.claim7(context)
+    stl = [0.8, 0.81, 0.82, 0.73, 0.64, 0.65]
+    assert verdict.n == 6 and verdict.effect == pytest.approx(0.7 - np.mean(stl))
+    assert verdict.verdict == C.HOLDS  # mixed signs over six tasks: not significant
+    three = context.store[~context.store["dataset"].isin(["t0_chemical", "t1_chemical", "t2_chemical"])]
+    assert C.claim7(_context(three)).verdict == C.UNSURE  # three tasks: too few to judge
     table = C.judge_claims(context, "tiny")
     assert table["claim_id"].tolist() == list(range(1, 12))
     assert set(table["verdict"]) <= {C.HOLDS, C.FAILS, C.UNSURE}
+
+
+def test_models_that_learned_nothing_are_no_evidence(tmp_path):
+    # Every F1 0 in both embeddings: zeros on both sides must not "show" that the embedding changes little.
+    store = _store_with_mtaal(tmp_path, {"mtaal": 0.5, "mtl-lc": 0.4}, embeddings=("glove", "word2vec"))
+    store.loc[store["metric"].str.endswith("_f1"), "value"] = 0.0
+    assert C.claim6(_context(store)).verdict == C.HOLDS  # what the raw zeros say
+    judged = C.judge_claims(_context(store), "tiny").set_index("claim_id")
+    assert judged.loc[6, "verdict"] == C.UNSURE
+    assert "left out nen_f1, ner_f1: 0 in every run" in judged.loc[6, "evidence"]
+    kept, notes = C.drop_untrained(store)
+    assert kept[kept["metric"].isin(["ner_f1", "nen_f1"])].empty and set(notes) == {"mtaal"}
+    # A model that learned NER keeps its NER scores.
+    learned = _store_with_mtaal(tmp_path / "b", {"mtaal": 0.4, "mtl-lc": 0.3})
+    learned.loc[learned["metric"] == "nen_f1", "value"] = 0.0
+    kept, notes = C.drop_untrained(learned)
+    assert set(kept["metric"]) >= {"ner_f1"} and "nen_f1" not in set(kept["metric"])
+    assert notes["mtaal"].startswith("left out nen_f1:")
