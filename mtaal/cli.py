@@ -5,6 +5,8 @@ Examples::
     mtaal download ncbi_disease --mirror ../shared/corpora
     mtaal build-dataset ncbi_disease
     mtaal mtaal-split ncbi_disease
+    mtaal active-learn ncbi_disease --variant mtaal --embedding glove --seed 1   # one MTAAL run
+    mtaal wordpiece cdr_chemical && mtaal multitask-run cdr_chemical --fraction 0.5   # one transformer run
     mtaal check-config config/config.yaml config/tiers/tiny.yaml
     mtaal init my_project --entity-types disease --concepts   # then add-text, add-labels, train, query
 """
@@ -48,6 +50,9 @@ def _merge(base: dict, update: dict) -> None:
             base[key] = value
 
 
+ENCODER_HELP = "a key of config multitask.encoders (default: multitask.encoder)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtaal", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -81,6 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--seed", type=int, default=1)
     learn.add_argument("--study", default="curves", choices=["curves", "diversity"])
     learn.add_argument("--results", type=Path, default=Path("results"))
+
+    wordpiece = commands.add_parser("wordpiece", help="tidy tokens -> WordPiece sequences for one dataset")
+    wordpiece.add_argument("dataset")
+    wordpiece.add_argument("--encoder", help=ENCODER_HELP)
+    wordpiece.add_argument("--results", type=Path, default=Path("results"))
+
+    multitask = commands.add_parser(
+        "multitask-run", help="one transformer run: one task (single-task) or several (multi-task)"
+    )
+    multitask.add_argument("tasks", nargs="+", help="HUNER tasks (built with build-dataset and wordpiece)")
+    multitask.add_argument("--encoder", help=ENCODER_HELP)
+    multitask.add_argument("--fraction", type=float, default=0.0, help="share of training sequences removed")
+    multitask.add_argument("--seed", type=int, default=1)
+    multitask.add_argument("--init-encoder", type=Path, help="start from this saved encoder (fine-tuning)")
+    multitask.add_argument("--results", type=Path, default=Path("results"))
 
     check = commands.add_parser("check-config", help="merge and validate config files")
     check.add_argument("files", type=Path, nargs="+")
@@ -194,6 +214,8 @@ def _run(args: argparse.Namespace) -> None:
         print(pool["split"].value_counts().to_dict())
     elif args.command == "active-learn":
         _active_learn(args, config)
+    elif args.command in ("wordpiece", "multitask-run"):
+        _multitask(args, config, registry)
     elif args.command == "corpus-stats":
         from mtaal.corpora.stats import write_corpus_tables
 
@@ -230,6 +252,49 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                             args.results / "mtaal" / run_name / "rounds.parquet",
                             args.results / "mtaal" / "checkpoints" / f"{run_name}.pt")
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
+
+def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
+    """The rules ``wordpiece`` and ``multitask_*`` for one dataset / one run, with the config's settings."""
+    from mtaal.multitask.wordpiece import build_wordpiece, tokenizer_spec_of
+
+    settings = config["multitask"]
+    encoder = args.encoder or settings["encoder"]
+    if encoder not in settings["encoders"]:
+        raise MtaalError(f"unknown encoder {encoder!r}; config multitask.encoders has: "
+                         f"{', '.join(sorted(settings['encoders']))}")
+    if args.command == "wordpiece":
+        spec, lowercase = tokenizer_spec_of(settings["encoders"][encoder])
+        meta = build_wordpiece(
+            args.results / "corpora" / args.dataset / "tokens.parquet",
+            args.results / "wordpiece" / encoder / f"{args.dataset}.parquet",
+            args.results / "wordpiece" / encoder / f"{args.dataset}.json",
+            dataset=args.dataset, encoder=encoder, tokenizer_spec=spec, lowercase=lowercase,
+            max_len=settings["max_len"],
+            entity_types=sorted(set(registry.dataset(args.dataset).entity_types.values())),
+        )
+        print(f"{args.dataset}: {meta['counts']}")
+        return
+    from mtaal.multitask.experiment import run_multitask
+
+    model = settings["encoders"][encoder]["model"]
+    if not model:
+        raise MtaalError(f"encoder {encoder!r} has no weights (a tokenizer only): pick another --encoder")
+    tasks = {task: (args.results / "wordpiece" / encoder / f"{task}.parquet",
+                    args.results / "corpora" / task / "tokens.parquet") for task in args.tasks}
+    missing = [str(path) for pair in tasks.values() for path in pair if not path.is_file()]
+    if missing:
+        raise MtaalError(f"missing {missing}: build them with `mtaal build-dataset`, `mtaal wordpiece`")
+    group = args.tasks[0] if len(args.tasks) == 1 else "+".join(sorted(args.tasks))
+    out = (args.results / "multitask" / encoder / "cli" / group / f"ablation{args.fraction:g}"
+           / f"seed{args.seed}")
+    best = run_multitask(tasks, settings["training"], model, out, seed=args.seed,
+                         ablation_fraction=args.fraction, max_train_sequences=settings["max_train_sequences"],
+                         max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder)
+    for task, scores in best.get("tasks", {}).items():
+        print(f"{task}: test word F1 {scores['test'].get('word_f1', float('nan')):.4f}, entity F1 "
+              f"{scores['test'].get('entity_f1', float('nan')):.4f}")
+    print(f"wrote {out}")
 
 
 def _curate(args: argparse.Namespace) -> None:
