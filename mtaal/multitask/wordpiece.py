@@ -109,11 +109,13 @@ def packaged_encoder_dir() -> Path:
 def vocab_is_cased(vocab_path: str | Path) -> bool:
     """True when a WordPiece vocabulary holds upper-case pieces (outside [SPECIAL] tokens): a cased model."""
     with open(vocab_path, encoding="utf-8") as handle:
-        for line in handle:
-            piece = line.rstrip("\n")
-            if not (piece.startswith("[") and piece.endswith("]")) and piece != piece.lower():
-                return True
-    return False
+        return _has_upper_case_piece(line.rstrip("\n") for line in handle)
+
+
+def _has_upper_case_piece(pieces: Iterable[str]) -> bool:
+    """Upper-case outside [SPECIAL] tokens: the mark of a cased vocabulary."""
+    return any(piece != piece.lower() for piece in pieces
+               if not (piece.startswith("[") and piece.endswith("]")))
 
 
 def _read_vocab(vocab_path: Path) -> dict[str, int]:
@@ -215,8 +217,7 @@ def _looks_like_path(text: str) -> bool:
 
 def _has_cased_pieces(tokenizer) -> bool:
     """True when a tokenizer's vocabulary holds upper-case pieces (outside [SPECIAL] tokens)."""
-    return any(piece != piece.lower() for piece in tokenizer.get_vocab()
-               if not (piece.startswith("[") and piece.endswith("]")))
+    return _has_upper_case_piece(tokenizer.get_vocab())
 
 
 def _directory_tokenizer(path: Path, **options):
