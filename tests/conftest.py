@@ -25,3 +25,14 @@ def mirror() -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny tensors: thread start-up costs more than it saves (and CI machines are shared)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,7 +9,6 @@ the batch file corrected to the gold tags, ``add-labels`` and ``train``. Same se
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 import yaml
 
 from mtaal.active.data import OUTSIDE, ALData
@@ -20,7 +19,7 @@ from mtaal.corpora.readers.pubtator import read_pubtator
 from mtaal.corpora.tidy import build_tables
 from mtaal.curate.project import Project
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 TYPES = {"SpecificDisease": "disease", "DiseaseClass": "disease", "Modifier": "disease",
          "CompositeMention": "disease"}
@@ -29,13 +28,6 @@ MIN_WORDS, MAX_WORDS = 5, 60
 # Far below the pool size: the curator streams the pool in several chunks, the workflow scores it whole.
 QUERY_CHUNK = 37
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _sentences(tokens: pd.DataFrame) -> pd.DataFrame:

@@ -23,13 +23,8 @@ MENTIONS = [  # (tokens, concept id); None: a mention without a concept id
 ]
 N_LABELED, N_UNLABELED, N_TEST = 12, 40, 8
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _sentence(rng, mention_pool):

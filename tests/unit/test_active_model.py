@@ -24,14 +24,8 @@ UNLABELED = [
 ]
 N_NER, N_NEN, HIDDEN = 3, 5, 8
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: thread start-up costs more than it saves (and CI machines are shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

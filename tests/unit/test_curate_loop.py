@@ -14,13 +14,8 @@ from mtaal.curate import commands as C
 from mtaal.curate.learn import load_model, repair_iob2
 from mtaal.curate.project import Project, ProjectError
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
