@@ -103,14 +103,7 @@ ROUND_SCHEMA = pa.schema(
         ("seed", pa.int64()),
         ("round", pa.int64()),
         ("labeled_count", pa.int64()),
-        ("ner_precision", pa.float64()),
-        ("ner_recall", pa.float64()),
-        ("ner_f1", pa.float64()),
-        ("nen_precision", pa.float64()),
-        ("nen_recall", pa.float64()),
-        ("nen_f1", pa.float64()),
-        ("release_ner_f1_batch_mean", pa.float64()),
-        ("release_nen_token_accuracy_batch_mean", pa.float64()),
+        *((name, pa.float64()) for name in (*M.TEST_METRICS, *M.ALL_O_METRICS)),
         ("task_loss", pa.float64()),
         ("wall_seconds", pa.float64()),
         ("selected_ids", pa.list_(pa.string())),
@@ -240,9 +233,7 @@ def _set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
 
 
 def _nan_metrics() -> dict[str, float]:
-    names = ("ner_precision", "ner_recall", "ner_f1", "nen_precision", "nen_recall", "nen_f1",
-             "release_ner_f1_batch_mean", "release_nen_token_accuracy_batch_mean")
-    return dict.fromkeys(names, math.nan)
+    return dict.fromkeys((*M.TEST_METRICS, *M.ALL_O_METRICS), math.nan)
 
 
 class ActiveLearner:
@@ -383,6 +374,10 @@ class ActiveLearner:
             out.update(nen_precision=prf.precision, nen_recall=prf.recall, nen_f1=prf.f1,
                        release_nen_token_accuracy_batch_mean=M.release_nen_token_accuracy_batch_mean(
                            gold, pred_ids))
+        out.update(M.all_outside_scores(
+            [self.data.ner_gold[i] for i in idx] if "ner" in predicted else None,
+            [self.data.nen_gold[i] for i in idx] if "nen" in predicted else None,
+        ))
         return out
 
     # ---------------------------------------------------------------- rounds

@@ -188,3 +188,42 @@ def release_nen_token_accuracy_batch_mean(
         pairs = Counter(g == p for i in b for g, p in zip(gold[i], pred[i], strict=True))
         scores.append(pairs[True] / (pairs[True] + pairs[False]))
     return float(np.mean(scores)) if scores else float("nan")
+
+
+# ---------------------------------------------------------------- what a model that learned nothing scores
+
+TEST_METRICS = (
+    "ner_precision",
+    "ner_recall",
+    "ner_f1",
+    "nen_precision",
+    "nen_recall",
+    "nen_f1",
+    "release_ner_f1_batch_mean",
+    "release_nen_token_accuracy_batch_mean",
+)
+ALL_O_PREFIX = "all_o_"
+ALL_O_METRICS = tuple(ALL_O_PREFIX + name for name in TEST_METRICS)
+
+
+def all_outside_scores(
+    ner_gold: Sequence[Sequence[str]] | None = None,
+    nen_gold: Sequence[Sequence[Hashable]] | None = None,
+    outside: str = "O",
+) -> dict[str, float]:
+    """Every test metric of a model that tags every token O, on the same gold (``all_o_<metric>``).
+
+    The release's NEN "F1" counts O tokens, so this predictor already scores the share of O tokens there."""
+    out: dict[str, float] = {}
+    if ner_gold is not None:
+        nothing = [[outside] * len(seq) for seq in ner_gold]
+        micro = ner_scores(ner_gold, nothing).micro
+        out.update(ner_precision=micro.precision, ner_recall=micro.recall, ner_f1=micro.f1,
+                   release_ner_f1_batch_mean=release_ner_f1_batch_mean(ner_gold, nothing))
+    if nen_gold is not None:
+        nothing = [[outside] * len(seq) for seq in nen_gold]
+        prf = nen_scores(nen_gold, nothing)
+        accuracy = release_nen_token_accuracy_batch_mean(nen_gold, nothing)
+        out.update(nen_precision=prf.precision, nen_recall=prf.recall, nen_f1=prf.f1,
+                   release_nen_token_accuracy_batch_mean=accuracy)
+    return {ALL_O_PREFIX + name: float(value) for name, value in out.items()}

@@ -4,9 +4,13 @@ A BERT tagger predicts one tag per subword; a word is scored once, with the tag 
 subword (as in the paper's Tables 2-6). Gold word tags are read at the word's first labelled subword, so they
 stay right whatever the subword-labelling scheme (B-x copied to continuations or turned into I-x).
 
-Two metrics, both pooled over the whole split (no per-batch averaging):
+Three metrics, all pooled over the whole split (no per-batch averaging):
 
-* **Word level (the primary metric).** Micro-averaged precision / recall / F1 over all non-O tags, B-x and
+* **Word level, as in the paper (``word_io_*``).** The authors' ``evaluate.py`` strips the B-/I- prefixes
+  before scoring, so a word counts as the entity type (or O) it was tagged with: micro precision / recall /
+  F1 over the entity types, O excluded. With one entity type per HUNER task this is entity vs O per word;
+  ``B-x`` predicted for a gold ``I-x`` is a hit. This is the metric the paper's Tables 2-6 print.
+* **Word level, tag-strict (``word_*``).** Micro-averaged precision / recall / F1 over all non-O tags, B-x and
   I-x being separate tags. Equivalently, over the words whose gold or predicted tag is not O:
   ``tp`` = words with ``pred == gold != O``; ``n_pred`` = words with ``pred != O``;
   ``n_gold`` = words with ``gold != O``; ``P = tp / n_pred``, ``R = tp / n_gold``, ``F1`` their harmonic mean.
@@ -33,7 +37,19 @@ from seqeval.scheme import IOB2
 
 OUTSIDE = "O"
 IGNORE_INDEX = -100
-METRICS = ("word_precision", "word_recall", "word_f1", "entity_precision", "entity_recall", "entity_f1")
+WORD_IO_PRF = ("word_io_precision", "word_io_recall", "word_io_f1")
+METRICS = (
+    *WORD_IO_PRF,
+    "word_precision",
+    "word_recall",
+    "word_f1",
+    "entity_precision",
+    "entity_recall",
+    "entity_f1",
+)
+# What a tagger that predicts O for every word scores under each metric, on the same split.
+ALL_O_PREFIX = "all_o_"
+ALL_O_METRICS = tuple(ALL_O_PREFIX + m for m in METRICS)
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,18 @@ def word_counts(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) ->
     return PRF(tp, n_pred, n_gold)
 
 
+def strip_prefix(tag: str) -> str:
+    """``B-x`` / ``I-x`` -> ``x``; O (and any tag without a prefix) unchanged."""
+    return tag[2:] if tag[:2] in ("B-", "I-") else tag
+
+
+def word_io_counts(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> PRF:
+    """Word-level counts after stripping B-/I- (the paper's word-level metric, see the module docstring)."""
+    stripped_gold = ([strip_prefix(t) for t in seq] for seq in gold)
+    stripped_pred = ([strip_prefix(t) for t in seq] for seq in pred)
+    return word_counts(stripped_gold, stripped_pred)
+
+
 def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> tuple[float, float, float]:
     """Strict IOB2 entity precision, recall, F1 (micro over entity types) with ``seqeval``.
 
@@ -176,10 +204,14 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
 
 
 def score_words(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
-    """All six scores (:data:`METRICS`) plus the word counts behind the word-level ones."""
+    """Every score of :data:`METRICS` plus the word counts behind the tag-strict word-level ones."""
     counts = word_counts(gold, pred)
+    io = word_io_counts(gold, pred)
     ep, er, ef = entity_scores(gold, pred)
     return {
+        "word_io_precision": io.precision,
+        "word_io_recall": io.recall,
+        "word_io_f1": io.f1,
         "word_precision": counts.precision,
         "word_recall": counts.recall,
         "word_f1": counts.f1,
@@ -193,8 +225,16 @@ def score_words(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) ->
     }
 
 
+def all_outside_scores(gold: Sequence[Sequence[str]]) -> dict[str, float]:
+    """:data:`ALL_O_METRICS`: the scores of a tagger that predicts O for every word of ``gold``."""
+    nothing = [[OUTSIDE] * len(seq) for seq in gold]
+    scores = score_words(gold, nothing)
+    return {ALL_O_PREFIX + m: scores[m] for m in METRICS}
+
+
 def score_word_tags(words: WordTags) -> dict[str, float]:
-    return score_words(words.gold, words.pred)
+    """:func:`score_words` of the predictions, plus :func:`all_outside_scores` of the same gold."""
+    return {**score_words(words.gold, words.pred), **all_outside_scores(words.gold)}
 
 
 # -------------------------------------------------------------------------------- averages over tasks

@@ -49,11 +49,11 @@ import pyarrow as pa
 from scipy import stats
 
 from mtaal.io import atomic_path, write_parquet, write_text
+from mtaal.multitask.evaluation import METRICS
 
 log = logging.getLogger(__name__)
 
 EXPERIMENTS = ("stl", "mtl", "mtl_without", "finetune")
-METRICS = ("word_precision", "word_recall", "word_f1", "entity_precision", "entity_recall", "entity_f1")
 WORD_PRF = ("word_precision", "word_recall", "word_f1")
 ENTITY_PRF = ("entity_precision", "entity_recall", "entity_f1")
 ENTITY_OF_SUFFIX = {"cellline": "cell_line", "chemical": "chemical", "gene": "gene", "species": "species"}
@@ -61,6 +61,9 @@ ENTITY_ORDER = ("cell_line", "chemical", "gene", "species")
 SPLIT_ORDER = ("train", "dev", "test", "all")
 MODEL_LABELS = {"stl": "STL", "mtl": "MTL", "finetune": "fine-tuned"}
 SHORT = {
+    "word_io_precision": "P (paper's word level)",
+    "word_io_recall": "R (paper's word level)",
+    "word_io_f1": "F1 (paper's word level)",
     "word_precision": "P",
     "word_recall": "R",
     "word_f1": "F1",

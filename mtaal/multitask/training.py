@@ -67,7 +67,13 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from mtaal.errors import ConfigError
-from mtaal.multitask.evaluation import IGNORE_INDEX, METRICS, score_word_tags, words_from_sequences
+from mtaal.multitask.evaluation import (
+    ALL_O_METRICS,
+    IGNORE_INDEX,
+    METRICS,
+    score_word_tags,
+    words_from_sequences,
+)
 from mtaal.multitask.model import MultiTaskTagger, load_encoder, save_encoder
 
 log = logging.getLogger(__name__)
@@ -80,7 +86,7 @@ CHECKPOINT = "checkpoint.pt"
 EPOCHS_FILE = "epochs.parquet"
 BEST_FILE = "best.json"
 ENCODER_DIR = "encoder"
-SELECTION_METRICS = ("word_f1", "entity_f1")
+SELECTION_METRICS = ("word_f1", "word_io_f1", "entity_f1")
 WORDPIECE_METADATA = b"mtaal.wordpiece"  # parquet schema metadata written by the wordpiece stage
 
 
@@ -454,7 +460,7 @@ def evaluate_split(
     device: torch.device,
     gold_tags: Mapping[Hashable, Sequence[str]] | None = None,
 ) -> dict[str, float]:
-    """Word- and entity-level scores of one task on one split."""
+    """Word- and entity-level scores of one task on one split, and an all-O tagger's on the same words."""
     predictions = predict(model, task, sequences, batch_size, pad_id, device)
     words = words_from_sequences(
         sequences.doc_ids, sequences.word_index, sequences.labels, predictions, tags, gold_tags
@@ -763,7 +769,7 @@ def run_training(
                         "epoch": epoch,
                         "task": t.name,
                         "split": split,
-                        **{m: scores[m] for m in METRICS},
+                        **{m: scores[m] for m in (*METRICS, *ALL_O_METRICS)},
                         "words": int(scores["words"]),
                         "train_loss": loss_sum[t.name] / n_batches if n_batches else float("nan"),
                         "train_batches": n_batches,

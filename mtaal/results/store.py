@@ -22,9 +22,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from mtaal.active.metrics import ALL_O_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
 from mtaal.io import write_parquet
-from mtaal.multitask.report import METRICS as MULTITASK_METRICS
+from mtaal.multitask.evaluation import ALL_O_METRICS as MULTITASK_ALL_O_METRICS
+from mtaal.multitask.evaluation import METRICS as MULTITASK_METRICS
 from mtaal.multitask.report import entity_type_of, parse_run_path
 
 SCHEMA = pa.schema(
@@ -49,18 +51,7 @@ SCHEMA = pa.schema(
     ]
 )
 PARTITIONS = ("paper", "experiment")
-MTAAL_METRICS = (
-    "ner_precision",
-    "ner_recall",
-    "ner_f1",
-    "nen_precision",
-    "nen_recall",
-    "nen_f1",
-    "release_ner_f1_batch_mean",
-    "release_nen_token_accuracy_batch_mean",
-    "task_loss",
-    "wall_seconds",
-)
+MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds")
 
 
 def store_path(root: Path, paper: str, experiment: str, run_id: str) -> Path:
@@ -137,7 +128,7 @@ def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
     data = record.get("data", {})
     long = epochs.melt(
         id_vars=["epoch", "task", "split", "train_sequences"],
-        value_vars=list(MULTITASK_METRICS),
+        value_vars=[m for m in (*MULTITASK_METRICS, *MULTITASK_ALL_O_METRICS) if m in epochs.columns],
         var_name="metric",
     )
     kept = {task: entry.get("train_kept") for task, entry in data.items()}

@@ -5,7 +5,9 @@ import math
 import pytest
 
 from mtaal.active.metrics import (
+    ALL_O_METRICS,
     PRF,
+    all_outside_scores,
     concept_mentions,
     nen_scores,
     ner_entities,
@@ -119,3 +121,16 @@ def test_iob2_mentions_are_strict_and_in_order():
     tags = ["B-d", "I-d", "O", "I-c", "B-c", "B-d", "I-c"]
     assert iob2_mentions(tags) == [(0, 2, "d"), (4, 5, "c"), (5, 6, "d")]
     assert iob2_mentions(["O", "O"]) == []
+
+
+def test_all_o_predictor_scores_the_o_share_on_the_release_nen_metric_only():
+    # 64 sentences (two full release batches of 32), half their tokens O
+    ner = [["O", "B-Disease", "I-Disease", "O"]] * 64
+    nen = [["O", "D1", "D1", "O"]] * 64
+    nothing = all_outside_scores(ner, nen)
+    assert set(nothing) == set(ALL_O_METRICS)
+    assert nothing["all_o_release_nen_token_accuracy_batch_mean"] == pytest.approx(0.5)
+    others = {name: value for name, value in nothing.items() if "token_accuracy" not in name}
+    assert others == dict.fromkeys(others, 0.0)
+    # a task the model lacks gives no all-O score
+    assert set(all_outside_scores(ner, None)) == {n for n in ALL_O_METRICS if "ner" in n}

@@ -8,7 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtaal.multitask.evaluation import (
+    ALL_O_METRICS,
     METRICS,
+    all_outside_scores,
     average_by_entity_type,
     entity_scores,
     entity_type_of,
@@ -77,6 +79,50 @@ def test_word_level_is_micro_over_non_o_tags():
     assert scores["word_precision"] == pytest.approx(2 / 4)
     assert scores["word_recall"] == pytest.approx(2 / 3)
     assert scores["word_f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_paper_word_level_strips_b_i_prefixes():
+    gold = [["B-x", "I-x", "O", "B-y", "O"]]
+    pred = [["B-x", "B-x", "B-y", "I-y", "O"]]
+    # stripped: gold x x O y O, pred x x y y O -> tp 3 (words 0, 1, 3), predicted 4, gold 3
+    scores = score_words(gold, pred)
+    assert scores["word_io_precision"] == pytest.approx(3 / 4)
+    assert scores["word_io_recall"] == pytest.approx(1.0)
+    assert scores["word_io_f1"] == pytest.approx(2 * 0.75 / 1.75)
+    # the tag-strict variant counts B-x for I-x and I-y for B-y as misses
+    assert scores["word_precision"] == pytest.approx(1 / 4)
+
+
+def test_paper_word_level_keeps_entity_types_apart():
+    # B-x predicted as B-y stays a miss after stripping: micro over types, not entity vs O
+    scores = score_words([["B-x", "I-x"]], [["B-y", "I-x"]])
+    assert scores["word_io_precision"] == pytest.approx(1 / 2)
+    assert scores["word_io_recall"] == pytest.approx(1 / 2)
+
+
+def test_paper_word_level_matches_sklearn_micro_over_entity_labels():
+    # the authors' evaluate.py: sklearn micro F1 over the stripped entity labels, O excluded
+    from sklearn.metrics import f1_score, precision_score
+
+    gold = [["B-x", "I-x", "O", "B-y", "I-y", "O", "B-x"]]
+    pred = [["I-x", "O", "B-x", "B-y", "B-x", "O", "B-x"]]
+    flat_gold = [t[2:] if t != "O" else t for t in gold[0]]
+    flat_pred = [t[2:] if t != "O" else t for t in pred[0]]
+    scores = score_words(gold, pred)
+    expected_f1 = f1_score(flat_gold, flat_pred, average="micro", labels=["x", "y"])
+    assert scores["word_io_f1"] == pytest.approx(expected_f1)
+    assert scores["word_io_precision"] == pytest.approx(
+        precision_score(flat_gold, flat_pred, average="micro", labels=["x", "y"])
+    )
+
+
+def test_all_o_scores_every_metric_on_the_same_gold():
+    gold = [["B-x", "I-x", "O", "O"], ["O", "B-y"]]
+    nothing = all_outside_scores(gold)
+    assert set(nothing) == set(ALL_O_METRICS)
+    assert all(value == 0.0 for value in nothing.values())  # no metric here rewards O tokens
+    scored = score_words(gold, [["O"] * 4, ["O"] * 2])
+    assert nothing == {"all_o_" + m: v for m, v in scored.items() if m in METRICS}
 
 
 def test_entity_level_keeps_gold_first():
