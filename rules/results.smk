@@ -36,8 +36,9 @@ REPORT_TABLES = {
                                              "Fig. 4 statistics: Pearson r, r squared and p of STL F1 against "
                                              "training sequences and annotation density."),
     "comparison": ("results/results/comparison.parquet", "Reproduction", "Reported vs reproduced",
-                   "Every reproduced paper-table cell: mean, std and 95% t interval over seeds, beside the "
-                   "paper's number where transcribed (config/reported/), and the delta."),
+                   "Every printed cell of both papers (config/reported/) beside ours: mean, std and 95% "
+                   "prediction interval over seeds, our stricter metric, an all-O predictor's score, and "
+                   "the reason where this tier did not reproduce the cell."),
     "claims": ("results/results/claims.parquet", "Reproduction", "Claims",
                "Each qualitative claim of both papers with its verdict at this tier, the effect, test, n, p "
                "and the table or figure it rests on."),
@@ -83,6 +84,9 @@ rule results_compare:
     input:
         store="results/store",
         diversity="results/mtaal/tables/query_diversity.parquet",
+        corpus_stats="results/tables/corpus_stats.parquet",
+        coverage="results/tables/corpus_coverage.parquet",
+        splits=expand("results/corpora/{dataset}/mtaal_split.parquet", dataset=MTAAL["datasets"]),
         reported=RESULTS["reported"],
     output:
         comparison="results/results/comparison.parquet",
@@ -90,6 +94,7 @@ rule results_compare:
         multitask_md="results/results/comparison_multitask.md",
     params:
         report_after_round=MTAAL["report_after_round"],
+        mtaal_datasets=MTAAL["datasets"],
         tier=config["tier"],
     log:
         "results/logs/results/compare.log",

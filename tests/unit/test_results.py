@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtaal.errors import MtaalError
 from mtaal.results import claims as C
-from mtaal.results.compare import ci95, compare, load_reported, reproduced_cells
+from mtaal.results.compare import ci95
 from mtaal.results.store import SCHEMA, mtaal_available_sentences, read_store, write_store
 
 
@@ -146,39 +145,6 @@ def _store_with_mtaal(tmp_path, variants, seeds=(1, 2, 3), embeddings=("glove",)
                 )
     write_store(tmp_path / "store", paths, {("curves", "ncbi_disease"): 100}, [])
     return read_store(tmp_path / "store")
-
-
-def test_compare_joins_reported_cells_and_computes_delta(tmp_path):
-    store = _store_with_mtaal(tmp_path, {"mtaal": 0.6, "mtl-random": 0.5})
-    cells = reproduced_cells(store, {"ncbi_disease": 2})
-    cell = cells[(cells["setting"] == "mtaal") & (cells["metric"] == "ner_f1")].iloc[0]
-    assert cell["mean"] == pytest.approx(0.62) and cell["n_seeds"] == 3
-    reported = tmp_path / "reported.csv"
-    reported.write_text(
-        "paper,source,row,column,dataset,setting,model,ablation_fraction,metric,value,note\n"
-        "mtaal,Table 2,MTAAL,NCBI NER,ncbi_disease,mtaal,glove,,ner_f1,0.70,\n"
-        "mtaal,Table 2,Random,NCBI NER,ncbi_disease,mtl-random,glove,,ner_f1,,not transcribed\n"
-    )
-    table = compare(cells, load_reported([reported]), "tiny")
-    row = table[(table["setting"] == "mtaal") & (table["metric"] == "ner_f1")].iloc[0]
-    assert row["reported"] == 0.70 and row["delta"] == pytest.approx(-0.08)
-    assert row["reported_source"] == "Table 2, row MTAAL, column NCBI NER"
-    assert table["tier"].eq("tiny").all()
-    random = table[(table["setting"] == "mtl-random") & (table["metric"] == "ner_f1")].iloc[0]
-    assert math.isnan(random["reported"])
-
-
-def test_reported_numbers_are_checked_with_file_and_line(tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "paper,source,row,column,dataset,setting,model,ablation_fraction,metric,value,note\n"
-        "mtaal,Table 2,MTAAL,NCBI,ncbi_disease,mtaal,glove,,ner_f1,85.2,\n"
-    )
-    with pytest.raises(MtaalError, match=r"bad.csv:2: value 85.2 for ner_f1: expected a fraction"):
-        load_reported([bad])
-    bad.write_text("paper,source,value\nmtaal,Table 2,0.5\n")
-    with pytest.raises(MtaalError, match="missing columns"):
-        load_reported([bad])
 
 
 def _context(store, **overrides):
