@@ -162,6 +162,35 @@ rule annotation_curves:
         "../workflow_scripts/results_annotation_curves.py"
 
 
+rule multitask_paper_figures:
+    input:
+        store="results/store",
+    output:
+        fig5="results/results/fig5_entity_ablation.parquet",
+        fig5_png=report("results/results/fig5_entity_ablation.png", caption="../report/paper_figures.rst",
+                        category=MULTITASK_CAT, subcategory="Figures as printed"),
+        fig5_svg="results/results/fig5_entity_ablation.svg",
+        fig6="results/results/fig6_finetune_groups.parquet",
+        fig6_png=report("results/results/fig6_finetune_groups.png", caption="../report/paper_figures.rst",
+                        category=MULTITASK_CAT, subcategory="Figures as printed"),
+        fig6_svg="results/results/fig6_finetune_groups.svg",
+    params:
+        tier=config["tier"],
+        encoder=ENCODER,
+    log:
+        "results/logs/results/paper_figures.log",
+    benchmark:
+        "results/benchmarks/results/paper_figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mtaal.yaml"
+    script:
+        "../workflow_scripts/results_paper_figures.py"
+
+
 rule report_table:
     input:
         # A table inside the multitask report directory is known to the DAG through the directory only.
@@ -200,6 +229,7 @@ rule provenance:
         "results/results/claims.parquet",
         "results/results/comparison.parquet",
         "results/results/annotation_curves.parquet",
+        rules.multitask_paper_figures.output,
         expand("results/report/tables/{name}.html", name=REPORT_TABLES),
     output:
         provenance=report("results/report/provenance.html", caption="../report/provenance.rst",
@@ -231,3 +261,4 @@ rule results:
         rules.results_compare.output,
         rules.results_claims.output,
         rules.annotation_curves.output,
+        rules.multitask_paper_figures.output,
