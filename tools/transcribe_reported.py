@@ -642,7 +642,39 @@ def multitask_transcript(path: Path) -> Transcript:
     transcript.add(path, tables["Table 7"], entity_table)
     transcript.add(path, tables["Table 8"], table8)
     table8_prose_notes(path, tables["Table 8"], transcript)
+    sequence_counts(path, transcript)
     return transcript
+
+
+SEQUENCE_SENTENCES = (
+    (r"The smallest training set is CLL cell line with (\d+) input sequences", "CELL LINE / CLL",
+     "cll_cellline"),
+    (r"The largest is CHEMDNER with (\d+) input sequences", "CHEMICAL / CHEMDNER", "chemdner_chemical"),
+    (r"Species datasets have an average of (\d+) sequences", "SPECIES / average", "group:species"),
+    (r"The largest is chemical, with an average of (\d+) sequences", "CHEMICAL / average", "group:chemical"),
+)
+
+
+def sequence_counts(path: Path, transcript: Transcript) -> None:
+    """Section 6 quotes four of Supplemental Fig. 1 / Table 1's training-set sequence counts (512 subwords,
+    BioBERT's cased vocabulary, mentions never split): the only ones the paper text prints."""
+    text = path.read_text(encoding="utf-8")
+    counts = transcript.summary.setdefault("Section 6", {"written": 0, "dashes": 0, "empty": 0})
+    for pattern, row, dataset in SEQUENCE_SENTENCES:
+        match = re.search(pattern, text)
+        if match is None:
+            raise MtaalError(f"{path}: expected a sentence matching {pattern!r} (Section 6), not found")
+        line = text[: match.start()].count("\n") + 1
+        transcript.records.append({
+            "paper": transcript.paper, "table": "Section 6", "row": row,
+            "column": "input sequences (training set)", "system": "paper", "dataset": dataset,
+            "setting": "", "model": "biobert", "split": "train", "ablation_fraction": 0.0,
+            "metric": "train_sequences", "statistic": "value", "value": match.group(1),
+            "printed": match.group(1),
+            "note": f"prose, line {line} (Supplemental Fig. 1 / Table 1 are not in the paper text); "
+                    "sequences of at most 512 subwords",
+        })
+        counts["written"] += 1
 
 
 def table8_prose_notes(path: Path, table: Table, transcript: Transcript) -> None:

@@ -22,6 +22,7 @@ with rule_logging(snakemake.log):
         diversity=pd.read_parquet(inputs.diversity),
         corpus_stats=pd.read_parquet(inputs.corpus_stats),
         coverage=pd.read_parquet(inputs.coverage),
+        sequences=pd.read_parquet(inputs.sequences),
         mtaal_sentences=mtaal_sentence_counts(
             dict(zip(snakemake.params.mtaal_datasets, inputs.splits, strict=True))
         ),

@@ -179,6 +179,7 @@ class Reproduction:
     corpus_stats: pd.DataFrame | None = None  # mtaal.corpora.stats.STATS_COLUMNS
     mtaal_sentences: pd.DataFrame | None = None  # dataset, split (labeled/unlabeled/test), sentences
     coverage: pd.DataFrame | None = None  # dataset, status, reason
+    sequences: pd.DataFrame | None = None  # wordpiece sequence table: encoder, dataset, split, sequences, max_len
 
     def __post_init__(self) -> None:
         store = self.store
@@ -307,6 +308,22 @@ def _corpus_count(row, rep: Reproduction) -> Cell:
     return Cell(values=pd.Series(pick[column].astype(float).tolist()))
 
 
+def _sequence_count(row, rep: Reproduction, members) -> Cell:
+    """Training sequences per task (a group row: the mean over the group's tasks, Table 1's members)."""
+    table = rep.sequences
+    if table is None or table.empty:
+        return _missing("")
+    tasks = members.get((row.table, row.dataset)) or members.get(("Table 1", row.dataset)) or [row.dataset]
+    pick = table[table["dataset"].isin(tasks) & (table["split"] == row.split)]
+    if pick.empty:
+        return _missing("")
+    units = f"max_len {int(pick['max_len'].max())} subwords, encoder {pick['encoder'].iat[0]}"
+    if row.dataset.startswith(GROUP_PREFIX):
+        units = f"{pick['dataset'].nunique()} of {len(tasks)} tasks; {units}"
+    return Cell(values=pd.Series([float(pick["sequences"].mean())]), units=units,
+                reproduced_model=str(pick["encoder"].iat[0]))
+
+
 def _member_tasks(reported: pd.DataFrame) -> dict[tuple, list[str]]:
     """(table, group row) -> the tasks printed in that table in that entity group (all of them for
     ``group:all``): the members an average row of that table is taken over."""
@@ -329,6 +346,8 @@ def _entity_group(task: str) -> str:
 def _cell_for(row, rep: Reproduction, members) -> Cell:
     if row.metric in {*MTAAL_TABLE1, *MULTITASK_TABLE1, "sentences", "document_type"}:
         return _corpus_count(row, rep)
+    if row.metric == "train_sequences":
+        return _sequence_count(row, rep, members)
     if row.paper == "mtaal":
         if row.metric in ("distinct_words", "entity_mentions", "sentences_with_entity_pct"):
             return _mtaal_diversity(row, rep)
@@ -352,6 +371,8 @@ def _why_missing(row, rep: Reproduction, members, cell: Cell) -> str:
         return f"not run at this tier ({row.dataset} / {row.model or 'any embedding'})"
     if row.metric in {*MULTITASK_TABLE1, "sentences"}:
         return "corpus statistics not built at this tier"
+    if row.metric == "train_sequences":
+        return "no WordPiece sequence table at this tier"
     runs = rep.store[(rep.store["paper"] == "multitask") & (rep.store["experiment"] == row.setting)]
     if runs.empty:
         return f"not run at this tier (experiment {row.setting})"

@@ -203,3 +203,26 @@ def test_reported_numbers_are_checked_with_file_and_line(tmp_path):
     bad.write_text("paper,source,value\nmtaal,Table 2,0.5\n")
     with pytest.raises(MtaalError, match="missing columns"):
         load_reported([bad])
+
+
+def test_sequence_counts_of_section_6_and_their_group_average(tmp_path):
+    sequences = pd.DataFrame({
+        "encoder": ["biobert_vocab"] * 3, "dataset": ["cll_cellline", "s800_species", "linnaeus_species"],
+        "split": ["train"] * 3, "sequences": [20, 300, 200], "max_len": [512] * 3,
+    })
+    table1 = "multitask,Table 1,SPECIES / {},Total / TRAIN,paper,{},,,train,0,mentions_total,value,1,1,"
+    section6 = "multitask,Section 6,{},input sequences (training set),paper,{},,biobert,train,0,"
+    section6 += "train_sequences,"
+    reported = _reported(tmp_path, [
+        table1.format("S800", "s800_species"),
+        table1.format("LINNEAUS", "linnaeus_species"),
+        table1.format("MIRNA", "mirna_species"),
+        section6.format("CELL LINE / CLL", "cll_cellline") + "value,14,14,",
+        section6.format("SPECIES / average", "group:species") + "value,263,263,",
+    ])
+    rep = Reproduction(store=_mtaal_store({}), report_after_round={}, sequences=sequences)
+    table = compare(reported, rep, "default").set_index("row")
+    assert table.loc["CELL LINE / CLL", "mean"] == 20
+    species = table.loc["SPECIES / average"]
+    # the group is Table 1's species tasks; miRNA has no sequence table here
+    assert species["mean"] == 250 and species["units"].startswith("2 of 3 tasks; max_len 512")
