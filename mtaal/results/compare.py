@@ -82,6 +82,10 @@ COMPARISON_COLUMNS = [
     "tier",
 ]
 REPRODUCED, NOT_REPRODUCED, REFERENCE = "reproduced", "not reproduced", "reference"
+DIVERSITY_STATISTICS = ("distinct_words", "entity_mentions", "sentences_with_entity_pct")
+# Deterministic counts: compared as a ratio, never with an interval.
+COUNT_METRICS = ("vocabulary_size", "abstracts", "entities", "ner_labels", "nen_labels", "sentences",
+                 "mentions_total", "mentions_unique", "train_sequences")
 
 
 # -------------------------------------------------------------------------------- intervals
@@ -185,11 +189,13 @@ class Reproduction:
         store = self.store
         self.mtaal_final = mtaal_report_rounds(store, self.report_after_round)
         self.multitask_final = store[(store["paper"] == "multitask") & store["final"].astype(bool)]
-        skipped = {}
+        skipped, known = {}, set()
         if self.coverage is not None:
             rows = self.coverage[self.coverage["status"] != "built"]
             skipped = dict(zip(rows["dataset"], rows["reason"].fillna("not built"), strict=True))
+            known = set(self.coverage["dataset"])
         self.skipped = skipped
+        self.known_datasets = known  # the datasets this tier builds (or tried to); empty: unknown
 
 
 @dataclass
@@ -260,6 +266,8 @@ def _multitask_score(row, rep: Reproduction, members: Mapping[tuple, list[str]])
     by_seed_task = rows.groupby(["seed", "dataset"])["value"].mean()
     values = by_seed_task.groupby("seed").mean()
     ran = sorted(rows["dataset"].unique())
+    if not ran:
+        return _missing("")
     units = ""
     if row.dataset.startswith(GROUP_PREFIX) and len(tasks):
         units = f"{len(ran)} of {len(tasks)} tasks"
@@ -349,7 +357,7 @@ def _cell_for(row, rep: Reproduction, members) -> Cell:
     if row.metric == "train_sequences":
         return _sequence_count(row, rep, members)
     if row.paper == "mtaal":
-        if row.metric in ("distinct_words", "entity_mentions", "sentences_with_entity_pct"):
+        if row.metric in DIVERSITY_STATISTICS:
             return _mtaal_diversity(row, rep)
         return _mtaal_score(row, rep)
     return _multitask_score(row, rep, members)
@@ -358,13 +366,18 @@ def _cell_for(row, rep: Reproduction, members) -> Cell:
 def _why_missing(row, rep: Reproduction, members, cell: Cell) -> str:
     if cell.units:
         return cell.units
-    datasets = members.get((row.table, row.dataset), [row.dataset])
+    datasets = members.get((row.table, row.dataset)) or [row.dataset]
     skipped = [d for d in datasets if d in rep.skipped]
     if skipped and len(skipped) == len(datasets):
-        return f"corpus missing: {rep.skipped[skipped[0]]}"
+        # the coverage table has the whole message (where to get the corpus); its first clause here
+        return f"corpus missing: {rep.skipped[skipped[0]].split(' (')[0]}"
+    if rep.known_datasets and not set(datasets) & rep.known_datasets:
+        return f"not run at this tier ({row.dataset} not in this tier's datasets)"
     if row.paper == "mtaal":
-        if row.metric in ("distinct_words", "entity_mentions", "sentences_with_entity_pct"):
-            return "not run at this tier (diversity study variant or dataset)"
+        if row.metric == "sentences":
+            return f"not run at this tier (no MTAAL split of {row.dataset})"
+        if row.metric in DIVERSITY_STATISTICS:
+            return f"not run at this tier (diversity study of {row.dataset} / {row.setting})"
         runs = rep.store[(rep.store["paper"] == "mtaal")]
         if row.setting not in set(runs["setting"]):
             return f"not run at this tier (variant {row.setting})"
@@ -391,6 +404,14 @@ def mtaal_sentence_counts(split_paths: Mapping[str, Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "split", "sentences"])
 
 
+def _ratio(ours: float, printed: float) -> str:
+    if pd.isna(printed):
+        return ""
+    if ours == printed:
+        return "equal"
+    return f"ours / printed = {ours / printed:.2f}" if printed else "printed 0"
+
+
 def _mean_of(values: pd.Series | None) -> float:
     return float(values.mean()) if values is not None and len(values) else math.nan
 
@@ -404,7 +425,7 @@ def compare(reported: pd.DataFrame, rep: Reproduction, tier: str) -> pd.DataFram
         record = {**base, "reported": row.value, "printed": row.printed, "note": row.note, "tier": tier}
         if row.system != PAPER_SYSTEM:
             out.append({**record, "status": REFERENCE,
-                        "reason": f"third-party system ({row.system}), shown for reference"})
+                        "reason": f"third-party system: {row.system}, shown for reference"})
             continue
         if row.metric == "document_type":
             out.append({**record, "status": NOT_REPRODUCED, "reason": "not computed by this workflow"})
@@ -431,7 +452,7 @@ def compare(reported: pd.DataFrame, rep: Reproduction, tier: str) -> pd.DataFram
             "values": [float(v) for v in values],
             "pi95_low": low,
             "pi95_high": high,
-            "judgement": judge(row.value, low, high),
+            "judgement": _ratio(mean, row.value) if row.metric in COUNT_METRICS else judge(row.value, low, high),
             "second_metric": SECOND_METRIC.get(row.metric, ""),
             "second_mean": _mean_of(cell.second),
             "all_o": _mean_of(cell.all_o),
@@ -449,26 +470,49 @@ def compare(reported: pd.DataFrame, rep: Reproduction, tier: str) -> pd.DataFram
 # -------------------------------------------------------------------------------- reading it
 
 
+def _digits(metric: str) -> int:
+    if metric in (*COUNT_METRICS, "best_epoch"):
+        return 0
+    return 1 if metric in DIVERSITY_STATISTICS else 3
+
+
 def _number(value: float, digits: int = 3) -> str:
-    if pd.isna(value):
-        return ""
-    return f"{value:.0f}" if float(value).is_integer() and abs(value) >= 2 else f"{value:.{digits}f}"
+    return "" if pd.isna(value) else f"{value:.{digits}f}"
 
 
 def _ours(row) -> str:
     if row.status != REPRODUCED:
         return ""
-    text = _number(row.mean)
+    digits = _digits(row.metric)
+    if row.metric in COUNT_METRICS:
+        return _number(row.mean, digits)
+    text = _number(row.mean, digits)
     if row.n > 1 and pd.notna(row.std):
-        text += f" ± {_number(row.std)}"
+        text += f" ± {_number(row.std, max(digits, 1))}"
     return text + f" (n={int(row.n)})"
 
 
+def reason_kind(reason: str) -> str:
+    """``corpus missing: x`` / ``not run at this tier (x)`` -> the part before the detail."""
+    return reason.split(":")[0].split(" (")[0]
+
+
 def not_reproduced_summary(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Printed cells this tier did not reproduce, counted per paper, table and reason."""
+    """Printed cells this tier did not reproduce, counted per paper, reason kind and table, with the
+    distinct details (which corpus, which ablation amount, ...)."""
     rows = comparison[comparison["status"] != REPRODUCED]
-    return (rows.groupby(["paper", "status", "reason", "table"]).size().rename("cells").reset_index()
-            .sort_values(["paper", "status", "cells"], ascending=[True, True, False]))
+    kinds = rows["reason"].map(reason_kind)
+    details = [r[len(k):].strip(" :()") for r, k in zip(rows["reason"], kinds, strict=True)]
+    rows = rows.assign(kind=kinds, detail=details)
+
+    def listing(values: pd.Series) -> str:
+        distinct = sorted(set(values) - {""})
+        return ", ".join(distinct[:8]) + (f", ... ({len(distinct)} in all)" if len(distinct) > 8 else "")
+
+    summary = rows.groupby(["paper", "kind", "table"], sort=False).agg(
+        cells=("reason", "size"), details=("detail", listing)
+    )
+    return summary.reset_index().sort_values(["paper", "kind", "table"]).reset_index(drop=True)
 
 
 def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
@@ -476,9 +520,10 @@ def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
     rows = comparison[(comparison["paper"] == paper) & (comparison["table"] == table)]
     cells = rows.assign(
         cell=[
-            f"{_number(m) if s == REPRODUCED else '–'} / {p}" + ("" if st == "value" else f" ({st})")
-            for m, s, p, st in zip(
-                rows["mean"], rows["status"], rows["printed"], rows["statistic"], strict=True
+            f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'}"
+            f" / {p}" + ("" if st == "value" else f" ({st})")
+            for m, s, p, st, metric in zip(
+                rows["mean"], rows["status"], rows["printed"], rows["statistic"], rows["metric"], strict=True
             )
         ]
     )
