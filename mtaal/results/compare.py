@@ -516,12 +516,12 @@ def not_reproduced_summary(comparison: pd.DataFrame) -> pd.DataFrame:
 
 
 def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
-    """One printed table in its printed layout, each cell ``ours / printed``."""
+    """One printed table in its printed layout, each cell ``ours / printed`` (a third party's: ``ref x``)."""
     rows = comparison[(comparison["paper"] == paper) & (comparison["table"] == table)]
     cells = rows.assign(
         cell=[
-            f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'}"
-            f" / {p}" + ("" if st == "value" else f" ({st})")
+            (f"ref {p}" if s == REFERENCE else f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'} / {p}")
+            + ("" if st == "value" else f" ({st})")
             for m, s, p, st, metric in zip(
                 rows["mean"], rows["status"], rows["printed"], rows["statistic"], rows["metric"], strict=True
             )
