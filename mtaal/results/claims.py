@@ -171,7 +171,7 @@ def _table_is(table: pd.Series, *numbers: int) -> pd.Series:
 def paper_evidence(reported: pd.DataFrame, all_o: Mapping[str, float] | None = None) -> Evidence:
     """The printed numbers (``config/reported/*.csv`` rows, columns :data:`REPORTED_COLUMNS`) in the layout
     the claims read. Group averages (``group:...``) and third-party systems are no units and are left out."""
-    frame = reported.reindex(columns=REPORTED_COLUMNS)
+    frame = reported.reindex(columns=REPORTED_COLUMNS).replace({"": np.nan})  # empty cells: not given
     frame = frame[frame["value"].notna() & ~frame["dataset"].astype(str).str.startswith("group:")]
     frame = frame[frame["system"].isna() | (frame["system"] == "paper")]
     point = frame["statistic"].isna() | frame["statistic"].isin(["value", "mean"])
@@ -454,7 +454,7 @@ def claim10(ev: Evidence, alpha: float, margin: float, report: str) -> Verdict:
             scores[types == other], scores[types == "species"], alpha)
     result, binding = T.intersection(parts)
     chemical_species = parts["chemical > species"]
-    result = replace(result, effect=chemical_species.effect, low=chemical_species.low,
+    result = replace(result, n=len(scores), effect=chemical_species.effect, low=chemical_species.low,
                      high=chemical_species.high, effect_label="chemical - species mean")
     means = scores.groupby(types).mean().sort_values(ascending=False)
     confidence = T.ordering_confidence(scores, types, "chemical", "species")
@@ -489,6 +489,8 @@ MULTITASK_CLAIMS = (claim7, claim8, claim9, claim10, claim11)
 def drop_untrained(store: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """The store without scores of models that learned nothing, and per paper a note of what went."""
     notes: dict[str, str] = {}
+    if store.empty:
+        return store, notes
     keep = pd.Series(True, index=store.index)
     mtaal = ((store["paper"] == "mtaal") & store["metric"].str.endswith("_f1")
              & ~store["metric"].str.startswith("all_o_"))
