@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALPHA, MARGIN, R_MARGIN = 0.05, 0.02, 0.3
 DATASETS, MODELS = ("ncbi_disease", "bc5cdr"), ("word2vec", "glove")
 TOO_SMALL = "inconclusive: n too small"
+NER, NEN = "release_ner_f1_batch_mean", "release_nen_token_accuracy_batch_mean"
 
 
 # -------------------------------------------------------------------------------- the tests themselves
@@ -80,15 +81,17 @@ def _store(mtaal=(), multitask=()):
                              dataset=dataset, setting=setting, model=model, seed=seed, step=2, final=True,
                              split="test", ablation_fraction=0.0, metric=metric, value=value))
     for experiment, task, fraction, seed, metric, value in multitask:
-        rows.append(dict(paper="multitask", experiment=experiment, run_id=f"{experiment}-{task}-{fraction}-{seed}",
-                         dataset=task, setting=task, model="minilm", seed=seed, step=1, final=True, split="test",
-                         ablation_fraction=fraction, metric=metric, value=value))
+        run = f"{experiment}-{task}-{fraction}-{seed}"
+        rows.append(dict(paper="multitask", experiment=experiment, run_id=run,
+                         dataset=task, setting=task, model="minilm", seed=seed, step=1, final=True,
+                         split="test", ablation_fraction=fraction, metric=metric, value=value))
     return pd.DataFrame(rows).reindex(columns=["paper", "experiment", *SCHEMA.names])
 
 
 def _units(n):
     """n MTAAL units (dataset, embedding, seed), seeds outermost."""
-    return list(itertools.islice(((d, m, s) for s in itertools.count(1) for d in DATASETS for m in MODELS), n))
+    units = ((d, m, s) for s in itertools.count(1) for d in DATASETS for m in MODELS)
+    return list(itertools.islice(units, n))
 
 
 def _ctx(store, fig4=None, diversity=None):
@@ -137,7 +140,8 @@ def test_pseudo_replicated_strategies_and_tasks_are_one_unit():
     row = _runs(_store(cells)).loc[3]
     assert row["n"] == 1 and row["verdict"] == f"{TOO_SMALL} (attainable p >= 0.5)"
     # Two datasets x two embeddings, one seed: 24 pairs, four units.
-    many = [(d, m, s, 1, ner, nen) for d, m in itertools.product(DATASETS, MODELS) for _, _, s, _, ner, nen in cells]
+    many = [(d, m, s, 1, ner, nen) for d, m in itertools.product(DATASETS, MODELS)
+            for _, _, s, _, ner, nen in cells]
     assert _runs(_store(many)).loc[3, "n"] == 4
     assert _runs(_store(many)).loc[3, "verdict"].startswith(TOO_SMALL)
 
@@ -146,7 +150,8 @@ def _claim2_store(n, ner_gap, nen_gap):
     cells = []
     for (dataset, model, seed), e in zip(_units(n), _noise(n), strict=True):
         cells += [(dataset, model, "mtaal", seed, 0.7 + ner_gap + e, 0.6 + nen_gap + e)]
-        cells += [(dataset, model, f"mtl-{s}", seed, 0.7 - 0.01 * i, 0.6) for i, s in enumerate(C.UNCERTAINTY)]
+        cells += [(dataset, model, f"mtl-{s}", seed, 0.7 - 0.01 * i, 0.6)
+                  for i, s in enumerate(C.UNCERTAINTY)]
     return _store(cells)
 
 
@@ -186,7 +191,8 @@ def _mtl_stl_store(diffs, seeds=(1, 2)):
     for task, d in zip(_tasks(len(diffs)), diffs, strict=True):
         for seed in seeds:  # two seeds per task, averaged within it
             e = 0.001 * (seed - 1.5)
-            rows += [("stl", task, 0.0, seed, C.WORD_F1, 0.8 + e), ("mtl", task, 0.0, seed, C.WORD_F1, 0.8 + d - e)]
+            rows += [("stl", task, 0.0, seed, C.WORD_F1, 0.8 + e),
+                     ("mtl", task, 0.0, seed, C.WORD_F1, 0.8 + d - e)]
     return _store(multitask=rows)
 
 
@@ -295,14 +301,15 @@ def test_models_that_learned_nothing_are_no_evidence():
 
 
 def _printed(rows):
-    """Rows (table, dataset, setting, model, metric, statistic, value[, system, fraction]) as config/reported."""
+    """(table, dataset, setting, model, metric, statistic, value[, system]) tuples as config/reported rows."""
     out = []
     for row in rows:
         table, dataset, setting, model, metric, statistic, value, *rest = row
-        system, fraction = (rest + ["paper", 0.0])[:2] if rest else ("paper", 0.0)
-        out.append(dict(paper="mtaal" if metric.startswith(("release", "distinct", "entity_m")) else "multitask",
+        system = rest[0] if rest else "paper"
+        mtaal = metric.startswith(("release", "distinct", "entity_m"))
+        out.append(dict(paper="mtaal" if mtaal else "multitask",
                         table=table, row="r", column="c", system=system, dataset=dataset, setting=setting,
-                        model=model, split="test", ablation_fraction=fraction, metric=metric,
+                        model=model, split="test", ablation_fraction=0.0, metric=metric,
                         statistic=statistic, value=value, printed=str(value), note=""))
     return pd.DataFrame(out, columns=C.REPORTED_COLUMNS)
 
@@ -316,14 +323,15 @@ def test_printed_tables_2_3_have_four_units_and_their_nen_is_near_the_all_o_scor
     rows = []
     for dataset, model in itertools.product(DATASETS, MODELS):
         for i, s in enumerate(C.UNCERTAINTY):
-            rows += [("Table 2", dataset, f"stl_ner-{s}", model, "release_ner_f1_batch_mean", "value", 0.8 + i / 100),
-                     ("Table 2", dataset, f"mtl-{s}", model, "release_ner_f1_batch_mean", "value", 0.75 + i / 100),
-                     ("Table 2", dataset, f"mtl-{s}", model, "release_nen_token_accuracy_batch_mean", "value", 0.9)]
-        rows += [("Table 2", dataset, "mtaal", model, "release_ner_f1_batch_mean", "value", 0.85),
-                 ("Table 2", dataset, "mtaal", model, "release_nen_token_accuracy_batch_mean", "value", 0.93)]
+            rows += [("Table 2", dataset, f"stl_ner-{s}", model, NER, "value", 0.8 + i / 100),
+                     ("Table 2", dataset, f"mtl-{s}", model, NER, "value", 0.75 + i / 100),
+                     ("Table 2", dataset, f"mtl-{s}", model, NEN, "value", 0.9)]
+        rows += [("Table 2", dataset, "mtaal", model, NER, "value", 0.85),
+                 ("Table 2", dataset, "mtaal", model, NEN, "value", 0.93)]
     paper = _paper(_printed(rows), store=_claim6_store(2, 0.0))
     assert paper.loc[1, "n"] == 4 and paper.loc[1, "verdict"] == f"{TOO_SMALL} (attainable p >= 0.0625)"
-    assert paper.loc[2, "verdict"].startswith(TOO_SMALL) and "MTAAL best in 8 of 8 cells" in paper.loc[2, "evidence"]
+    assert paper.loc[2, "verdict"].startswith(TOO_SMALL)
+    assert "MTAAL best in 8 of 8 cells" in paper.loc[2, "evidence"]
     # The all-O score comes from our runs' test sets (the store's all_o_ metric).
     assert "ncbi_disease 0.920" in paper.loc[2, "trivial_baseline"]
     assert paper.loc[3, "verdict"].startswith("inconclusive: printed data missing")
@@ -332,7 +340,8 @@ def test_printed_tables_2_3_have_four_units_and_their_nen_is_near_the_all_o_scor
 def test_printed_table4_means_and_stds_and_task_tables_exclude_averages_and_third_parties():
     rows = []
     for dataset in DATASETS:
-        for statistic, (m_mean, r_mean) in (("distinct_words", (3980, 3181)), ("entity_mentions", (1530, 915))):
+        for statistic, (m_mean, r_mean) in (("distinct_words", (3980, 3181)),
+                                            ("entity_mentions", (1530, 915))):
             rows += [("Table 4", dataset, "mtaal", "", statistic, "mean", m_mean),
                      ("Table 4", dataset, "mtaal", "", statistic, "std", 20),
                      ("Table 4", dataset, "mtl-random", "", statistic, "mean", r_mean),
@@ -370,6 +379,7 @@ def test_markdown_puts_both_bases_side_by_side():
     table = C.judge_claims(_ctx(_entity_store(6, 0.1)), pd.DataFrame(), "test")
     text = C.claims_markdown(table)
     header = next(line for line in text.splitlines() if line.startswith("| ") and "claim_id" in line)
-    assert [c.strip() for c in header.strip("|").split("|")][-2:] == ["on our runs", "on the paper's own numbers"]
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[-2:] == ["on our runs", "on the paper's own numbers"]
     assert "## On our runs" in text and "## On the paper's own numbers" in text
     assert table["claim_id"].tolist() == [i for i in range(1, 12) for _ in range(2)]
