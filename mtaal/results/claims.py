@@ -294,7 +294,8 @@ def claim2(ev: Evidence, alpha: float, margin: float) -> Verdict:
                 f"across the cells {', '.join(cells.columns)} "
                 f"[{ev.metric_names['ner']}, {ev.metric_names['nen']}] "
                 f"over {_units_text(diff)}; MTAAL best in {best} of {int(cells.notna().sum().sum())} cells")
-    return Verdict(2, "mtaal", claim, evidence, _rests(ev, *MTAAL_RESTS), T.greater(diff, alpha),
+    result = replace(T.greater(diff, alpha), effect_label="mean of each unit's smallest margin")
+    return Verdict(2, "mtaal", claim, evidence, _rests(ev, *MTAAL_RESTS), result,
                    trivial_baseline=_nen_baseline(ev, TASKS))
 
 
