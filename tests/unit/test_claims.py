@@ -164,6 +164,41 @@ def test_claim2_holds_only_when_mtaal_wins_every_cell():
     assert mixed["trivial_baseline"] == ""
 
 
+def test_claim4_compares_the_two_ablations_within_each_unit():
+    def store(n, gap):
+        cells = []
+        for (dataset, model, seed), e in zip(_units(n), _noise(n), strict=True):
+            cells += [(dataset, model, "mtaal-no_td", seed, 0.6 + gap + e, 0.5 + gap),
+                      (dataset, model, "mtaal-no_dd", seed, 0.6, 0.5)]
+        return _store(cells)
+
+    assert _runs(store(5, 0.04)).loc[4, "verdict"] == C.HOLDS
+    assert _runs(store(4, 0.04)).loc[4, "verdict"].startswith(TOO_SMALL)
+    assert _runs(store(6, -0.04)).loc[4, "verdict"] == C.FAILS
+
+
+def _diversity(repeats, mtaal_words, random_words):
+    rows = []
+    for dataset in DATASETS:
+        for variant, words in (("mtaal", mtaal_words), ("mtl-random", random_words)):
+            rows += [dict(dataset=dataset, variant=variant, statistic="distinct_words", mean=words, std=15.0,
+                          n_repeats=repeats),
+                     dict(dataset=dataset, variant=variant, statistic="entity_mentions", mean=words / 3,
+                          std=10.0, n_repeats=repeats)]
+    return pd.DataFrame(rows)
+
+
+def test_claim5_every_dataset_and_statistic_must_favour_mtaal():
+    assert _runs(_store(), diversity=_diversity(3, 400, 300)).loc[5, "verdict"] == C.HOLDS
+    assert _runs(_store(), diversity=_diversity(1, 400, 300)).loc[5, "verdict"] == (
+        f"{TOO_SMALL} (attainable p >= 1)")
+    assert _runs(_store(), diversity=_diversity(3, 300, 400)).loc[5, "verdict"] == C.FAILS
+    # One dataset reversed: the claim is made for both, so it does not hold.
+    mixed = _diversity(3, 400, 300)
+    mixed.loc[(mixed["dataset"] == "bc5cdr") & (mixed["variant"] == "mtaal"), "mean"] -= 200
+    assert _runs(_store(), diversity=mixed).loc[5, "verdict"] == C.FAILS
+
+
 def _claim6_store(n, shift, scale=0.005):
     cells = []
     for (dataset, seed), e in zip(itertools.islice(((d, s) for s in itertools.count(1) for d in DATASETS), n),
