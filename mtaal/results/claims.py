@@ -578,7 +578,9 @@ def _num(value: float, digits: str = ".3g") -> str:
 def claims_markdown(claims: pd.DataFrame) -> str:
     caveat = claims["trivial_baseline"].map(
         lambda b: f" (NEN is token accuracy; all-O scores {b.split('token O scores ', 1)[-1]})" if b else "")
-    shown = claims["verdict"] + caveat
+    detectable = [f" (smallest effect detectable at power 0.8: {m:.3g})" if v == UNSURE and np.isfinite(m) else ""
+                  for v, m in zip(claims["verdict"], claims["mde"], strict=True)]
+    shown = claims["verdict"] + detectable + caveat
     wide = (claims.assign(verdict=shown)
             .pivot(index=["claim_id", "paper", "claim"], columns="basis", values="verdict").reset_index())
     summary = wide.rename(columns={RUNS: "on our runs", PAPER: "on the paper's own numbers"})

@@ -416,5 +416,8 @@ def test_markdown_puts_both_bases_side_by_side():
     header = next(line for line in text.splitlines() if line.startswith("| ") and "claim_id" in line)
     columns = [c.strip() for c in header.strip("|").split("|")]
     assert columns[-2:] == ["on our runs", "on the paper's own numbers"]
+    null = C.judge_claims(_ctx(_claim1_store(8, 0.0)), pd.DataFrame(), "test")
+    mde = null.loc[(null["claim_id"] == 1) & (null["basis"] == C.RUNS), "mde"].item()
+    assert f"inconclusive (smallest effect detectable at power 0.8: {mde:.3g})" in C.claims_markdown(null)
     assert "## On our runs" in text and "## On the paper's own numbers" in text
     assert table["claim_id"].tolist() == [i for i in range(1, 12) for _ in range(2)]
