@@ -42,8 +42,9 @@ REPORT_TABLES = {
                    "prediction interval over seeds, our stricter metric, an all-O predictor's score, and "
                    "the reason where this tier did not reproduce the cell."),
     "claims": ("results/results/claims.parquet", "Reproduction", "Claims",
-               "Each qualitative claim of both papers with its verdict at this tier, the effect, test, n, p "
-               "and the table or figure it rests on."),
+               "Each qualitative claim of both papers judged on this tier's runs and on the paper's own "
+               "printed numbers: verdict, effect with 95% interval, test, n, raw and Holm-adjusted p, "
+               "attainable p, minimum detectable effect and the table or figure it rests on."),
     "annotation_curves": ("results/results/annotation_curves.parquet", "Reproduction", "Beyond both papers",
                           "Points of the cross-paper figure: F1 against the labeled share of the training "
                           "data."),
@@ -118,6 +119,7 @@ rule results_claims:
         store="results/store",
         diversity="results/mtaal/tables/query_diversity.parquet",
         multitask_report=MULTITASK_REPORT,
+        reported=RESULTS["reported"],
     output:
         claims="results/results/claims.parquet",
         claims_md="results/results/claims.md",
@@ -125,6 +127,7 @@ rule results_claims:
         report_after_round=MTAAL["report_after_round"],
         alpha=RESULTS["alpha"],
         margin=RESULTS["equivalence_margin"],
+        correlation_margin=RESULTS["correlation_margin"],
         tier=config["tier"],
     log:
         "results/logs/results/claims.log",
