@@ -103,9 +103,9 @@ rule mtaal_run:
         rounds="results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
     params:
         variant=lambda w: MTAAL["variants"][w.variant],
-        # A study's settings less its seed and variant lists: those choose which runs exist, and adding
-        # a seed must not rerun the runs already done.
-        study=lambda w: {key: value for key, value in MTAAL[w.study].items() if key not in ("seeds", "variants")},
+        # A study's settings less its seed and variant lists (those choose which runs exist: adding a seed
+        # must not rerun the runs done), query_size resolved for this dataset.
+        study=lambda w: study_params(w.study, w.dataset),
         model=MTAAL["model"],
         checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.pt",
     log:
