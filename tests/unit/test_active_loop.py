@@ -303,8 +303,14 @@ def test_release_random_sampling_repeats_sentences_into_the_labeled_set(data, tm
         strict.move_to_labeled([strict.unlabeled[0]] * 2)
 
 
-def test_release_switches_reach_the_strategy_and_the_model(data):
+def test_release_switches_reach_the_strategy_and_the_model(data, tmp_path):
     from mtaal.active.loop import ActiveLearner
+
+    # The release preset's model end to end: per-word TD / DD, Keras init, dropped partial batches.
+    frame, _ = run(data, tmp_path, rounds=1, discriminators="word", char_init="keras", drop_last_batch=True,
+                   initial_epochs=0)
+    assert frame["labeled_count"].tolist() == [N_LABELED, N_LABELED + 5]
+    assert len(set(frame["selected_ids"].iloc[1])) == 5 and math.isfinite(frame["task_loss"].iloc[1])
 
     entropy = ActiveLearner(settings(strategy="entropy", use_td=False, use_dd=False, entropy_aggregate="max"),
                             data, None)
