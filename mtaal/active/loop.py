@@ -20,7 +20,9 @@ Algorithm 1 and the release, which query first) and evaluates it. Every query ro
    (Eq. 1), continuing from the current model (``warm_start``). With ``warm_start=False`` the model and
    its optimisers are re-initialised (same initial weights every round) and trained like round 0: TD pass,
    then ``initial_epochs`` epochs.
-5. **Evaluation** on the test set (:mod:`mtaal.active.metrics`).
+5. **Evaluation** on the test set (:mod:`mtaal.active.metrics`); the release-style columns score the test
+   sentences in their given order, or with ``release_test_shuffle`` in a new seeded order every round, as
+   the release reshuffles its test set before its per-batch means.
 
 Round 0's training is step 4 from a fresh model with ``initial_epochs`` epochs.
 
@@ -95,6 +97,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
 TEST_SAMPLE_SEED = 0
+TEST_SHUFFLE_STREAM = 7  # third word of the (seed, round, stream) seed of the release test order
 RANDOM_EMBEDDING_DIM = 50
 OPTIMIZER_NAMES = ("task", "td", "td_encoder", "dd", "dd_encoder")
 
@@ -161,6 +164,7 @@ class ALSettings:
     entropy_aggregate: str = "sum"
     mnlp_form: str = "shen"
     random_with_replacement: bool = False
+    release_test_shuffle: bool = False
     scoring_batch_size: int = 256
     max_pool_sentences: int | None = None
     max_labeled_sentences: int | None = None
@@ -413,19 +417,30 @@ class ActiveLearner:
             for task, arrays in pred.probs.items():
                 for i, p in zip(chunk, arrays, strict=True):
                     predicted[task][i] = p.argmax(-1)
+        # The release metrics' batches: the test order as given, or (release_test_shuffle) a fresh order each
+        # round, as the release's getData('test') reshuffles; seeded by (seed, round), not the loop's RNG.
+        release_order = np.arange(len(idx))
+        if s.release_test_shuffle:
+            shuffle = np.random.default_rng([s.seed, len(self.rows), TEST_SHUFFLE_STREAM])
+            release_order = shuffle.permutation(len(idx))
+
+        def release_view(rows: list) -> list:
+            return [rows[i] for i in release_order]
+
         if "ner" in predicted:
             gold = [self.data.ner_gold[i] for i in idx]
             pred_tags = [[self.data.ner_labels[j] for j in row] for row in predicted["ner"]]
             micro = M.ner_scores(gold, pred_tags).micro
             out.update(ner_precision=micro.precision, ner_recall=micro.recall, ner_f1=micro.f1,
-                       release_ner_f1_batch_mean=M.release_ner_f1_batch_mean(gold, pred_tags))
+                       release_ner_f1_batch_mean=M.release_ner_f1_batch_mean(release_view(gold),
+                                                                             release_view(pred_tags)))
         if "nen" in predicted:
             gold = [self.data.nen_gold[i] for i in idx]
             pred_ids = [[self.data.nen_labels[j] for j in row] for row in predicted["nen"]]
             prf = M.nen_scores(gold, pred_ids)
             out.update(nen_precision=prf.precision, nen_recall=prf.recall, nen_f1=prf.f1,
                        release_nen_token_accuracy_batch_mean=M.release_nen_token_accuracy_batch_mean(
-                           gold, pred_ids))
+                           release_view(gold), release_view(pred_ids)))
         return out
 
     # ---------------------------------------------------------------- rounds

@@ -351,3 +351,24 @@ def test_per_dataset_query_size_reaches_the_run():
     assert (ncbi.query_size, cdr.query_size, cdr.discriminators, cdr.char_init) == (64, 128, "word", "paper")
     with pytest.raises(ConfigError, match="no entry for dataset 'other'"):
         experiment_settings("other", "glove", variant, study, model, 1)
+
+
+def test_release_test_shuffle_reorders_only_the_release_metric_batches(data, monkeypatch):
+    # The release reshuffles its test ids every round before its per-batch means (data_loader.py getData);
+    # the corrected metrics pool the whole set and must not move.
+    from mtaal.active import loop
+
+    orders = []
+    real = loop.M.release_ner_f1_batch_mean
+    monkeypatch.setattr(loop.M, "release_ner_f1_batch_mean",
+                        lambda gold, pred: orders.append([" ".join(g) for g in gold]) or real(gold, pred, 4))
+    fixed = loop.ActiveLearner(settings(), data, None)
+    shuffled = loop.ActiveLearner(settings(release_test_shuffle=True), data, None)
+    plain, first = fixed.evaluate(), shuffled.evaluate()
+    shuffled.rows.append({})  # the next round draws a new order
+    shuffled.evaluate()
+    assert orders[0] != orders[1] and orders[1] != orders[2] and sorted(orders[1]) == sorted(orders[0])
+    assert plain["ner_f1"] == first["ner_f1"] and plain["nen_f1"] == first["nen_f1"]
+    again = loop.ActiveLearner(settings(release_test_shuffle=True), data, None)
+    again.evaluate()
+    assert orders[3] == orders[1]  # seeded by (seed, round): a resumed run draws the same order
