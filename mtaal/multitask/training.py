@@ -70,7 +70,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from mtaal.errors import ConfigError
-from mtaal.multitask.evaluation import IGNORE_INDEX, METRICS, score_word_tags, words_from_sequences
+from mtaal.multitask.evaluation import DECODINGS, IGNORE_INDEX, METRICS, score_word_tags, words_from_sequences
 from mtaal.multitask.model import MultiTaskTagger, load_encoder, save_encoder
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ class TrainSettings:
     max_grad_norm: float | None = 1.0
     optimizer: str = "adamw"
     schedule: str = "linear"
+    decoding: str = "last"
     dropout: float | None = None
     seed: int = 1
     ablation_fraction: float = 0.0
@@ -142,6 +143,8 @@ class TrainSettings:
             problems.append(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.decoding not in DECODINGS:
+            problems.append(f"decoding must be one of {DECODINGS}, got {self.decoding!r}")
         if self.selection_metric not in SELECTION_METRICS:
             problems.append(
                 f"selection_metric must be one of {SELECTION_METRICS}, got {self.selection_metric!r}"
@@ -472,11 +475,12 @@ def evaluate_split(
     pad_id: int,
     device: torch.device,
     gold_tags: Mapping[Hashable, Sequence[str]] | None = None,
+    decoding: str = "last",
 ) -> dict[str, float]:
-    """Word- and entity-level scores of one task on one split."""
+    """Word- and entity-level scores of one task on one split (``decoding``: which subword labels a word)."""
     predictions = predict(model, task, sequences, batch_size, pad_id, device)
     words = words_from_sequences(
-        sequences.doc_ids, sequences.word_index, sequences.labels, predictions, tags, gold_tags
+        sequences.doc_ids, sequences.word_index, sequences.labels, predictions, tags, gold_tags, decoding
     )
     return score_word_tags(words)
 
@@ -778,6 +782,7 @@ def run_training(
                     pad_id,
                     device,
                     t.gold[split],
+                    settings.decoding,
                 )
                 epoch_rows.append(
                     {
