@@ -364,12 +364,14 @@ class ActiveLearner:
         self.labeled.extend(selected)
         self.unlabeled = [sid for sid in self.unlabeled if sid not in chosen]
 
-    def td_pass(self) -> None:
+    def td_pass(self, unlabeled: Sequence[Sequence[str]] | None = None) -> None:
         """One pass of the TD game (no labels needed): per batch of the shuffled labeled set, a TD round on
-        it and one on the next batch of a shuffled unlabeled pool (Algorithm 1, line 9)."""
+        it and one on the next batch of a shuffled unlabeled pool (Algorithm 1, line 9). ``unlabeled``
+        (any sequence; only the drawn sentences are read) replaces the learner's own pool, for a caller
+        that keeps its pool outside :class:`ALData` (the curator's)."""
         s = self.settings
         sentences = self._sentences(self.labeled)
-        unlabeled = self._sentences(self.unlabeled)
+        unlabeled = self._sentences(self.unlabeled) if unlabeled is None else unlabeled
         order_u = self.rng.permutation(len(unlabeled))
         batches = iter_batches(sentences, self.vocab, batch_size=s.batch_size, rng=self.rng,
                                drop_last=s.drop_last_batch, device=self.device)
@@ -380,13 +382,13 @@ class ActiveLearner:
                                   device=self.device)
                 adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder)
 
-    def train(self, epochs: int) -> float:
-        """TD pass (when ``use_td``), then ``epochs`` task epochs; the last epoch's mean task loss. No
-        training at all (nan) for ``epochs`` 0."""
+    def train(self, epochs: int, unlabeled: Sequence[Sequence[str]] | None = None) -> float:
+        """TD pass (when ``use_td``; over ``unlabeled``, default the learner's pool), then ``epochs`` task
+        epochs; the last epoch's mean task loss. No training at all (nan) for ``epochs`` 0."""
         if epochs == 0:
             return math.nan
         if self.settings.use_td:
-            self.td_pass()
+            self.td_pass(unlabeled)
         return self.task_epochs(epochs)
 
     def task_epochs(self, epochs: int) -> float:
