@@ -21,6 +21,9 @@ import importlib.resources
 import logging
 import math
 import os
+import shutil
+import urllib.request
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -33,7 +36,7 @@ import pyarrow.parquet as pq
 from gensim.models import KeyedVectors, Word2Vec
 
 from mtaal.errors import MtaalError
-from mtaal.io import atomic_path, write_parquet, write_text
+from mtaal.io import atomic_path, sha256_file, write_parquet, write_text
 
 log = logging.getLogger(__name__)
 
@@ -541,3 +544,83 @@ def embedding_matrix(
     log.info("embedding matrix: %d / %d words found (lookup=%s), OOV rows ~ normal(0, %.4f)",
              hits, len(vocabulary) - 1, lookup, std)
     return matrix, hits
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The papers' pretrained vectors (config mtaal.pretrained_vectors, embedding_source: pretrained)
+
+
+def fetch_pretrained_vectors(
+    spec: Mapping,
+    raw_dir: str | Path,
+    out: str | Path,
+    words: Iterable[str],
+    *,
+    mirror: str | Path | None = None,
+    allow_unpinned: bool = False,
+) -> dict:
+    """Get one of the release's vector files and save the rows the corpora need as a ``.kv`` file.
+
+    ``spec`` is a ``mtaal.pretrained_vectors`` entry (url, file, member, binary, no_header, sha256). The file
+    is taken from ``raw_dir/<file>`` when already there (placed by hand, or an earlier fetch), else from
+    ``mirror/embeddings/<file>``, else downloaded from ``url``. Its sha256 must match ``spec["sha256"]``; an
+    unpinned digest (null: neither Google nor Stanford publishes one) is accepted only with
+    ``allow_unpinned`` and is recorded in the returned record, to be pinned in the config afterwards. Only
+    the lower-cased ``words`` are kept (the release looks words up lower-cased), so the ``.kv`` stays small.
+    """
+    raw_dir = Path(raw_dir)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    target = raw_dir / spec["file"]
+    source = "present"
+    if not target.is_file():
+        mirrored = Path(mirror) / "embeddings" / spec["file"] if mirror else None
+        if mirrored is not None and mirrored.is_file():
+            with atomic_path(target) as temporary:
+                shutil.copyfile(mirrored, temporary)
+            source = f"mirror {mirrored}"
+        else:
+            _download_vectors(spec["url"], target, spec.get("homepage"))
+            source = f"download {spec['url']}"
+    digest = sha256_file(target)
+    if spec.get("sha256") and digest != spec["sha256"]:
+        raise EmbeddingError(f"{target}: sha256 mismatch: expected {spec['sha256']}, got {digest}; delete "
+                             "it and fetch again")
+    if not spec.get("sha256") and not allow_unpinned:
+        raise EmbeddingError(f"{target}: no sha256 is pinned for it (none is published); its digest is "
+                             f"{digest}. Pin it under mtaal.pretrained_vectors, or set "
+                             "allow_unpinned_downloads: true to accept and record it")
+    vectors_path = target
+    if spec.get("member"):
+        vectors_path = raw_dir / spec["member"]
+        if not vectors_path.is_file():
+            with zipfile.ZipFile(target) as archive, archive.open(spec["member"]) as member, \
+                    atomic_path(vectors_path) as temporary, open(temporary, "wb") as handle:
+                shutil.copyfileobj(member, handle, 1 << 20)
+    kv = read_user_vectors(vectors_path, binary=spec["binary"])
+    wanted = {w.lower() for w in words}
+    keep = [key for key in kv.index_to_key if key in wanted]
+    small = KeyedVectors(kv.vector_size, dtype=np.float32)
+    small.add_vectors(keep, kv.vectors[[kv.key_to_index[k] for k in keep]])
+    save_keyed_vectors(small, out)
+    record = {"url": spec["url"], "file": spec["file"], "member": spec.get("member"), "source": source,
+              "sha256": digest, "pinned": bool(spec.get("sha256")), "bytes": target.stat().st_size,
+              "vectors_in_file": len(kv), "dim": kv.vector_size, "kept": len(keep),
+              "corpus_words": len(wanted)}
+    log.info("%s: kept %d of %d vectors (%d corpus words), sha256 %s", target, len(keep), len(kv),
+             len(wanted), digest)
+    return record
+
+
+def _download_vectors(url: str, target: Path, homepage: str | None, timeout: float = 60.0) -> None:
+    """Download ``url`` to ``target`` atomically; an HTML answer (Google Drive's confirmation page for large
+    files) is refused with the path to place the file at by hand."""
+    log.info("downloading %s", url)
+    manual = f"download it by hand{f' (from {homepage})' if homepage else ''} and place it at {target}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            if "text/html" in (response.headers.get("Content-Type") or ""):
+                raise EmbeddingError(f"{url} answered with an HTML page, not the file: {manual}")
+            with atomic_path(target) as temporary, open(temporary, "wb") as handle:
+                shutil.copyfileobj(response, handle, 1 << 20)
+    except OSError as error:
+        raise EmbeddingError(f"{url}: download failed ({error}); {manual}") from error

@@ -65,6 +65,14 @@ STUDIES = {
 FIGURES = ["fig6_td_effect", "fig7_strategies", "fig8_ablation"]
 
 
+def study_params(study, dataset):
+    """One run's loop settings: the study's, less its seed / variant lists, query_size for this dataset."""
+    from mtaal.workflow import study_for
+
+    settings = {key: value for key, value in MTAAL[study].items() if key not in ("seeds", "variants")}
+    return study_for(settings, dataset)
+
+
 def mtaal_runs(study):
     return expand(
         "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",

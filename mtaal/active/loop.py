@@ -1,22 +1,28 @@
 """The MTAAL active-learning loop (Zhou et al., AAAI 2021, Algorithm 1), resumable round by round.
 
-Round 0 trains a fresh model on the seed labeled set and evaluates it. Every query round then does, in order:
+Round 0 trains a fresh model on the seed labeled set for ``initial_epochs`` epochs (0: not at all, as in
+Algorithm 1 and the release, which query first) and evaluates it. Every query round then does, in order:
 
 1. **DD game** (when ``use_dd``): ``dd_steps`` adversarial steps, each a DD step on Eq. 3 and an encoder
-   step on Eq. 4, on a labeled batch and an unlabeled batch taken in turn from seeded shuffles of the two
-   sets (cycling when ``dd_steps`` outruns a set).
+   step on Eq. 4 (both its labeled and unlabeled terms), on a labeled batch and an unlabeled batch taken in
+   turn from seeded shuffles of the two sets (cycling when ``dd_steps`` outruns a set).
 2. **Scoring** the unlabeled pool without gradients, in length-sorted batches of ``scoring_batch_size``
    (:func:`~mtaal.active.model.predict_pool`, one batch per call so the per-token probabilities of a big
    pool are never all held at once: an uncertainty score is reduced per batch). Random sampling scores
    nothing.
-3. **Selection** of the top ``query_size`` sentences by the strategy (random: seeded, without replacement)
+3. **Selection** of the top ``query_size`` sentences by the strategy (random: seeded, without replacement
+   unless ``random_with_replacement``, the release's sampling, whose repeats join the labeled set twice)
    and the oracle step: they move from the unlabeled to the labeled set with their gold labels.
-4. **Training** over the labeled set: one TD adversarial pass (when ``use_td``: per batch a decoders + TD
-   step on Eq. 2, then an encoder step against it), then ``epochs_per_round`` epochs of the task loss
+4. **Training** over the labeled set: one TD adversarial pass (when ``use_td``; Algorithm 1 line 9: per
+   labeled batch, a decoders + TD step on Eq. 2 and an encoder step against it, then the same on the next
+   batch of a seeded shuffle of the unlabeled pool, as the release does), then ``epochs_per_round`` epochs
+   of the task loss
    (Eq. 1), continuing from the current model (``warm_start``). With ``warm_start=False`` the model and
    its optimisers are re-initialised (same initial weights every round) and trained like round 0: TD pass,
    then ``initial_epochs`` epochs.
-5. **Evaluation** on the test set (:mod:`mtaal.active.metrics`).
+5. **Evaluation** on the test set (:mod:`mtaal.active.metrics`); the release-style columns score the test
+   sentences in their given order, or with ``release_test_shuffle`` in a new seeded order every round, as
+   the release reshuffles its test set before its per-batch means.
 
 Round 0's training is step 4 from a fresh model with ``initial_epochs`` epochs.
 
@@ -59,6 +65,8 @@ from tqdm.auto import tqdm
 from mtaal.active import metrics as M
 from mtaal.active.data import ALData
 from mtaal.active.model import (
+    CHAR_INITS,
+    DISCRIMINATORS,
     TASKS,
     ModelSettings,
     MTAALModel,
@@ -89,6 +97,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
 TEST_SAMPLE_SEED = 0
+TEST_SHUFFLE_STREAM = 7  # third word of the (seed, round, stream) seed of the release test order
 RANDOM_EMBEDDING_DIM = 50
 OPTIMIZER_NAMES = ("task", "td", "td_encoder", "dd", "dd_encoder")
 
@@ -142,6 +151,13 @@ class ALSettings:
     betas: tuple[float, float] = (0.9, 0.9)
     adversarial_lr: float = 1e-4
     dd_steps: int = 1
+    char_init: str = "paper"
+    discriminators: str = "sentence"
+    drop_last_batch: bool = False
+    entropy_aggregate: str = "sum"
+    mnlp_form: str = "shen"
+    random_with_replacement: bool = False
+    release_test_shuffle: bool = False
     scoring_batch_size: int = 256
     max_pool_sentences: int | None = None
     max_labeled_sentences: int | None = None
@@ -159,7 +175,7 @@ class ALSettings:
         if self.use_td and len(self.tasks) != len(TASKS):
             raise ConfigError("ALSettings.use_td needs both tasks (the task discriminator tells NER / NEN)")
         minimum = {
-            "rounds": 0, "query_size": 1, "epochs_per_round": 1, "initial_epochs": 1, "batch_size": 1,
+            "rounds": 0, "query_size": 1, "epochs_per_round": 1, "initial_epochs": 0, "batch_size": 1,
             "hidden": 1, "char_dim": 1, "dd_steps": 0, "scoring_batch_size": 1,
         }
         for name, low in minimum.items():
@@ -170,8 +186,24 @@ class ALSettings:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"ALSettings.{name}: null or an integer >= 1, got {value!r}")
+        if not self.warm_start and self.initial_epochs == 0:
+            raise ConfigError("ALSettings: warm_start false retrains every round for initial_epochs; "
+                              "needs >= 1")
+        choices = {"char_init": CHAR_INITS, "discriminators": DISCRIMINATORS,
+                   "entropy_aggregate": ("sum", "max"), "mnlp_form": ("shen", "release")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"ALSettings.{name}: one of {allowed}, got {getattr(self, name)!r}")
         if self.device != "auto":
             torch.device(self.device)  # raises on a malformed name
+
+    def strategy_options(self) -> dict[str, Any]:
+        """Constructor options of the run's strategy (the release's forms when asked for)."""
+        return {
+            "entropy": {"aggregate": self.entropy_aggregate},
+            "mnlp": {"release_form": self.mnlp_form == "release"},
+            "random": {"replace": self.random_with_replacement},
+        }.get(self.strategy, {})
 
     @property
     def model_settings(self) -> ModelSettings:
@@ -268,7 +300,7 @@ class ActiveLearner:
             self.embeddings, _ = embedding_matrix(
                 vectors, vocabulary, np.random.default_rng(embedding_seq), lookup="lower"
             )
-        self.strategy: QueryStrategy = make_strategy(settings.strategy)
+        self.strategy: QueryStrategy = make_strategy(settings.strategy, **settings.strategy_options())
         self.labeled: list[str] = list(data.labeled)
         self.unlabeled: list[str] = list(data.unlabeled)
         self.rows: list[dict[str, Any]] = []
@@ -280,7 +312,8 @@ class ActiveLearner:
         s = self.settings
         model = MTAALModel(
             self.embeddings, len(self.vocab.chars), len(self.data.ner_labels), len(self.data.nen_labels),
-            s.model_settings, hidden=s.hidden, char_dim=s.char_dim, seed=s.seed, device=self.device,
+            s.model_settings, hidden=s.hidden, char_dim=s.char_dim, char_init=s.char_init,
+            discriminators=s.discriminators, seed=s.seed, device=self.device,
         )
         return model, make_optimizers(model, lr=s.lr, betas=s.betas, adv_lr=s.adversarial_lr)
 
@@ -314,23 +347,39 @@ class ActiveLearner:
         return top_k(self.unlabeled, self.pool_scores(self.unlabeled), k)
 
     def move_to_labeled(self, selected: Sequence[str]) -> None:
+        """Repeats (random sampling with replacement only) join the labeled set as often as drawn."""
         chosen = set(selected)
-        if len(chosen) != len(selected) or not chosen <= set(self.unlabeled):
+        repeats = len(chosen) != len(selected) and not self.settings.random_with_replacement
+        if repeats or not chosen <= set(self.unlabeled):
             raise RuntimeError("selection repeats a sentence or picks one outside the unlabeled pool")
         self.labeled.extend(selected)
         self.unlabeled = [sid for sid in self.unlabeled if sid not in chosen]
 
-    def td_pass(self) -> None:
-        """One pass of the TD game over the shuffled labeled set (no labels needed)."""
+    def td_pass(self, unlabeled: Sequence[Sequence[str]] | None = None) -> None:
+        """One pass of the TD game (no labels needed): per batch of the shuffled labeled set, a TD round on
+        it and one on the next batch of a shuffled unlabeled pool (Algorithm 1, line 9). ``unlabeled``
+        (any sequence; only the drawn sentences are read) replaces the learner's own pool, for a caller
+        that keeps its pool outside :class:`ALData` (the curator's)."""
+        s = self.settings
         sentences = self._sentences(self.labeled)
-        for batch in iter_batches(sentences, self.vocab, batch_size=self.settings.batch_size, rng=self.rng,
-                                  device=self.device):
+        unlabeled = self._sentences(self.unlabeled) if unlabeled is None else unlabeled
+        order_u = self.rng.permutation(len(unlabeled))
+        batches = iter_batches(sentences, self.vocab, batch_size=s.batch_size, rng=self.rng,
+                               drop_last=s.drop_last_batch, device=self.device)
+        for step, batch in enumerate(batches):
             adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder)
+            if len(unlabeled):
+                batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, s.batch_size)], self.vocab,
+                                  device=self.device)
+                adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder)
 
-    def train(self, epochs: int) -> float:
-        """TD pass (when ``use_td``), then ``epochs`` task epochs; the last epoch's mean task loss."""
+    def train(self, epochs: int, unlabeled: Sequence[Sequence[str]] | None = None) -> float:
+        """TD pass (when ``use_td``; over ``unlabeled``, default the learner's pool), then ``epochs`` task
+        epochs; the last epoch's mean task loss. No training at all (nan) for ``epochs`` 0."""
+        if epochs == 0:
+            return math.nan
         if self.settings.use_td:
-            self.td_pass()
+            self.td_pass(unlabeled)
         return self.task_epochs(epochs)
 
     def task_epochs(self, epochs: int) -> float:
@@ -340,7 +389,7 @@ class ActiveLearner:
         loss = math.nan
         for _ in range(epochs):
             batches = iter_batches(sentences, self.vocab, ner, nen, batch_size=self.settings.batch_size,
-                                   rng=self.rng, device=self.device)
+                                   rng=self.rng, drop_last=self.settings.drop_last_batch, device=self.device)
             loss = train_task_epoch(self.model, batches, self.optimizers.task)
         return loss
 
@@ -361,22 +410,34 @@ class ActiveLearner:
             for task, arrays in pred.probs.items():
                 for i, p in zip(chunk, arrays, strict=True):
                     predicted[task][i] = p.argmax(-1)
+        # The release metrics' batches: the test order as given, or (release_test_shuffle) a fresh order each
+        # round, as the release's getData('test') reshuffles; seeded by (seed, round), not the loop's RNG.
+        release_order = np.arange(len(idx))
+        if s.release_test_shuffle:
+            shuffle = np.random.default_rng([s.seed, len(self.rows), TEST_SHUFFLE_STREAM])
+            release_order = shuffle.permutation(len(idx))
+
+        def release_view(rows: list) -> list:
+            return [rows[i] for i in release_order]
+
         if "ner" in predicted:
             gold = [self.data.ner_gold[i] for i in idx]
             pred_tags = [[self.data.ner_labels[j] for j in row] for row in predicted["ner"]]
             micro = M.ner_scores(gold, pred_tags).micro
             out.update(ner_precision=micro.precision, ner_recall=micro.recall, ner_f1=micro.f1,
-                       release_ner_f1_batch_mean=M.release_ner_f1_batch_mean(gold, pred_tags))
+                       release_ner_f1_batch_mean=M.release_ner_f1_batch_mean(release_view(gold),
+                                                                             release_view(pred_tags)))
         if "nen" in predicted:
             gold = [self.data.nen_gold[i] for i in idx]
             pred_ids = [[self.data.nen_labels[j] for j in row] for row in predicted["nen"]]
             prf = M.nen_scores(gold, pred_ids)
             out.update(nen_precision=prf.precision, nen_recall=prf.recall, nen_f1=prf.f1,
                        release_nen_token_accuracy_batch_mean=M.release_nen_token_accuracy_batch_mean(
-                           gold, pred_ids))
+                           release_view(gold), release_view(pred_ids)))
+        # The release metrics depend on the order of the test batches: the all-O scores use the same order.
         out.update(M.all_outside_scores(
-            [self.data.ner_gold[i] for i in idx] if "ner" in predicted else None,
-            [self.data.nen_gold[i] for i in idx] if "nen" in predicted else None,
+            release_view([self.data.ner_gold[i] for i in idx]) if "ner" in predicted else None,
+            release_view([self.data.nen_gold[i] for i in idx]) if "nen" in predicted else None,
         ))
         return out
 

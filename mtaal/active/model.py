@@ -4,10 +4,16 @@ Layout (hidden size ``H``, 64 in the authors' release)::
 
     words -> word embedding (pretrained matrix, frozen unless asked) --+
     chars -> char embedding -> char BiLSTM (final fwd/bwd states) -----+-> sentence BiLSTM -> e (B, S, 2H)
-    e     -> [per task] scaled dot-product self-attention -> BiLSTM = private p_t (B, S, 2H)
+    e     -> [per task] scaled dot-product self-attention = private p_t (B, S, 2H) -> BiLSTM
           -> linear -> per-token logits
     p_ner, p_nen -> task discriminator TD (BiLSTM, masked mean pool, linear -> 2 logits: NER=0, NEN=1)
     e -> diversity discriminator DD (BiLSTM, masked mean pool, linear -> 1 logit; sigmoid = P(labeled))
+
+TD reads ``p_k = Attention(Q, K, V; θ_k)``, the attention output, as the paper defines the task private
+features and as the release does (``models.py``: ``discrim_task(ner_att)``). With
+``discriminators="word"`` TD and DD skip the pooling and decide per word, as the release's
+``TimeDistributed(Dense(2))``: their losses average over real tokens and a sentence's diversity score is
+``1 - prod_words P(labeled)`` (release ``activelearning.py`` ``diversity``).
 
 The adversarial games, with the parameter set each party updates (one Adam per party, as in the release):
 
@@ -16,15 +22,18 @@ The adversarial games, with the parameter set each party updates (one Adam per p
   The decoders + TD maximise ``V_TD`` (they minimise ``td_loss = -V_TD``, a cross-entropy);
   the shared encoder minimises ``V_TD`` (it minimises ``encoder_td_loss = -td_loss``).
 * Diversity discriminator (Eq. 3): DD minimises ``BCE(DD(E(x_l)), 1) + BCE(DD(E(x_u)), 0)``.
-* Encoder against DD (Eq. 4): the encoder minimises ``BCE(DD(E(x_u)), 1)``: it tries to make DD call the
-  unlabeled sentences labeled (the release adds ``BCE(DD(E(x_l)), 1)``; ``include_labeled=True`` does too).
+* Encoder against DD (Eq. 4): the encoder minimises ``BCE(DD(E(x_l)), 1) + BCE(DD(E(x_u)), 1)``: it tries
+  to make DD call every sentence labeled (both terms, as Eq. 4 and the release; ``include_labeled=False``
+  leaves the labeled one out).
 
 Departures from the release, on purpose: padding is masked everywhere (the release averages its losses
 over left-padded positions and runs no masks in the decoders); TD and DD score a sentence (pooled), where
-the release scores every position and multiplies the per-token probabilities; the attention is scaled
-dot-product (the release uses additive ``keras_self_attention``). On CUDA the forward passes run under bf16
-autocast except the LSTMs, which always run in fp32 (cuDNN's bf16 LSTM support varies by version; these
-LSTMs are small).
+the release scores every position and multiplies the per-token probabilities (``discriminators="word"``
+does too); the attention is scaled dot-product as the paper writes it (the release uses additive
+``keras_self_attention``). Character embeddings start uniform in ±sqrt(3 / char_dim) (the paper, after
+Zhao et al. 2019; ``char_init="keras"``: ±0.05, the release's Keras default). On CUDA the forward passes run
+under bf16 autocast except the LSTMs, which always run in fp32 (cuDNN's bf16 LSTM support varies by version;
+these LSTMs are small).
 """
 
 from __future__ import annotations
@@ -59,6 +68,9 @@ TD_BETAS = (0.5, 0.5)
 DD_BETAS = (0.9, 0.999)
 
 CHAR_CHUNKS = 4  # length-sorted chunks a batch's words go through the char BiLSTM in
+CHAR_INITS = ("paper", "keras")
+DISCRIMINATORS = ("sentence", "word")
+KERAS_UNIFORM = 0.05  # keras.initializers.RandomUniform default of keras.layers.Embedding
 
 
 # -------------------------------------------------------------------------------- settings
@@ -344,9 +356,15 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
 class CharEncoder(nn.Module):
     """Per-word character BiLSTM; a word's vector is the concatenation of the final fwd and bwd states."""
 
-    def __init__(self, n_chars: int, char_dim: int = CHAR_DIM, hidden: int = HIDDEN):
+    def __init__(self, n_chars: int, char_dim: int = CHAR_DIM, hidden: int = HIDDEN, init: str = "paper"):
         super().__init__()
+        if init not in CHAR_INITS:
+            raise ConfigError(f"char_init must be one of {CHAR_INITS}, got {init!r}")
         self.embedding = nn.Embedding(n_chars, char_dim, padding_idx=PAD_ID)
+        bound = math.sqrt(3.0 / char_dim) if init == "paper" else KERAS_UNIFORM
+        with torch.no_grad():
+            nn.init.uniform_(self.embedding.weight, -bound, bound)
+            self.embedding.weight[PAD_ID] = 0.0
         self.lstm = nn.LSTM(char_dim, hidden, batch_first=True, bidirectional=True)
         self.out_dim = 2 * hidden
 
@@ -380,13 +398,14 @@ class SharedEncoder(nn.Module):
         char_dim: int = CHAR_DIM,
         trainable_word_embeddings: bool = False,
         dropout: float = 0.0,
+        char_init: str = "paper",
     ):
         super().__init__()
         weights = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
         self.word_embedding = nn.Embedding.from_pretrained(
             weights.clone(), freeze=not trainable_word_embeddings, padding_idx=PAD_ID
         )
-        self.chars = CharEncoder(n_chars, char_dim, hidden)
+        self.chars = CharEncoder(n_chars, char_dim, hidden, char_init)
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(
             weights.shape[1] + self.chars.out_dim, hidden, batch_first=True, bidirectional=True
@@ -419,7 +438,7 @@ class SelfAttention(nn.Module):
 
 
 class TaskDecoder(nn.Module):
-    """Self-attention over ``e`` -> BiLSTM (the private features) -> linear -> per-token logits."""
+    """Self-attention over ``e`` (the private features ``p_k``) -> BiLSTM -> linear -> per-token logits."""
 
     def __init__(self, in_dim: int, n_labels: int, hidden: int = HIDDEN, dropout: float = 0.0):
         super().__init__()
@@ -429,37 +448,39 @@ class TaskDecoder(nn.Module):
         self.output = nn.Linear(2 * hidden, n_labels)
 
     def forward(self, e: Tensor, mask: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns (logits (B, S, n_labels), private features (B, S, 2H))."""
+        """Returns (logits (B, S, n_labels), private features p_k = the attention output (B, S, 2H))."""
         attended = self.attention(e, mask)
-        private, _ = run_lstm(self.lstm, attended, lengths)
-        return self.output(self.dropout(private)), private
+        hidden, _ = run_lstm(self.lstm, attended, lengths)
+        return self.output(self.dropout(hidden)), attended
 
 
 class SequenceDiscriminator(nn.Module):
-    """BiLSTM -> masked mean pooling -> linear: one vector of logits per sentence."""
+    """BiLSTM -> masked mean pooling -> linear: one vector of logits per sentence (``per_word``: per word,
+    no pooling, shape (B, S, n_out))."""
 
-    def __init__(self, in_dim: int, n_out: int, hidden: int = HIDDEN):
+    def __init__(self, in_dim: int, n_out: int, hidden: int = HIDDEN, per_word: bool = False):
         super().__init__()
         self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
         self.output = nn.Linear(2 * hidden, n_out)
+        self.per_word = per_word
 
     def forward(self, x: Tensor, mask: Tensor, lengths: Tensor) -> Tensor:
         out, _ = run_lstm(self.lstm, x, lengths)
-        return self.output(masked_mean(out, mask))
+        return self.output(out if self.per_word else masked_mean(out, mask))
 
 
 class TaskDiscriminator(SequenceDiscriminator):
     """TD: logits over {NER=0, NEN=1} for the task a private feature sequence came from."""
 
-    def __init__(self, in_dim: int, hidden: int = HIDDEN):
-        super().__init__(in_dim, 2, hidden)
+    def __init__(self, in_dim: int, hidden: int = HIDDEN, per_word: bool = False):
+        super().__init__(in_dim, 2, hidden, per_word)
 
 
 class DiversityDiscriminator(SequenceDiscriminator):
-    """DD: one logit per sentence; ``sigmoid`` of it is P(labeled)."""
+    """DD: one logit per sentence (per word with ``per_word``); ``sigmoid`` of it is P(labeled)."""
 
-    def __init__(self, in_dim: int, hidden: int = HIDDEN):
-        super().__init__(in_dim, 1, hidden)
+    def __init__(self, in_dim: int, hidden: int = HIDDEN, per_word: bool = False):
+        super().__init__(in_dim, 1, hidden, per_word)
 
     def forward(self, x: Tensor, mask: Tensor, lengths: Tensor) -> Tensor:
         return super().forward(x, mask, lengths).squeeze(-1)
@@ -490,11 +511,16 @@ class MTAALModel(nn.Module):
         char_dim: int = CHAR_DIM,
         trainable_word_embeddings: bool = False,
         dropout: float = 0.0,
+        char_init: str = "paper",
+        discriminators: str = "sentence",
         seed: int | None = None,
         device: torch.device | str = "cpu",
     ):
         super().__init__()
+        if discriminators not in DISCRIMINATORS:
+            raise ConfigError(f"discriminators must be one of {DISCRIMINATORS}, got {discriminators!r}")
         self.settings = settings or ModelSettings()
+        self.per_word_discriminators = discriminators == "word"
         rng_guard = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
         with rng_guard:
             if seed is not None:
@@ -506,6 +532,7 @@ class MTAALModel(nn.Module):
                 char_dim=char_dim,
                 trainable_word_embeddings=trainable_word_embeddings,
                 dropout=dropout,
+                char_init=char_init,
             )
             n_labels = {"ner": n_ner_labels, "nen": n_nen_labels}
             self.decoders = nn.ModuleDict(
@@ -514,8 +541,9 @@ class MTAALModel(nn.Module):
                     for t in self.settings.ordered_tasks
                 }
             )
-            self.td = TaskDiscriminator(2 * hidden, hidden) if self.settings.use_td else None
-            self.dd = DiversityDiscriminator(self.encoder.out_dim, hidden) if self.settings.use_dd else None
+            per_word, width = self.per_word_discriminators, self.encoder.out_dim
+            self.td = TaskDiscriminator(width, hidden, per_word) if self.settings.use_td else None
+            self.dd = DiversityDiscriminator(width, hidden, per_word) if self.settings.use_dd else None
         self.to(device)
 
     @property
@@ -537,6 +565,10 @@ class MTAALModel(nn.Module):
 
     def forward(self, batch: Batch) -> ModelOutput:
         return self.decode(self.encode(batch), batch)
+
+    def discriminator_mask(self, batch: Batch) -> Tensor | None:
+        """The token mask the per-word discriminators' losses average over (None: per-sentence ones)."""
+        return batch.mask if self.per_word_discriminators else None
 
     def td_logits(self, private: Tensor, batch: Batch) -> Tensor:
         if self.td is None:
@@ -592,32 +624,51 @@ class TDLosses:
     encoder: Tensor
 
 
-def td_adversarial_losses(td_logits_ner: Tensor, td_logits_nen: Tensor) -> TDLosses:
-    """Eq. 2 as two losses: ``CE(TD(p_ner), NER) + CE(TD(p_nen), NEN)`` and its negation."""
-    ner_target = torch.full((td_logits_ner.shape[0],), TASK_LABEL["ner"], device=td_logits_ner.device)
-    nen_target = torch.full((td_logits_nen.shape[0],), TASK_LABEL["nen"], device=td_logits_nen.device)
-    loss = F.cross_entropy(td_logits_ner.float(), ner_target) + F.cross_entropy(
-        td_logits_nen.float(), nen_target
-    )
+def _real(logits: Tensor, mask: Tensor | None) -> Tensor:
+    """Per-word logits (B, S, ...) at real tokens only, flattened; per-sentence logits as they are."""
+    return logits.float() if mask is None else logits.float()[mask]
+
+
+def td_adversarial_losses(
+    td_logits_ner: Tensor, td_logits_nen: Tensor, mask: Tensor | None = None
+) -> TDLosses:
+    """Eq. 2 as two losses: ``CE(TD(p_ner), NER) + CE(TD(p_nen), NEN)`` and its negation. ``mask``: the
+    logits are per word and the cross-entropies average over the real tokens."""
+    ner, nen = _real(td_logits_ner, mask), _real(td_logits_nen, mask)
+    ner_target = torch.full((ner.shape[0],), TASK_LABEL["ner"], device=ner.device)
+    nen_target = torch.full((nen.shape[0],), TASK_LABEL["nen"], device=nen.device)
+    loss = F.cross_entropy(ner, ner_target) + F.cross_entropy(nen, nen_target)
     return TDLosses(discriminator=loss, encoder=-loss)
 
 
-def dd_loss(dd_logits_labeled: Tensor, dd_logits_unlabeled: Tensor) -> Tensor:
-    """Eq. 3, minimised by DD: ``BCE(DD(E(x_l)), 1) + BCE(DD(E(x_u)), 0)`` (each averaged over its batch)."""
-    labeled = dd_logits_labeled.float()
-    unlabeled = dd_logits_unlabeled.float()
-    return F.binary_cross_entropy_with_logits(
-        labeled, torch.ones_like(labeled)
-    ) + F.binary_cross_entropy_with_logits(unlabeled, torch.zeros_like(unlabeled))
+def _bce(logits: Tensor, target: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-def encoder_dd_loss(dd_logits_unlabeled: Tensor, dd_logits_labeled: Tensor | None = None) -> Tensor:
-    """Eq. 4, minimised by the encoder: ``BCE(DD(E(x_u)), 1)`` [+ ``BCE(DD(E(x_l)), 1)``: release form]."""
-    unlabeled = dd_logits_unlabeled.float()
-    loss = F.binary_cross_entropy_with_logits(unlabeled, torch.ones_like(unlabeled))
+def dd_loss(
+    dd_logits_labeled: Tensor,
+    dd_logits_unlabeled: Tensor,
+    mask_labeled: Tensor | None = None,
+    mask_unlabeled: Tensor | None = None,
+) -> Tensor:
+    """Eq. 3, minimised by DD: ``BCE(DD(E(x_l)), 1) + BCE(DD(E(x_u)), 0)`` (each averaged over its batch,
+    or over its real tokens when masks say the logits are per word)."""
+    return _bce(_real(dd_logits_labeled, mask_labeled), 1.0) + _bce(
+        _real(dd_logits_unlabeled, mask_unlabeled), 0.0
+    )
+
+
+def encoder_dd_loss(
+    dd_logits_unlabeled: Tensor,
+    dd_logits_labeled: Tensor | None = None,
+    mask_unlabeled: Tensor | None = None,
+    mask_labeled: Tensor | None = None,
+) -> Tensor:
+    """Eq. 4, minimised by the encoder: ``BCE(DD(E(x_u)), 1)`` + ``BCE(DD(E(x_l)), 1)`` (the labeled term
+    when ``dd_logits_labeled`` is given)."""
+    loss = _bce(_real(dd_logits_unlabeled, mask_unlabeled), 1.0)
     if dd_logits_labeled is not None:
-        labeled = dd_logits_labeled.float()
-        loss = loss + F.binary_cross_entropy_with_logits(labeled, torch.ones_like(labeled))
+        loss = loss + _bce(_real(dd_logits_labeled, mask_labeled), 1.0)
     return loss
 
 
@@ -702,7 +753,7 @@ def _td_losses(model: MTAALModel, batch: Batch, *, detach_encoder: bool) -> TDLo
         out = model.decode(_encode(model, batch, detach=detach_encoder), batch)
         logits_ner = model.td_logits(out.private["ner"], batch)
         logits_nen = model.td_logits(out.private["nen"], batch)
-    return td_adversarial_losses(logits_ner, logits_nen)
+    return td_adversarial_losses(logits_ner, logits_nen, model.discriminator_mask(batch))
 
 
 def td_loss_value(model: MTAALModel, batch: Batch) -> float:
@@ -731,7 +782,8 @@ def adversarial_td_step(
     td_optimizer: torch.optim.Optimizer,
     encoder_optimizer: torch.optim.Optimizer,
 ) -> dict[str, float]:
-    """One round of Eq. 2 on ``batch`` (labels unused): TD side first, then the encoder, as in the release."""
+    """One round of Eq. 2 on ``batch`` (labels unused, so labeled and unlabeled batches both serve):
+    TD side first, then the encoder, as in the release."""
     td = td_discriminator_step(model, batch, td_optimizer)
     enc = td_encoder_step(model, batch, encoder_optimizer)
     return {"td_loss": td, "encoder_td_loss": enc}
@@ -742,15 +794,20 @@ def _dd_logits(model: MTAALModel, batch: Batch, *, detach_encoder: bool) -> Tens
         return model.dd_logits(_encode(model, batch, detach=detach_encoder), batch)
 
 
+def _dd_loss(model: MTAALModel, labeled: Batch, unlabeled: Batch) -> Tensor:
+    labeled, unlabeled = labeled.to(model.device), unlabeled.to(model.device)
+    return dd_loss(
+        _dd_logits(model, labeled, detach_encoder=True),
+        _dd_logits(model, unlabeled, detach_encoder=True),
+        model.discriminator_mask(labeled),
+        model.discriminator_mask(unlabeled),
+    )
+
+
 def dd_loss_value(model: MTAALModel, labeled: Batch, unlabeled: Batch) -> float:
     """DD's loss (Eq. 3) without training anything."""
     with torch.no_grad():
-        return float(
-            dd_loss(
-                _dd_logits(model, labeled.to(model.device), detach_encoder=True),
-                _dd_logits(model, unlabeled.to(model.device), detach_encoder=True),
-            )
-        )
+        return float(_dd_loss(model, labeled, unlabeled))
 
 
 def dd_discriminator_step(
@@ -758,11 +815,7 @@ def dd_discriminator_step(
 ) -> float:
     """DD takes one step down Eq. 3 (encoder output detached). Returns the loss before the step."""
     model.train()
-    loss = dd_loss(
-        _dd_logits(model, labeled.to(model.device), detach_encoder=True),
-        _dd_logits(model, unlabeled.to(model.device), detach_encoder=True),
-    )
-    return _step(model, loss, dd_optimizer)
+    return _step(model, _dd_loss(model, labeled, unlabeled), dd_optimizer)
 
 
 def dd_encoder_step(
@@ -771,17 +824,22 @@ def dd_encoder_step(
     unlabeled: Batch,
     encoder_optimizer: torch.optim.Optimizer,
     *,
-    include_labeled: bool = False,
+    include_labeled: bool = True,
 ) -> float:
-    """The encoder takes one step down Eq. 4. Returns the loss before the step."""
+    """The encoder takes one step down Eq. 4 (both terms; ``include_labeled=False``: the unlabeled one).
+    Returns the loss before the step."""
     model.train()
-    logits_u = _dd_logits(model, unlabeled.to(model.device), detach_encoder=False)
-    logits_l = None
+    unlabeled = unlabeled.to(model.device)
+    logits_u = _dd_logits(model, unlabeled, detach_encoder=False)
+    logits_l, mask_l = None, None
     if include_labeled:
         if labeled is None:
             raise ValueError("dd_encoder_step: include_labeled needs a labeled batch")
-        logits_l = _dd_logits(model, labeled.to(model.device), detach_encoder=False)
-    return _step(model, encoder_dd_loss(logits_u, logits_l), encoder_optimizer)
+        labeled = labeled.to(model.device)
+        logits_l = _dd_logits(model, labeled, detach_encoder=False)
+        mask_l = model.discriminator_mask(labeled)
+    loss = encoder_dd_loss(logits_u, logits_l, model.discriminator_mask(unlabeled), mask_l)
+    return _step(model, loss, encoder_optimizer)
 
 
 def adversarial_dd_step(
@@ -791,7 +849,7 @@ def adversarial_dd_step(
     dd_optimizer: torch.optim.Optimizer,
     encoder_optimizer: torch.optim.Optimizer,
     *,
-    include_labeled: bool = False,
+    include_labeled: bool = True,
 ) -> dict[str, float]:
     """One round of the DD game: DD step on Eq. 3, then the encoder step on Eq. 4."""
     dd = dd_discriminator_step(model, labeled_batch, unlabeled_batch, dd_optimizer)
@@ -831,13 +889,18 @@ def predict_labels(model: MTAALModel, batch: Batch) -> dict[str, list[np.ndarray
 
 
 def diversity_scores(model: MTAALModel, batch: Batch) -> np.ndarray:
-    """``1 - DD(E(x))`` (higher = looks less like the labeled set), one float per sentence, in input order."""
+    """``1 - DD(E(x))`` (higher = looks less like the labeled set), one float per sentence, in input order.
+    Per-word DD: ``1 - prod_words DD(E(x))_word`` (the release's score; long sentences score higher)."""
     model.eval()
     batch = batch.to(model.device)
     with torch.inference_mode(), autocast_for(model.device):
-        p_labeled = torch.sigmoid(model.dd_logits(model.encode(batch), batch).float()).cpu().numpy()
+        logits = model.dd_logits(model.encode(batch), batch).float()
+    if model.per_word_discriminators:
+        log_p = (F.logsigmoid(logits) * batch.mask).sum(dim=1).double()
+    else:
+        log_p = F.logsigmoid(logits).double()
     out = np.empty(len(batch), dtype=np.float64)
-    out[batch.order] = 1.0 - p_labeled
+    out[batch.order] = -torch.expm1(log_p).cpu().numpy()  # 1 - p, exact for p near 1
     return out
 
 

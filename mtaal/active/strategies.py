@@ -112,15 +112,23 @@ class QueryStrategy(ABC):
 
 
 class RandomStrategy(QueryStrategy):
-    """Uniform sampling without replacement with a seeded ``numpy.random.Generator`` (required)."""
+    """Uniform sampling without replacement with a seeded ``numpy.random.Generator`` (required).
+
+    ``replace=True`` samples with replacement, as the release's ``np.random.choice(..., query_num)``
+    (``activelearning.py`` ``random``): a query may then name a sentence more than once.
+    """
 
     name = "random"
+
+    def __init__(self, replace: bool = False):
+        self.replace = bool(replace)
 
     def select(self, k, candidates, *, probs=None, diversity=None, rng=None) -> list:
         if rng is None:
             raise ValueError("RandomStrategy needs a seeded numpy Generator (rng)")
         by_id = np.argsort(_id_ranks(candidates))
-        picked = rng.choice(len(candidates), size=min(max(0, k), len(candidates)), replace=False)
+        size = max(0, k) if self.replace and len(candidates) else min(max(0, k), len(candidates))
+        picked = rng.choice(len(candidates), size=size, replace=self.replace)
         return [candidates[by_id[i]] for i in picked]
 
 

@@ -303,17 +303,19 @@ def train(project: Project, fresh: bool = False) -> dict[str, Any]:
         learner = ActiveLearner(settings, data, load_vectors(settings.embedding, project))
         random.seed(settings.seed)  # as run_active_learning does on a fresh start
         torch.manual_seed(settings.seed)
-        loss = learner.train(settings.initial_epochs)
+        loss = learner.train(settings.initial_epochs, unlabeled=pool)
         epochs, parent = settings.initial_epochs, None
         meta = {"vocab_words": data.vocab_words, "ner_labels": ner_labels, "nen_labels": nen_labels}
     else:
         learner, meta = load_model(project, versions[-1], labeled)
         settings, parent = learner.settings, versions[-1]
+        # The TD game's unlabeled batches: the workflow's pool after its queries moved to the labeled set.
+        pool = Pool(project, config["min_words"], config["max_words"], set(labeled) | set(project.queried()))
         if settings.warm_start:
-            loss, epochs = learner.train(settings.epochs_per_round), settings.epochs_per_round
+            loss, epochs = learner.train(settings.epochs_per_round, pool), settings.epochs_per_round
         else:
             learner.model, learner.optimizers = learner._fresh_model()
-            loss, epochs = learner.train(settings.initial_epochs), settings.initial_epochs
+            loss, epochs = learner.train(settings.initial_epochs, pool), settings.initial_epochs
     version = (versions[-1] if versions else 0) + 1
     meta = {"version": version, "parent": parent, "created": now(), "settings": settings.as_dict(),
             "labeled_count": len(labeled), "task_loss": float(loss), "step": "train",

@@ -77,14 +77,23 @@ class PRF:
 # -------------------------------------------------------------------------------- subwords -> words
 
 
-def last_subword_predictions(word_index: Sequence[int], predicted: Sequence[int]) -> dict[int, int]:
-    """``{word: predicted label id at its last subword}`` for one sequence (word -1 positions skipped)."""
+DECODINGS = ("last", "first")
+
+
+def last_subword_predictions(
+    word_index: Sequence[int], predicted: Sequence[int], decoding: str = "last"
+) -> dict[int, int]:
+    """``{word: predicted label id at its last subword}`` for one sequence (word -1 positions skipped);
+    ``decoding="first"``: at its first subword, what the authors' ``MultiTaskingBert.predict`` keeps (its
+    loop over subwords runs in reverse, so the first subword writes last), although the paper says last."""
     if len(word_index) != len(predicted):
         raise ValueError(f"word_index has {len(word_index)} positions, predictions {len(predicted)}")
+    if decoding not in DECODINGS:
+        raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
     out: dict[int, int] = {}
     for word, label in zip(word_index, predicted, strict=True):
-        if word >= 0:
-            out[int(word)] = int(label)  # later subwords overwrite: the last one wins
+        if word >= 0 and (decoding == "last" or int(word) not in out):
+            out[int(word)] = int(label)  # "last": later subwords overwrite
     return out
 
 
@@ -119,8 +128,10 @@ def words_from_sequences(
     predictions: Sequence[Sequence[int]],
     tags: Sequence[str],
     gold_tags: Mapping[Hashable, Sequence[str]] | None = None,
+    decoding: str = "last",
 ) -> WordTags:
-    """Gather per-sequence subword labels and predictions into per-document word tags.
+    """Gather per-sequence subword labels and predictions into per-document word tags (``decoding``: the
+    prediction at a word's last subword, the paper's rule, or its first, the authors' code's).
 
     Give each document's sequences in document order (``sequence`` ascending). A word cut over two sequences
     (a word longer than a whole sequence) is read like any other: its prediction at its last subword, in the
@@ -140,7 +151,9 @@ def words_from_sequences(
         p = pred_ids.setdefault(doc, {})
         for word, label in first_subword_labels(words, gold_seq).items():
             g.setdefault(word, label)
-        p.update(last_subword_predictions(words, pred_seq))  # a later sequence holds the later subwords
+        for word, label in last_subword_predictions(words, pred_seq, decoding).items():
+            if decoding == "last" or word not in p:  # a later sequence holds the later subwords
+                p[word] = label
     out = WordTags([], [], [])
     docs = list(gold_ids) if gold_tags is None else list(gold_tags)
     for doc in docs:

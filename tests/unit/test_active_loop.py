@@ -249,3 +249,126 @@ def test_vectors_file_and_determinism(data, tmp_path):
     b, _ = run(data, tmp_path, "b", vectors=tmp_path / "toy.kv", rounds=1)
     pd.testing.assert_frame_equal(without_time(a), without_time(b))
     assert all(math.isfinite(x) for x in a["task_loss"])
+
+
+# ------------------------------------------------------------------------------------------ paper / release
+
+
+def test_no_training_before_the_first_query(data, tmp_path):
+    # Algorithm 1 queries first: round 0 scores the untrained model, round 1 is trained after its query.
+    from mtaal.active.loop import ActiveLearner
+
+    s = settings(initial_epochs=0, rounds=1)
+    learner = ActiveLearner(s, data, None)
+    initial = {k: v.clone() for k, v in learner.model.state_dict().items()}
+    row = learner.run_round(0)
+    assert math.isnan(row["task_loss"]) and row["labeled_count"] == N_LABELED
+    assert all(torch.equal(v, initial[k]) for k, v in learner.model.state_dict().items())
+    row = learner.run_round(1)
+    assert math.isfinite(row["task_loss"]) and row["labeled_count"] == N_LABELED + 5
+    with pytest.raises(ConfigError, match="warm_start"):
+        settings(initial_epochs=0, warm_start=False)
+
+
+def test_td_pass_plays_on_labeled_and_unlabeled_batches(data, monkeypatch):
+    # Algorithm 1 line 9: mini-batches x^L ~ X^L and x^U ~ X^U, one unlabeled batch per labeled one.
+    from mtaal.active import loop
+
+    seen = []
+    monkeypatch.setattr(loop, "adversarial_td_step", lambda model, batch, *a: seen.append(batch))
+    learner = loop.ActiveLearner(settings(batch_size=5), data, None)
+    learner.td_pass()
+    vocab_ids = {i: w for w, i in learner.vocab.words.items()}
+    sentences = [tuple(vocab_ids[int(i)] for i in row[:n]) for b in seen
+                 for row, n in zip(b.word_ids, b.lengths.tolist(), strict=True)]
+    labeled = {tuple(learner.data.words[i]) for i in learner.data.indices(learner.labeled)}
+    unlabeled = {tuple(learner.data.words[i]) for i in learner.data.indices(learner.unlabeled)}
+    assert len(seen) == 2 * math.ceil(N_LABELED / 5)
+    assert labeled <= set(sentences)
+    assert sum(s in unlabeled - labeled for s in sentences) == 5 * math.ceil(N_LABELED / 5)
+
+
+def test_release_random_sampling_repeats_sentences_into_the_labeled_set(data, tmp_path):
+    from mtaal.active.loop import ActiveLearner
+
+    learner = ActiveLearner(settings(strategy="random", use_td=False, use_dd=False, query_size=30,
+                                     random_with_replacement=True), data, None)
+    picked = learner.select()
+    assert len(picked) == 30 and len(set(picked)) < 30  # 30 draws from 40 repeat with p > 0.999
+    learner.move_to_labeled(picked)
+    assert len(learner.labeled) == N_LABELED + 30
+    assert len(learner.unlabeled) == N_UNLABELED - len(set(picked))
+    strict = ActiveLearner(settings(strategy="random", use_td=False, use_dd=False), data, None)
+    with pytest.raises(RuntimeError, match="repeats"):
+        strict.move_to_labeled([strict.unlabeled[0]] * 2)
+
+
+def test_release_switches_reach_the_strategy_and_the_model(data, tmp_path):
+    from mtaal.active.loop import ActiveLearner
+
+    # The release preset's model end to end: per-word TD / DD, Keras init, dropped partial batches.
+    frame, _ = run(data, tmp_path, rounds=1, discriminators="word", char_init="keras", drop_last_batch=True,
+                   initial_epochs=0)
+    assert frame["labeled_count"].tolist() == [N_LABELED, N_LABELED + 5]
+    assert len(set(frame["selected_ids"].iloc[1])) == 5 and math.isfinite(frame["task_loss"].iloc[1])
+
+    entropy = ActiveLearner(settings(strategy="entropy", use_td=False, use_dd=False, entropy_aggregate="max"),
+                            data, None)
+    assert entropy.strategy.aggregate == "max"
+    mnlp = ActiveLearner(settings(strategy="mnlp", use_td=False, use_dd=False, mnlp_form="release"), data,
+                         None)
+    assert mnlp.strategy.release_form
+    word = ActiveLearner(settings(discriminators="word", char_init="keras"), data, None)
+    assert word.model.per_word_discriminators
+    assert word.model.encoder.chars.embedding.weight.abs().max() <= 0.05
+    with pytest.raises(ConfigError, match="entropy_aggregate"):
+        settings(entropy_aggregate="mean")
+
+
+def test_drop_last_batch_drops_the_partial_training_batch(data, monkeypatch):
+    from mtaal.active import loop
+
+    sizes = []
+    monkeypatch.setattr(loop, "train_task_epoch",
+                        lambda model, batches, opt: sizes.extend(len(b) for b in batches))
+    for drop in (False, True):
+        sizes.clear()
+        loop.ActiveLearner(settings(batch_size=5, drop_last_batch=drop), data, None).task_epochs(1)
+        assert sizes == ([5, 5] if drop else [5, 5, 2])
+
+
+def test_per_dataset_query_size_reaches_the_run():
+    from mtaal.active.experiment import experiment_settings
+
+    variant = {"tasks": ["ner", "nen"], "strategy": "diversity", "td": True, "dd": True}
+    study = {"rounds": 70, "query_size": {"ncbi_disease": 64, "bc5cdr": 128}, "initial_epochs": 0,
+             "epochs_per_round": 1, "warm_start": True, "max_pool_sentences": None,
+             "max_labeled_sentences": None, "max_test_sentences": None, "dd_steps": 1}
+    model = {"hidden": 64, "char_dim": 30, "batch_size": 32, "lr": 1e-3, "betas": [0.9, 0.9],
+             "adversarial_lr": 1e-4, "discriminators": "word"}
+    ncbi = experiment_settings("ncbi_disease", "glove", variant, study, model, 1)
+    cdr = experiment_settings("bc5cdr", "glove", variant, study, model, 1)
+    assert (ncbi.query_size, cdr.query_size, cdr.discriminators, cdr.char_init) == (64, 128, "word", "paper")
+    with pytest.raises(ConfigError, match="no entry for dataset 'other'"):
+        experiment_settings("other", "glove", variant, study, model, 1)
+
+
+def test_release_test_shuffle_reorders_only_the_release_metric_batches(data, monkeypatch):
+    # The release reshuffles its test ids every round before its per-batch means (data_loader.py getData);
+    # the corrected metrics pool the whole set and must not move.
+    from mtaal.active import loop
+
+    orders = []
+    real = loop.M.release_ner_f1_batch_mean
+    monkeypatch.setattr(loop.M, "release_ner_f1_batch_mean",
+                        lambda gold, pred: orders.append([" ".join(g) for g in gold]) or real(gold, pred, 4))
+    fixed = loop.ActiveLearner(settings(), data, None)
+    shuffled = loop.ActiveLearner(settings(release_test_shuffle=True), data, None)
+    plain, first = fixed.evaluate(), shuffled.evaluate()
+    shuffled.rows.append({})  # the next round draws a new order
+    shuffled.evaluate()
+    assert orders[0] != orders[1] and orders[1] != orders[2] and sorted(orders[1]) == sorted(orders[0])
+    assert plain["ner_f1"] == first["ner_f1"] and plain["nen_f1"] == first["nen_f1"]
+    again = loop.ActiveLearner(settings(release_test_shuffle=True), data, None)
+    again.evaluate()
+    assert orders[3] == orders[1]  # seeded by (seed, round): a resumed run draws the same order

@@ -226,15 +226,80 @@ def test_dd_step_lowers_dd_loss_and_moves_only_dd(vocab):
     assert unchanged(model.encoder_parameters(), enc)
 
 
-def test_encoder_dd_step_raises_labeled_probability_of_unlabeled(vocab):
+def p_labeled(model, batch):
+    return float(np.mean(1.0 - M.diversity_scores(model, batch)))
+
+
+def test_eq4_two_terms_move_the_encoder_towards_labeled_on_both_sets(vocab):
+    # Eq. 4: the encoder makes DD call labeled *and* unlabeled sentences labeled. From the same model,
+    # the two-term step raises P(labeled) on the unlabeled batch, and on the labeled batch more than the
+    # unlabeled term alone does; DD and the decoders do not move.
+    lab, unl = labeled(vocab), unlabeled(vocab)
+    moved = {}
+    for both in (True, False):
+        model = build(vocab)
+        opts = M.make_optimizers(model, adv_lr=1e-2)
+        before = p_labeled(model, unl), p_labeled(model, lab)
+        dd, dec = snapshot(model.dd_parameters()), snapshot(model.decoder_parameters())
+        loss = M.dd_encoder_step(model, lab, unl, opts.dd_encoder, include_labeled=both)
+        assert unchanged(model.dd_parameters(), dd) and unchanged(model.decoder_parameters(), dec)
+        moved[both] = (p_labeled(model, unl) - before[0], p_labeled(model, lab) - before[1], loss)
+    assert moved[True][0] > 0 and moved[True][1] > 0
+    assert moved[True][1] > moved[False][1]
+    assert moved[True][2] > moved[False][2]  # the labeled term adds its own -log DD(E(x_l))
+    with pytest.raises(ValueError, match="labeled batch"):
+        M.dd_encoder_step(build(vocab), None, unl, M.make_optimizers(build(vocab)).dd_encoder)
+
+
+def test_task_discriminator_reads_the_attention_output(vocab):
+    # p_k = Attention(Q, K, V; θ_k) (paper; release models.py feeds ner_att to discrim_task): the
+    # decoder BiLSTM after the attention does not reach TD, the attention does.
     model = build(vocab)
-    opts = M.make_optimizers(model, adv_lr=1e-2)
-    before = p_labeled_on_unlabeled(model, vocab)
-    dd = snapshot(model.dd_parameters())
-    dec = snapshot(model.decoder_parameters())
-    M.dd_encoder_step(model, None, unlabeled(vocab), opts.dd_encoder)
-    assert p_labeled_on_unlabeled(model, vocab) > before
-    assert unchanged(model.dd_parameters(), dd) and unchanged(model.decoder_parameters(), dec)
+    batch = labeled(vocab)
+    with torch.no_grad():
+        out = model(batch)
+        attended = model.decoders["ner"].attention(out.e, batch.mask)
+        torch.testing.assert_close(out.private["ner"], attended)
+        before = model.td_logits(model(batch).private["ner"], batch)
+        for weight in model.decoders["ner"].lstm.parameters():
+            weight.add_(1.0)
+        torch.testing.assert_close(model.td_logits(model(batch).private["ner"], batch), before)
+        model.decoders["ner"].attention.value.weight.add_(1.0)
+        assert not torch.allclose(model.td_logits(model(batch).private["ner"], batch), before)
+
+
+@pytest.mark.parametrize(("init", "bound"), [("paper", math.sqrt(3 / 30)), ("keras", 0.05)])
+def test_char_embeddings_start_uniform_in_the_papers_or_kerass_range(vocab, init, bound):
+    emb = vocab.embedding_matrix(None, 6, seed=1)
+    model = M.MTAALModel(emb, 200, N_NER, N_NEN, hidden=HIDDEN, char_dim=30, char_init=init, seed=0)
+    weight = model.encoder.chars.embedding.weight.detach()
+    assert weight[M.PAD_ID].abs().sum() == 0
+    rows = weight[1:]
+    assert rows.abs().max() <= bound and rows.abs().max() > 0.95 * bound
+    assert rows.mean().abs() < 0.05 * bound  # centred: uniform, not a one-sided or N(0, 1) draw
+    with pytest.raises(ConfigError, match="char_init"):
+        M.MTAALModel(emb, 10, N_NER, N_NEN, hidden=HIDDEN, char_init="normal")
+
+
+def test_word_discriminators_score_one_minus_the_product_over_words(vocab):
+    model = build(vocab, discriminators="word")
+    batch = labeled(vocab)
+    out = model(batch)
+    assert model.td_logits(out.private["ner"], batch).shape == (4, 8, 2)
+    logits = model.dd_logits(out.e, batch)
+    assert logits.shape == (4, 8)
+    p = torch.sigmoid(logits.detach().double())
+    expected = [1.0 - float(torch.prod(p[row, : n])) for row, n in enumerate(batch.lengths.tolist())]
+    np.testing.assert_allclose(M.diversity_scores(model, batch)[batch.order], expected, rtol=1e-6)
+    # Padding takes no part: a sentence alone scores as in a padded batch; losses average real tokens.
+    alone = M.diversity_scores(model, M.collate([SENTENCES[3]], vocab))
+    assert M.diversity_scores(model, labeled(vocab))[3] == pytest.approx(alone[0], abs=1e-6)
+    padded = torch.zeros(1, 3)
+    padded[0, 2] = 50.0  # a confident "labeled" at a padding position must not lower the loss
+    mask = torch.tensor([[True, True, False]])
+    assert M.dd_loss(padded, torch.zeros(1, 3), mask, mask).item() == pytest.approx(2 * math.log(2))
+    with pytest.raises(ConfigError, match="discriminators"):
+        build(vocab, discriminators="token")
 
 
 def test_td_step_lowers_td_loss_and_leaves_the_encoder(vocab):

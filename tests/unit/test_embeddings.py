@@ -321,3 +321,63 @@ def test_embedding_matrix_oov_rows_follow_embedding_std():
     assert matrix[1:].std() == pytest.approx(3.0, rel=0.03)
     with pytest.raises(ValueError, match="lookup"):
         embedding_matrix(kv, ["<pad>"], 0, lookup="casefold")
+
+
+def _pretrained_files(root):
+    """A word2vec binary .gz (cased keys, as GoogleNews) and a GloVe-style zip, as the release's files."""
+    import gzip
+    import zipfile
+
+    kv = KeyedVectors(3)
+    kv.add_vectors(["aspirin", "Asthma", "the", "unused"], np.arange(12, dtype=np.float32).reshape(4, 3))
+    kv.save_word2vec_format(str(root / "plain.bin"), binary=True)
+    (root / "w2v.bin.gz").write_bytes(gzip.compress((root / "plain.bin").read_bytes()))
+    with zipfile.ZipFile(root / "glove.zip", "w") as archive:
+        archive.writestr("glove.300d.txt", "aspirin 1 2 3\nasthma 4 5 6\nother 7 8 9\n")
+    return {
+        "word2vec": {"url": "https://example.invalid/w2v", "file": "w2v.bin.gz", "member": None,
+                     "binary": True, "sha256": None},
+        "glove": {"url": "https://example.invalid/glove", "file": "glove.zip", "member": "glove.300d.txt",
+                  "binary": False, "sha256": None},
+    }
+
+
+def test_pretrained_vectors_from_the_mirror_cut_to_corpus_words_and_pinned(tmp_path):
+    import hashlib
+
+    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors, load_keyed_vectors
+
+    mirror = tmp_path / "mirror" / "embeddings"
+    mirror.mkdir(parents=True)
+    specs = _pretrained_files(mirror)
+    words = ["Aspirin", "asthma", "the", "ZEBRA"]
+    with pytest.raises(EmbeddingError, match="no sha256 is pinned"):
+        fetch_pretrained_vectors(specs["glove"], tmp_path / "raw", tmp_path / "g.kv", words,
+                                 mirror=tmp_path / "mirror")
+    record = fetch_pretrained_vectors(specs["glove"], tmp_path / "raw", tmp_path / "g.kv", words,
+                                      mirror=tmp_path / "mirror", allow_unpinned=True)
+    digest = hashlib.sha256((mirror / "glove.zip").read_bytes()).hexdigest()
+    assert record["sha256"] == digest and not record["pinned"] and record["dim"] == 3
+    assert sorted(load_keyed_vectors(tmp_path / "g.kv").index_to_key) == ["aspirin", "asthma"]
+    # Lower-cased lookup, as the release: the cased key "Asthma" is no corpus word once lower-cased.
+    pinned = {**specs["word2vec"], "sha256": hashlib.sha256((mirror / "w2v.bin.gz").read_bytes()).hexdigest()}
+    record = fetch_pretrained_vectors(pinned, tmp_path / "raw", tmp_path / "w.kv", words,
+                                      mirror=tmp_path / "mirror")
+    kv = load_keyed_vectors(tmp_path / "w.kv")
+    assert record["pinned"] and sorted(kv.index_to_key) == ["aspirin", "the"]
+    np.testing.assert_array_equal(kv["the"], [6, 7, 8])
+    wrong = {**pinned, "sha256": "0" * 64}
+    with pytest.raises(EmbeddingError, match="sha256 mismatch"):
+        fetch_pretrained_vectors(wrong, tmp_path / "raw", tmp_path / "x.kv", words)
+
+
+def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
+    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors
+
+    page = tmp_path / "confirm.html"
+    page.write_text("<html>Google Drive can't scan this file for viruses</html>")
+    spec = {"url": page.as_uri(), "file": "w2v.bin.gz", "member": None, "binary": True, "sha256": None,
+            "homepage": "https://code.google.com/archive/p/word2vec/"}
+    with pytest.raises(EmbeddingError, match=r"HTML page.*place it at .*raw/w2v\.bin\.gz"):
+        fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True)
+    assert not (tmp_path / "raw" / "w2v.bin.gz").exists()

@@ -34,6 +34,20 @@ def test_last_subword_wins_for_predictions_first_for_gold():
     assert first_subword_labels(word_index, labels) == {0: 1, 1: 0, 2: 1}
 
 
+def test_release_decoding_reads_each_word_at_its_first_subword():
+    # The authors' predict() loops over subwords in reverse, so the first subword's label is kept.
+    word_index = [-1, 0, 0, 1, 2, 2, 2, -1]
+    predicted = [4, 1, 0, 3, 0, 0, 2, 4]
+    assert last_subword_predictions(word_index, predicted, "first") == {0: 1, 1: 3, 2: 0}
+    # across sequences too: word 1 starts in sequence 0 (predicted B-x there) and ends in sequence 1 (O)
+    words = words_from_sequences(["d", "d"], [[-1, 0, 1, 1, -1], [-1, 1, 2, -1]],
+                                 [[-100, 0, 1, 1, -100], [-100, 1, 0, -100]],
+                                 [[0, 0, 1, 0, 0], [0, 0, 0, 0]], TAGS, decoding="first")
+    assert words.pred == [["O", "B-x", "O"]]
+    with pytest.raises(ValueError, match="decoding"):
+        last_subword_predictions(word_index, predicted, "middle")
+
+
 def test_words_from_sequences_joins_a_documents_sequences_in_word_order():
     # doc d has words 0..3 spread over two sequences given out of order; doc e one sequence.
     doc_ids = ["d", "e", "d"]

@@ -352,3 +352,37 @@ def test_settings_from_mapping_rejects_unknown_keys():
         TrainSettings.from_mapping({"epoch": 2})
     with pytest.raises(ConfigError, match="ablation_fraction"):
         TrainSettings(ablation_fraction=1.5)
+
+
+def test_the_authors_optimiser_adam_constant_rate_no_clipping_heads_included(monkeypatch):
+    # Their code: torch.optim.Adam(lr=5e-5, weight_decay=0), no scheduler, no clipping. Unlike their code
+    # (which passes only the encoder's parameters), the heads are optimised as well.
+    from transformers import get_constant_schedule_with_warmup
+
+    model = MultiTaskTagger(tiny_encoder(), {"a_x": 3})
+    release = TrainSettings(optimizer="adam", schedule="constant", warmup_fraction=0.0, weight_decay=0.0,
+                            max_grad_norm=None, learning_rate=5e-5)
+    optimizer = training.make_optimizer(model, release)
+    assert type(optimizer) is torch.optim.Adam and optimizer.defaults["weight_decay"] == 0.0
+    optimised = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert {id(p) for p in model.parameters()} == optimised  # heads included
+    head_before = model.heads["a_x"][1].weight.detach().clone()
+
+    def no_clip(*args, **kwargs):
+        raise AssertionError("gradients clipped although max_grad_norm is None")
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", no_clip)
+    scheduler = get_constant_schedule_with_warmup(optimizer, 0)
+    ids, mask, labels = torch.tensor([[2, 7, 8, 3]]), torch.ones(1, 4, dtype=torch.long), torch.tensor(
+        [[-100, 1, 2, -100]])
+    rates = []
+    for _ in range(3):
+        training.train_step(model, optimizer, scheduler, "a_x", ids, mask, labels, torch.device("cpu"), None)
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates == [5e-5] * 3  # constant: no warm-up, no decay
+    assert not torch.equal(model.heads["a_x"][1].weight, head_before)
+    assert type(training.make_optimizer(model, TrainSettings())) is torch.optim.AdamW
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainSettings(optimizer="sgd")
+    with pytest.raises(ConfigError, match="schedule"):
+        TrainSettings(schedule="cosine")
