@@ -23,10 +23,10 @@ Choices, each on purpose:
   cross-entropy over labelled subwords (every subword of every word, -100 only on special tokens and
   padding). bf16 autocast on CUDA, fp32 on CPU.
 * **Model selection.** After every epoch dev and test are scored (:mod:`mtaal.multitask.evaluation`). The
-  best epoch is the one with the highest **mean dev score over tasks** (``selection_metric``: the paper's word-level F1,
-  the paper's primary metric, by default); ties go to the earliest epoch. For MTL this is one epoch for all
-  tasks (one shared encoder); every task's dev and test scores at that epoch are reported. STL is the
-  one-task case of the same rule.
+  best epoch is the one with the highest **mean dev score over tasks** (``selection_metric``: by default
+  ``word_io_f1``, the paper's primary word-level F1); ties go to the earliest epoch. For MTL this is one
+  epoch for all tasks (one shared encoder); every task's dev and test scores at that epoch are reported.
+  STL is the one-task case of the same rule.
 * **Data ablation.** :func:`ablate` keeps ``round_half_up((1 - fraction) * n)`` of each ablated task's
   training sequences, drawn with a seed derived from (seed, task) so STL and MTL runs with the same seed see
   the same subset; dev and test are never touched. The run records the kept and total counts and, per
@@ -816,7 +816,8 @@ def run_training(
         best_epoch = new_best
         dev = frame[(frame["epoch"] == epoch) & (frame["split"] == "dev")]
         log.info(
-            "epoch %d/%d: loss %.4f, dev word F1 (paper's) %.4f, entity F1 %.4f (mean of %d tasks); best %d; %.1f s",
+            "epoch %d/%d: loss %.4f, dev word F1 (paper's) %.4f, entity F1 %.4f (mean of %d tasks); "
+            "best %d; %.1f s",
             epoch,
             settings.epochs,
             float(np.nanmean([r["train_loss"] for r in epoch_rows])),

@@ -218,10 +218,10 @@ def test_best_epoch_is_best_mean_dev_over_tasks_earliest_on_ties():
     dev = {1: (0.5, 0.5), 2: (0.9, 0.2), 3: (0.6, 0.6), 4: (0.7, 0.5)}  # means .5 .55 .6 .6
     for epoch, (a, b) in dev.items():
         for task, f1 in (("a", a), ("b", b)):
-            rows.append({"epoch": epoch, "task": task, "split": "dev", "word_f1": f1, "entity_f1": 1 - f1})
-            rows.append({"epoch": epoch, "task": task, "split": "test", "word_f1": 1.0, "entity_f1": 1.0})
+            rows.append({"epoch": epoch, "task": task, "split": "dev", "word_io_f1": f1, "entity_f1": 1 - f1})
+            rows.append({"epoch": epoch, "task": task, "split": "test", "word_io_f1": 1.0, "entity_f1": 1.0})
     frame = pd.DataFrame(rows)
-    assert select_best_epoch(frame) == 3
+    assert select_best_epoch(frame) == 3  # the paper's word-level F1 by default
     assert select_best_epoch(frame, "entity_f1") == 1
 
 
