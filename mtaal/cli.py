@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from mtaal.config import check_config
 from mtaal.errors import MtaalError
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
@@ -39,6 +40,7 @@ def load_config(paths: list[Path]) -> dict:
     except jsonschema.ValidationError as error:
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         raise MtaalError(f"config key {key}: {error.message}") from None
+    check_config(config)
     return config
 
 

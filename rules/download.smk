@@ -9,6 +9,7 @@ rule download:
         mirror=config["corpus_mirror"],
         on_missing=config["on_missing_corpus"],
         allow_unpinned=config["allow_unpinned_downloads"],
+        policy=config["downloads"],
     log:
         "results/logs/download/{corpus}.log",
     benchmark:
