@@ -14,6 +14,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from mtaal.config import check_config
-from mtaal.errors import MtaalError
+from mtaal.errors import MissingInputError, MtaalError
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
@@ -72,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build-dataset", help="raw corpus -> tidy parquet tables for one dataset")
     build.add_argument("dataset")
+    build.add_argument("--mirror", help="for the HUNER split lists / patches it needs (default: the mirror "
+                       "the corpus came from, then config, then $MTAAL_CORPUS_MIRROR)")
     build.add_argument("--results", type=Path, default=Path("results"))
 
     split = commands.add_parser("mtaal-split", help="labeled / unlabeled / test sentence pool for MTAAL")
@@ -158,7 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     except MtaalError as error:
         print(f"mtaal: error: {error}", file=sys.stderr)
         return 2
+    except FileNotFoundError as error:  # a user's path; the steps' own inputs are checked by require()
+        print(f"mtaal: error: {error.filename or error}: no such file", file=sys.stderr)
+        return 2
     return 0
+
+
+def require(needed: dict[Path, str]) -> None:
+    """Stop naming each missing input and the command that makes it: {path: command}."""
+    missing = [f"{path} (make it with `{command}`)" for path, command in needed.items() if not path.exists()]
+    if missing:
+        raise MissingInputError(f"missing input: {'; '.join(missing)}")
+
+
+def _option(args: argparse.Namespace) -> str:
+    """The --results option to repeat in a suggested command (none for the default)."""
+    return "" if args.results == Path("results") else f" --results {args.results}"
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -179,7 +197,7 @@ def _run(args: argparse.Namespace) -> None:
     registry = load_registry(registry_path)
     raw = args.results / "raw"
     if args.command == "download":
-        from mtaal.corpora.download import download_corpus, resolve_mirror
+        from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
 
         status = download_corpus(
             registry.corpus(args.corpus),
@@ -187,12 +205,15 @@ def _run(args: argparse.Namespace) -> None:
             resolve_mirror(args.mirror or config["corpus_mirror"]),
             config["on_missing_corpus"],
             config["allow_unpinned_downloads"],
+            DownloadPolicy.from_config(config["downloads"]),
         )
         print(f"{args.corpus}: {status['status']} {status['reason']}")
     elif args.command == "build-dataset":
         from mtaal.corpora.build import build_dataset
 
         corpus = registry.dataset(args.dataset).corpus
+        require({raw / corpus / "download.json": f"mtaal download {corpus}{_option(args)}"})
+        _fetch_helpers(args, config, registry, registry.dataset(args.dataset), raw)
         summary = build_dataset(
             registry,
             args.dataset,
@@ -207,6 +228,7 @@ def _run(args: argparse.Namespace) -> None:
         from mtaal.corpora.mtaal_split import build_mtaal_split
 
         folder = args.results / "corpora" / args.dataset
+        require({folder / "tokens.parquet": f"mtaal build-dataset {args.dataset}{_option(args)}"})
         pool = build_mtaal_split(
             folder / "tokens.parquet",
             folder / "mtaal_split.parquet",
@@ -222,6 +244,9 @@ def _run(args: argparse.Namespace) -> None:
         from mtaal.corpora.stats import write_corpus_tables
 
         summaries = sorted((args.results / "corpora").glob("*/summary.json"))
+        if not summaries:
+            raise MissingInputError(f"no built dataset: {args.results / 'corpora'}/*/summary.json is missing "
+                                    f"(make one with `mtaal build-dataset <dataset>{_option(args)}`)")
         tables = args.results / "tables"
         write_corpus_tables(
             summaries,
@@ -240,20 +265,44 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
     if args.variant not in settings["variants"]:
         known = ", ".join(sorted(settings["variants"]))
         raise MtaalError(f"unknown variant {args.variant!r}; config mtaal.variants has: {known}")
+    corpus_dir = args.results / "corpora" / args.dataset
+    split = f"mtaal mtaal-split {args.dataset}{_option(args)}"
+    require({corpus_dir / "tokens.parquet": f"mtaal build-dataset {args.dataset}{_option(args)}",
+             corpus_dir / "mtaal_split.parquet": split, corpus_dir / "mtaal_labels.json": split})
     vectors = args.results / "embeddings" / f"{args.embedding}.kv"
     if not vectors.is_file():
         if args.embedding != "glove":
-            raise MtaalError(f"{vectors} is missing: build it with `snakemake {vectors}`")
+            require({vectors: f"snakemake {vectors} (the workflow's rule {args.embedding}"
+                              f"{'_vectors' if args.embedding == 'user' else ''})"})
         from mtaal.embeddings import load_glove_package
 
         load_glove_package(vectors)
     run_name = f"{args.study}/{args.dataset}/{args.embedding}/{args.variant}/seed{args.seed}"
     run = experiment_settings(args.dataset, args.embedding, settings["variants"][args.variant],
                               settings[args.study], settings["model"], args.seed)
-    rounds = run_experiment(run, args.results / "corpora" / args.dataset, vectors,
+    rounds = run_experiment(run, corpus_dir, vectors,
                             args.results / "mtaal" / run_name / "rounds.parquet",
                             args.results / "mtaal" / "checkpoints" / f"{run_name}.pt")
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
+
+def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, raw: Path) -> None:
+    """Download the HUNER split lists / patches a dataset needs when they are not there yet (small)."""
+    from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
+
+    recorded = json.loads((raw / dataset.corpus / "download.json").read_text(encoding="utf-8")).get("mirror")
+    mirror = resolve_mirror(args.mirror or recorded or config["corpus_mirror"])
+    helpers = []
+    if dataset.split["scheme"] == "huner":
+        helpers.append("huner_splits")
+    if config["apply_huner_patches"] and registry.corpus(dataset.corpus).patches:
+        helpers.append("huner_patches")
+    for helper in helpers:
+        if (raw / helper / "download.json").is_file():
+            continue
+        logging.getLogger("mtaal").info("%s needs %s: downloading it", dataset.name, helper)
+        download_corpus(registry.corpus(helper), raw / helper, mirror, "fail",
+                        config["allow_unpinned_downloads"], DownloadPolicy.from_config(config["downloads"]))
 
 
 def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
@@ -266,6 +315,8 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
         raise MtaalError(f"unknown encoder {encoder!r}; config multitask.encoders has: "
                          f"{', '.join(sorted(settings['encoders']))}")
     if args.command == "wordpiece":
+        tokens = args.results / "corpora" / args.dataset / "tokens.parquet"
+        require({tokens: f"mtaal build-dataset {args.dataset}{_option(args)}"})
         spec, lowercase = tokenizer_spec_of(settings["encoders"][encoder])
         meta = build_wordpiece(
             args.results / "corpora" / args.dataset / "tokens.parquet",
@@ -284,9 +335,13 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
         raise MtaalError(f"encoder {encoder!r} has no weights (a tokenizer only): pick another --encoder")
     tasks = {task: (args.results / "wordpiece" / encoder / f"{task}.parquet",
                     args.results / "corpora" / task / "tokens.parquet") for task in args.tasks}
-    missing = [str(path) for pair in tasks.values() for path in pair if not path.is_file()]
-    if missing:
-        raise MtaalError(f"missing {missing}: build them with `mtaal build-dataset`, `mtaal wordpiece`")
+    needed = {}
+    for task, (sequences, tokens) in tasks.items():
+        needed[tokens] = f"mtaal build-dataset {task}{_option(args)}"
+        needed[sequences] = f"mtaal wordpiece {task} --encoder {encoder}{_option(args)}"
+    if args.init_encoder is not None:
+        needed[args.init_encoder] = "a saved encoder: the workflow's rule multitask_mtl_without"
+    require(needed)
     group = args.tasks[0] if len(args.tasks) == 1 else "+".join(sorted(args.tasks))
     out = (args.results / "multitask" / encoder / "cli" / group / f"ablation{args.fraction:g}"
            / f"seed{args.seed}")

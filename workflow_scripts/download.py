@@ -12,5 +12,5 @@ with rule_logging(snakemake.log):
         resolve_mirror(snakemake.params.mirror),
         on_missing=snakemake.params.on_missing,
         allow_unpinned=snakemake.params.allow_unpinned,
-        policy=DownloadPolicy.from_config(snakemake.params.policy),
+        policy=DownloadPolicy.from_config(snakemake.config["downloads"]),  # not a param: no rerun
     )

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from tqdm import tqdm
@@ -177,9 +178,22 @@ def download(
             raise DownloadError(f"downloading {url} failed: {error}.") from None
         except (requests.RequestException, OSError, _Transient) as error:
             target.unlink(missing_ok=True)
-            last = f"{type(error).__name__}: {error}"
+            last = _describe(error, url, policy.timeout_s)
             log.warning("attempt %d/%d of %s failed: %s", attempt, policy.attempts, url, last)
     raise DownloadError(f"downloading {url} failed after {policy.attempts} attempt(s); last error: {last}.")
+
+
+def _describe(error: Exception, url: str, timeout: float) -> str:
+    """One readable cause instead of urllib3's nested retry message."""
+    host = urlsplit(url).netloc
+    text = str(error)
+    if isinstance(error, requests.Timeout):
+        return f"timed out: no answer from {host} within {timeout:g} s"
+    if "NameResolutionError" in text or "Name or service not known" in text:
+        return f"ConnectionError: cannot resolve host {host} (no network or DNS?)"
+    if "Connection refused" in text:
+        return f"ConnectionError: connection refused by {host}"
+    return f"{type(error).__name__}: {text[:300]}"
 
 
 class _Transient(Exception):
@@ -249,12 +263,14 @@ def download_corpus(
     try:
         records = fetch_corpus(corpus, corpus_dir / "files", mirror, allow_unpinned, policy, progress)
         status = {"corpus": corpus.name, "status": "ok", "reason": "", "files": records}
+        status["mirror"] = str(mirror) if mirror is not None else None
     except MissingCorpusError as error:
         if on_missing == "fail":
             raise
         log.warning("skipping corpus %s: %s", corpus.name, error)
         shutil.rmtree(corpus_dir / "files", ignore_errors=True)
         (corpus_dir / "files").mkdir(parents=True, exist_ok=True)
-        status = {"corpus": corpus.name, "status": "missing", "reason": str(error), "files": []}
+        status = {"corpus": corpus.name, "status": "missing", "reason": str(error), "files": [],
+                  "mirror": str(mirror) if mirror is not None else None}
     write_json(status, corpus_dir / "download.json")
     return status
