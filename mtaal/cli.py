@@ -282,7 +282,7 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                               settings[args.study], settings["model"], args.seed)
     rounds = run_experiment(run, corpus_dir, vectors,
                             args.results / "mtaal" / run_name / "rounds.parquet",
-                            args.results / "mtaal" / "checkpoints" / f"{run_name}.pt")
+                            args.results / "mtaal" / "checkpoints" / f"{run_name}.safetensors")
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
 
 

@@ -107,7 +107,7 @@ rule mtaal_run:
         # a seed must not rerun the runs already done.
         study=lambda w: {key: value for key, value in MTAAL[w.study].items() if key not in ("seeds", "variants")},
         model=MTAAL["model"],
-        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.pt",
+        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
     log:
         "results/logs/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.log",
     benchmark:
