@@ -195,6 +195,9 @@ def _run(args: argparse.Namespace) -> None:
         # Relative paths in the shipped config refer to the checkout, wherever the command runs.
         registry_path = REPO_CONFIG.parent / registry_path
     registry = load_registry(registry_path)
+    for name in [getattr(args, "dataset", None), *getattr(args, "tasks", [])]:
+        if name is not None:
+            registry.dataset(name)  # an unknown name stops here, listing the known ones
     raw = args.results / "raw"
     if args.command == "download":
         from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
