@@ -95,8 +95,10 @@ def _without_timing(value):
 
 
 def test_every_job_ran_as_a_slurm_job_in_the_given_partition_and_account(runs):
-    executed = sorted((runs["cluster"] / "results/benchmarks").rglob("*.tsv"))
-    assert len(executed) >= 15  # downloads, dataset builds, stats, MTAAL splits
+    benchmarks = runs["cluster"] / "results/benchmarks"
+    local = sorted((benchmarks / "download").glob("*.tsv"))  # localrules: on the login node
+    executed = [path for path in sorted(benchmarks.rglob("*.tsv")) if path not in local]
+    assert len(local) >= 5 and len(executed) >= 10  # downloads; dataset builds, stats, MTAAL splits
     sacct = _command(
         "sacct", "-X", "-n", "-P", "-a", "-S", runs["started"].isoformat(),
         "-o", "JobID,Partition,Account,State,WorkDir",
