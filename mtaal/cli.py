@@ -310,7 +310,7 @@ def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, ra
 
 def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules ``wordpiece`` and ``multitask_*`` for one dataset / one run, with the config's settings."""
-    from mtaal.multitask.wordpiece import build_wordpiece, tokenizer_spec_of
+    from mtaal.multitask.wordpiece import build_wordpiece, revision_of, tokenizer_spec_of
 
     settings = config["multitask"]
     encoder = args.encoder or settings["encoder"]
@@ -328,6 +328,7 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
             dataset=args.dataset, encoder=encoder, tokenizer_spec=spec, lowercase=lowercase,
             max_len=settings["max_len"],
             entity_types=sorted(set(registry.dataset(args.dataset).entity_types.values())),
+            revision=revision_of(settings["encoders"][encoder]),
         )
         print(f"{args.dataset}: {meta['counts']}")
         return
@@ -350,7 +351,8 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
            / f"seed{args.seed}")
     best = run_multitask(tasks, settings["training"], model, out, seed=args.seed,
                          ablation_fraction=args.fraction, max_train_sequences=settings["max_train_sequences"],
-                         max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder)
+                         max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder,
+                         encoder_revision=revision_of(settings["encoders"][encoder]))
     for task, scores in best.get("tasks", {}).items():
         print(f"{task}: test word F1 {scores['test'].get('word_f1', float('nan')):.4f}, entity F1 "
               f"{scores['test'].get('entity_f1', float('nan')):.4f}")

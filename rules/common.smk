@@ -90,9 +90,12 @@ def multitask_runs():
 
 
 def run_rule_settings():
+    revision = MULTITASK["encoders"][ENCODER].get("revision")
     return dict(
         training=MULTITASK["training"],
         max_train_sequences=MULTITASK["max_train_sequences"],
         max_eval_sequences=MULTITASK["max_eval_sequences"],
         encoder_spec=MULTITASK["encoders"][ENCODER]["model"],
+        # a param only when pinned: runs made before the key existed stay up to date
+        **({"encoder_revision": revision} if revision else {}),
     )
