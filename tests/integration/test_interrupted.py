@@ -1,8 +1,9 @@
 """Snakemake itself killed with SIGKILL in the middle of the tiny tier's corpus layer, then run again.
 
-What a user sees: the next run refuses to start while the dead run's lock is left (`snakemake --unlock`
-clears it); then every job that had finished is kept, the interrupted one is rerun (its outputs are marked
-incomplete; the local profile sets `rerun-incomplete`), and the outputs equal an uninterrupted run's.
+What a user sees: a plain rerun refuses to start, naming the interrupted job's files as incomplete and the
+`--rerun-incomplete` flag (the local profile sets it); with it, Snakemake refuses again because the dead
+run's lock is left, naming `--unlock`. After `snakemake --unlock`, every job that had finished is kept, the
+interrupted one is rerun, and the outputs equal an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -72,14 +73,20 @@ def test_a_killed_run_keeps_finished_jobs_reruns_the_interrupted_one_and_ends_th
     wait_for_group(process.pid, 120)
     left = {path: (killed / path).stat().st_mtime_ns for path in outputs(killed)}
 
+    # without rerun-incomplete Snakemake refuses, naming the interrupted job's files and the flag
     refused = snakemake(killed, TARGET, *TINY, mirror=mirror, check=False)
-    assert refused.returncode != 0 and "cannot be locked" in refused.stdout + refused.stderr
-    snakemake(killed, "--unlock", *TINY, mirror=mirror)
+    message = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "--rerun-incomplete" in message, message
+    named = set(re.findall(r"^(results/\S+)$", message.split("Incomplete files:")[1], re.MULTILINE))
     plan = planned_jobs(snakemake(killed, "-n", "--rerun-incomplete", TARGET, *TINY, mirror=mirror).stdout)
-    interrupted = {out for out, reason in plan.items() if "ncomplete" in reason}
-    assert interrupted, plan  # the job that was running when Snakemake died
-    assert all("ncomplete" in reason or "issing" in reason for reason in plan.values()), plan
-
+    # the interrupted job is forced to rerun; every other planned job had not run (or reads its output)
+    interrupted = {outs for outs, reason in plan.items() if reason.startswith("Forced execution")}
+    assert named and {out for outs in interrupted for out in outs} == named, (named, plan)
+    assert all(reason.startswith(("Forced execution", "Missing output files")) for reason in plan.values())
+    # the dead run's lock is still there: Snakemake says so and names --unlock
+    locked = snakemake(killed, "--rerun-incomplete", TARGET, *TINY, mirror=mirror, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake(killed, "--unlock", *TINY, mirror=mirror)
     snakemake(killed, "--rerun-incomplete", TARGET, *TINY, mirror=mirror)
     # every output left by a job that had finished is the same file, untouched
     redone = [Path(out) for outs in plan for out in outs]

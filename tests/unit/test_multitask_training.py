@@ -300,6 +300,20 @@ def test_checkpoint_from_other_settings_is_refused(encoder_dir, tmp_path):
         run_training(tiny_settings(encoder_dir, epochs=2, learning_rate=2e-3), data, tmp_path)
 
 
+def test_a_pickled_checkpoint_is_refused_unread(encoder_dir, tmp_path):
+    marker = tmp_path / "code-ran"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"fingerprint": Planted()}, tmp_path / "checkpoint.safetensors")
+    data = {"a_x": TaskData(make_table(6, seed=1), TAGS)}
+    with pytest.raises(ConfigError, match=r"not a readable checkpoint.*delete it"):
+        run_training(tiny_settings(encoder_dir, epochs=1), data, tmp_path)
+    assert not marker.exists()
+
+
 def test_tables_from_another_tokenizer_are_refused(encoder_dir, tmp_path):
     table = make_table(4)
     table.at[0, "input_ids"] = [CLS, 500, SEP]  # the tiny encoder has 64 ids
