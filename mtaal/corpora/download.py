@@ -163,7 +163,9 @@ def download(
 
     A body shorter than its Content-Length counts as a failed attempt. ``target`` is removed on failure.
     """
-    session = session or requests.Session()
+    if session is None:
+        with requests.Session() as own:
+            return download(url, target, policy, own, progress)
     last = ""
     for attempt in range(1, policy.attempts + 1):
         if attempt > 1:
@@ -205,11 +207,12 @@ class _Permanent(Exception):
 
 
 def _attempt(url: str, target: Path, timeout: float, session, progress: Progress | None) -> int:
-    with session.get(url, stream=True, timeout=(timeout, timeout)) as response:
+    # identity: the exact release bytes, and a Content-Length that counts them (truncation check)
+    headers = {"Accept-Encoding": "identity"}
+    with session.get(url, stream=True, timeout=(timeout, timeout), headers=headers) as response:
         if response.status_code != 200:
             kind = _Transient if response.status_code in RETRY_STATUS else _Permanent
             raise kind(f"the server answered {response.status_code} {response.reason}")
-        # Content-Encoding would make Content-Length count compressed bytes; raw files are not encoded.
         declared = response.headers.get("Content-Length")
         total = int(declared) if declared and not response.headers.get("Content-Encoding") else None
         done = 0
