@@ -19,6 +19,17 @@ include: "rules/multitask.smk"
 include: "rules/results.smk"
 
 
+# On a cluster these run where Snakemake runs: downloads need the login node's network (compute nodes
+# often have none) and take seconds; the target rules run nothing.
+localrules:
+    download,
+    all,
+    corpora,
+    mtaal,
+    multitask,
+    results,
+
+
 rule all:
     default_target: True
     input:

@@ -14,6 +14,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from mtaal.errors import MtaalError
+from mtaal.config import check_config
+from mtaal.errors import MissingInputError, MtaalError
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
@@ -39,6 +41,7 @@ def load_config(paths: list[Path]) -> dict:
     except jsonschema.ValidationError as error:
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         raise MtaalError(f"config key {key}: {error.message}") from None
+    check_config(config)
     return config
 
 
@@ -70,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build-dataset", help="raw corpus -> tidy parquet tables for one dataset")
     build.add_argument("dataset")
+    build.add_argument("--mirror", help="for the HUNER split lists / patches it needs (default: the mirror "
+                       "the corpus came from, then config, then $MTAAL_CORPUS_MIRROR)")
     build.add_argument("--results", type=Path, default=Path("results"))
 
     split = commands.add_parser("mtaal-split", help="labeled / unlabeled / test sentence pool for MTAAL")
@@ -156,7 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     except MtaalError as error:
         print(f"mtaal: error: {error}", file=sys.stderr)
         return 2
+    except FileNotFoundError as error:  # a user's path; the steps' own inputs are checked by require()
+        print(f"mtaal: error: {error.filename or error}: no such file", file=sys.stderr)
+        return 2
     return 0
+
+
+def require(needed: dict[Path, str]) -> None:
+    """Stop naming each missing input and the command that makes it: {path: command}."""
+    missing = [f"{path} (make it with `{command}`)" for path, command in needed.items() if not path.exists()]
+    if missing:
+        raise MissingInputError(f"missing input: {'; '.join(missing)}")
+
+
+def _option(args: argparse.Namespace) -> str:
+    """The --results option to repeat in a suggested command (none for the default)."""
+    return "" if args.results == Path("results") else f" --results {args.results}"
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -175,9 +195,12 @@ def _run(args: argparse.Namespace) -> None:
         # Relative paths in the shipped config refer to the checkout, wherever the command runs.
         registry_path = REPO_CONFIG.parent / registry_path
     registry = load_registry(registry_path)
+    for name in [getattr(args, "dataset", None), *getattr(args, "tasks", [])]:
+        if name is not None:
+            registry.dataset(name)  # an unknown name stops here, listing the known ones
     raw = args.results / "raw"
     if args.command == "download":
-        from mtaal.corpora.download import download_corpus, resolve_mirror
+        from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
 
         status = download_corpus(
             registry.corpus(args.corpus),
@@ -185,12 +208,15 @@ def _run(args: argparse.Namespace) -> None:
             resolve_mirror(args.mirror or config["corpus_mirror"]),
             config["on_missing_corpus"],
             config["allow_unpinned_downloads"],
+            DownloadPolicy.from_config(config["downloads"]),
         )
         print(f"{args.corpus}: {status['status']} {status['reason']}")
     elif args.command == "build-dataset":
         from mtaal.corpora.build import build_dataset
 
         corpus = registry.dataset(args.dataset).corpus
+        require({raw / corpus / "download.json": f"mtaal download {corpus}{_option(args)}"})
+        _fetch_helpers(args, config, registry, registry.dataset(args.dataset), raw)
         summary = build_dataset(
             registry,
             args.dataset,
@@ -205,6 +231,7 @@ def _run(args: argparse.Namespace) -> None:
         from mtaal.corpora.mtaal_split import build_mtaal_split
 
         folder = args.results / "corpora" / args.dataset
+        require({folder / "tokens.parquet": f"mtaal build-dataset {args.dataset}{_option(args)}"})
         pool = build_mtaal_split(
             folder / "tokens.parquet",
             folder / "mtaal_split.parquet",
@@ -220,6 +247,9 @@ def _run(args: argparse.Namespace) -> None:
         from mtaal.corpora.stats import write_corpus_tables
 
         summaries = sorted((args.results / "corpora").glob("*/summary.json"))
+        if not summaries:
+            raise MissingInputError(f"no built dataset: {args.results / 'corpora'}/*/summary.json is missing "
+                                    f"(make one with `mtaal build-dataset <dataset>{_option(args)}`)")
         tables = args.results / "tables"
         write_corpus_tables(
             summaries,
@@ -238,25 +268,49 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
     if args.variant not in settings["variants"]:
         known = ", ".join(sorted(settings["variants"]))
         raise MtaalError(f"unknown variant {args.variant!r}; config mtaal.variants has: {known}")
+    corpus_dir = args.results / "corpora" / args.dataset
+    split = f"mtaal mtaal-split {args.dataset}{_option(args)}"
+    require({corpus_dir / "tokens.parquet": f"mtaal build-dataset {args.dataset}{_option(args)}",
+             corpus_dir / "mtaal_split.parquet": split, corpus_dir / "mtaal_labels.json": split})
     vectors = args.results / "embeddings" / f"{args.embedding}.kv"
     if not vectors.is_file():
         if args.embedding != "glove":
-            raise MtaalError(f"{vectors} is missing: build it with `snakemake {vectors}`")
+            require({vectors: f"snakemake {vectors} (the workflow's rule {args.embedding}"
+                              f"{'_vectors' if args.embedding == 'user' else ''})"})
         from mtaal.embeddings import load_glove_package
 
         load_glove_package(vectors)
     run_name = f"{args.study}/{args.dataset}/{args.embedding}/{args.variant}/seed{args.seed}"
     run = experiment_settings(args.dataset, args.embedding, settings["variants"][args.variant],
                               settings[args.study], settings["model"], args.seed)
-    rounds = run_experiment(run, args.results / "corpora" / args.dataset, vectors,
+    rounds = run_experiment(run, corpus_dir, vectors,
                             args.results / "mtaal" / run_name / "rounds.parquet",
-                            args.results / "mtaal" / "checkpoints" / f"{run_name}.pt")
+                            args.results / "mtaal" / "checkpoints" / f"{run_name}.safetensors")
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
+
+def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, raw: Path) -> None:
+    """Download the HUNER split lists / patches a dataset needs when they are not there yet (small)."""
+    from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
+
+    recorded = json.loads((raw / dataset.corpus / "download.json").read_text(encoding="utf-8")).get("mirror")
+    mirror = resolve_mirror(args.mirror or recorded or config["corpus_mirror"])
+    helpers = []
+    if dataset.split["scheme"] == "huner":
+        helpers.append("huner_splits")
+    if config["apply_huner_patches"] and registry.corpus(dataset.corpus).patches:
+        helpers.append("huner_patches")
+    for helper in helpers:
+        if (raw / helper / "download.json").is_file():
+            continue
+        logging.getLogger("mtaal").info("%s needs %s: downloading it", dataset.name, helper)
+        download_corpus(registry.corpus(helper), raw / helper, mirror, "fail",
+                        config["allow_unpinned_downloads"], DownloadPolicy.from_config(config["downloads"]))
 
 
 def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules ``wordpiece`` and ``multitask_*`` for one dataset / one run, with the config's settings."""
-    from mtaal.multitask.wordpiece import build_wordpiece, tokenizer_spec_of
+    from mtaal.multitask.wordpiece import build_wordpiece, revision_of, tokenizer_spec_of
 
     settings = config["multitask"]
     encoder = args.encoder or settings["encoder"]
@@ -264,6 +318,8 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
         raise MtaalError(f"unknown encoder {encoder!r}; config multitask.encoders has: "
                          f"{', '.join(sorted(settings['encoders']))}")
     if args.command == "wordpiece":
+        tokens = args.results / "corpora" / args.dataset / "tokens.parquet"
+        require({tokens: f"mtaal build-dataset {args.dataset}{_option(args)}"})
         spec, lowercase = tokenizer_spec_of(settings["encoders"][encoder])
         meta = build_wordpiece(
             args.results / "corpora" / args.dataset / "tokens.parquet",
@@ -272,6 +328,7 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
             dataset=args.dataset, encoder=encoder, tokenizer_spec=spec, lowercase=lowercase,
             max_len=settings["max_len"],
             entity_types=sorted(set(registry.dataset(args.dataset).entity_types.values())),
+            revision=revision_of(settings["encoders"][encoder]),
         )
         print(f"{args.dataset}: {meta['counts']}")
         return
@@ -282,15 +339,20 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
         raise MtaalError(f"encoder {encoder!r} has no weights (a tokenizer only): pick another --encoder")
     tasks = {task: (args.results / "wordpiece" / encoder / f"{task}.parquet",
                     args.results / "corpora" / task / "tokens.parquet") for task in args.tasks}
-    missing = [str(path) for pair in tasks.values() for path in pair if not path.is_file()]
-    if missing:
-        raise MtaalError(f"missing {missing}: build them with `mtaal build-dataset`, `mtaal wordpiece`")
+    needed = {}
+    for task, (sequences, tokens) in tasks.items():
+        needed[tokens] = f"mtaal build-dataset {task}{_option(args)}"
+        needed[sequences] = f"mtaal wordpiece {task} --encoder {encoder}{_option(args)}"
+    if args.init_encoder is not None:
+        needed[args.init_encoder] = "a saved encoder: the workflow's rule multitask_mtl_without"
+    require(needed)
     group = args.tasks[0] if len(args.tasks) == 1 else "+".join(sorted(args.tasks))
     out = (args.results / "multitask" / encoder / "cli" / group / f"ablation{args.fraction:g}"
            / f"seed{args.seed}")
     best = run_multitask(tasks, settings["training"], model, out, seed=args.seed,
                          ablation_fraction=args.fraction, max_train_sequences=settings["max_train_sequences"],
-                         max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder)
+                         max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder,
+                         encoder_revision=revision_of(settings["encoders"][encoder]))
     for task, scores in best.get("tasks", {}).items():
         print(f"{task}: test word F1 {scores['test'].get('word_f1', float('nan')):.4f}, entity F1 "
               f"{scores['test'].get('entity_f1', float('nan')):.4f}")

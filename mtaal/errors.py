@@ -29,7 +29,15 @@ class ChecksumError(MtaalError):
 
 
 class MissingCorpusError(MtaalError):
-    """A corpus file is in neither the mirror nor reachable at its URL."""
+    """A corpus file has no automatic source: not in the mirror, and no (verifiable) download URL."""
+
+
+class DownloadError(MtaalError):
+    """A download from a registry URL failed (network, HTTP error, timeout, truncated body)."""
+
+
+class MissingInputError(MtaalError):
+    """A step's input file does not exist yet; the message names the command or rule that makes it."""
 
 
 class ConfigError(MtaalError):

@@ -6,6 +6,8 @@ rule download:
         status="results/raw/{corpus}/download.json",
         files=directory("results/raw/{corpus}/files"),
     params:
+        # this corpus's files and digests in the registry: editing its entry reruns it and what reads it
+        registry_entry=lambda w: REGISTRY.corpus(w.corpus).download_fingerprint(),
         mirror=config["corpus_mirror"],
         on_missing=config["on_missing_corpus"],
         allow_unpinned=config["allow_unpinned_downloads"],

@@ -139,7 +139,7 @@ rule mtaal_run:
         # must not rerun the runs done), query_size resolved for this dataset.
         study=lambda w: study_params(w.study, w.dataset),
         model=MTAAL["model"],
-        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.pt",
+        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
     log:
         "results/logs/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.log",
     benchmark:

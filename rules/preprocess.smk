@@ -12,6 +12,11 @@ rule build_dataset:
         **{table: f"results/corpora/{{dataset}}/{table}.parquet" for table in TABLES},
         summary="results/corpora/{dataset}/summary.json",
     params:
+        # how the registry says to read this corpus and type / split this dataset
+        registry_entry=lambda w: {
+            "corpus": REGISTRY.corpus(corpus_of(w)).reading_fingerprint(),
+            "dataset": REGISTRY.dataset(w.dataset).fingerprint(),
+        },
         max_documents_per_split=config["max_documents_per_split"],
         apply_patches=config["apply_huner_patches"],
     log:

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mtaal.corpora.download import download_corpus, resolve_mirror
+from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
 from mtaal.corpora.registry import load_registry
 from mtaal.workflow import rule_logging
 
@@ -12,4 +12,5 @@ with rule_logging(snakemake.log):
         resolve_mirror(snakemake.params.mirror),
         on_missing=snakemake.params.on_missing,
         allow_unpinned=snakemake.params.allow_unpinned,
+        policy=DownloadPolicy.from_config(snakemake.config["downloads"]),  # not a param: no rerun
     )

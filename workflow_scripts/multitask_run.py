@@ -22,4 +22,5 @@ with rule_logging(snakemake.log):
         max_eval_sequences=snakemake.params.max_eval_sequences,
         init_encoder=Path(init_encoder) if init_encoder else None,
         save_encoder=snakemake.params.save_encoder,
+        encoder_revision=snakemake.params.get("encoder_revision"),
     )

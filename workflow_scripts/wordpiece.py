@@ -1,4 +1,4 @@
-from mtaal.multitask.wordpiece import build_wordpiece, tokenizer_spec_of, write_sequence_table
+from mtaal.multitask.wordpiece import build_wordpiece, revision_of, tokenizer_spec_of, write_sequence_table
 from mtaal.workflow import rule_logging
 
 # Two rules share this adapter: `wordpiece` (one dataset, one encoder) and `wordpiece_table` (all datasets).
@@ -17,4 +17,5 @@ with rule_logging(snakemake.log):
             lowercase=lowercase,
             max_len=snakemake.params.max_len,
             entity_types=snakemake.params.entity_types,
+            revision=revision_of(snakemake.params.encoder),
         )

@@ -31,7 +31,7 @@ trains it (the paper's "without DD" ablation: selection by an untrained discrimi
 
 Every round appends one row (see :data:`ROUND_COLUMNS`) and is followed by an atomic checkpoint (model,
 every optimiser's state, the torch / numpy / python RNG states, the labeled and unlabeled id lists and the
-rows so far) readable with ``torch.load(path, weights_only=True)``. A run started again with the same
+rows so far) as safetensors + JSON (:mod:`mtaal.checkpoint`, no pickle). A run started again with the same
 settings and data resumes after the last checkpointed round and ends with the same ``rounds.parquet`` as an
 uninterrupted run (``wall_seconds`` aside) on the same device and thread count. A checkpoint written with
 other settings or data is ignored (a warning says so) and overwritten; one with *fewer* rounds than asked
@@ -62,6 +62,7 @@ import torch
 from gensim.models import KeyedVectors
 from tqdm.auto import tqdm
 
+from mtaal import checkpoint
 from mtaal.active import metrics as M
 from mtaal.active.data import ALData
 from mtaal.active.model import (
@@ -91,11 +92,11 @@ from mtaal.active.strategies import (
     top_k,
 )
 from mtaal.errors import ConfigError
-from mtaal.io import atomic_path, write_parquet
+from mtaal.io import write_parquet
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: safetensors + JSON (1 was a torch pickle)
 TEST_SAMPLE_SEED = 0
 TEST_SHUFFLE_STREAM = 7  # third word of the (seed, round, stream) seed of the release test order
 RANDOM_EMBEDDING_DIM = 50
@@ -572,13 +573,13 @@ def _chunk(order: np.ndarray, step: int, size: int) -> np.ndarray:
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    with atomic_path(path) as temporary:
-        torch.save(state, temporary)
+    """Atomically, as safetensors + JSON (:mod:`mtaal.checkpoint`)."""
+    checkpoint.save_checkpoint(state, path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A checkpoint as saved, tensors on the CPU (RNG states must be), via the ``weights_only`` unpickler."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A checkpoint as saved, tensors on the CPU (RNG states must be); nothing is unpickled."""
+    return checkpoint.load_checkpoint(path)
 
 
 def _usable_checkpoint(path: Path, settings: ALSettings, fingerprint: str) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from mtaal.corpora.tidy import (
     assign_splits,
     build_tables,
 )
-from mtaal.errors import MtaalError
+from mtaal.errors import MissingInputError, MtaalError
 from mtaal.io import write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ def read_split_lists(splits_dir: Path, prefix: str) -> dict[str, list[str]]:
     lists = {}
     for split in SPLITS:
         path = Path(splits_dir) / f"{prefix}.{split}"
+        if not path.is_file():
+            raise MissingInputError(f"HUNER split list {path} is missing: fetch the split lists with "
+                                    "`mtaal download huner_splits` (workflow: rule download, huner_splits)")
         lines = path.read_text(encoding="utf-8").splitlines()
         lists[split] = [line.strip() for line in lines if line.strip()]
     return lists
@@ -61,6 +64,12 @@ def prepared(
             with zipfile.ZipFile(copy / archive) as bundle:
                 bundle.extractall(copy / Path(archive).parent)
         for target, patch_name in patches.items():
+            if not (Path(patches_dir) / patch_name).is_file():
+                raise MissingInputError(
+                    f"HUNER patch {Path(patches_dir) / patch_name} is missing: fetch the patches with `mtaal "
+                    "download huner_patches` (workflow: rule download, huner_patches), or set "
+                    "apply_huner_patches: false"
+                )
             result = subprocess.run(
                 ["patch", "--forward", "--batch", str(copy / target), str(Path(patches_dir) / patch_name)],
                 capture_output=True,

@@ -75,6 +75,7 @@ def run_multitask(
     max_eval_sequences: int | None,
     init_encoder: Path | None = None,
     save_encoder: bool = False,
+    encoder_revision: str | None = None,
 ) -> dict:
     """Train on ``tasks`` (name -> (wordpiece parquet, tokens parquet)); write epochs.parquet + best.json.
 
@@ -105,7 +106,7 @@ def run_multitask(
     settings = TrainSettings.from_mapping(
         {
             **training,
-            "encoder": str(resolve_encoder_dir(encoder)),
+            "encoder": str(resolve_encoder_dir(encoder, revision=encoder_revision)),
             "seed": int(seed),
             "ablation_fraction": float(ablation_fraction),
             "save_encoder": save_encoder,

@@ -36,9 +36,10 @@ Choices, each on purpose:
   single-task from it with a new head: ``run_training(settings, {held_out: data}, out, init_encoder=...)``
   (:func:`entity_ablation` does both).
 * **Resume.** After each epoch a checkpoint (model, optimizer, scheduler, RNG states, epoch rows, best
-  epoch) is written atomically to ``out_dir/checkpoint.pt``. Run again with the same arguments and training
-  continues after the last finished epoch; on CPU the outcome is identical to an uninterrupted run. The
-  checkpoint carries a fingerprint of settings and data and is refused when they differ. Finished runs
+  epoch) is written atomically to ``out_dir/checkpoint.safetensors`` (safetensors + JSON, no pickle). Run
+  again with the same arguments and training continues after the last finished epoch; on CPU the outcome
+  is identical to an uninterrupted run. The checkpoint carries a fingerprint of settings and data and is
+  refused when they differ (or unreadable: no pickle is ever loaded). Finished runs
   leave ``epochs.parquet`` and ``best.json`` (and drop the checkpoint unless ``keep_checkpoint``); rerunning
   a finished run returns its stored results.
 """
@@ -69,6 +70,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from mtaal.checkpoint import load_checkpoint, save_checkpoint
 from mtaal.errors import ConfigError
 from mtaal.multitask.evaluation import (
     ALL_O_METRICS,
@@ -86,7 +88,7 @@ T = TypeVar("T")
 SPLITS = ("train", "dev", "test")
 EVAL_SPLITS = ("dev", "test")
 REQUIRED_COLUMNS = ("split", "doc_id", "sequence", "input_ids", "labels", "word_index")
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = "checkpoint.safetensors"
 EPOCHS_FILE = "epochs.parquet"
 BEST_FILE = "best.json"
 ENCODER_DIR = "encoder"
@@ -724,8 +726,14 @@ def run_training(
     start_epoch = 1
     ckpt_path = out / CHECKPOINT
     if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ckpt["fingerprint"] != fingerprint:
+        try:
+            ckpt = load_checkpoint(ckpt_path)  # tensors on the CPU; load_state_dict moves them
+        except Exception as error:  # safetensors raises its own error types
+            raise ConfigError(
+                f"{ckpt_path}: not a readable checkpoint ({type(error).__name__}: {error}); delete it to "
+                "start over"
+            ) from None
+        if ckpt.get("fingerprint") != fingerprint:
             raise ConfigError(
                 f"{ckpt_path}: checkpoint from different settings or data; delete it to start over"
             )
@@ -837,7 +845,7 @@ def run_training(
             "rows": rows,
             "best_epoch": best_epoch,
         }
-        _atomic_write_bytes(ckpt_path, lambda tmp, state=state: torch.save(state, tmp))
+        save_checkpoint(state, ckpt_path)
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < settings.epochs:
             log.info("%s: stopping after epoch %d as asked", out, epoch)
             return None

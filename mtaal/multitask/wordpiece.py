@@ -159,13 +159,17 @@ def _lowercases(tokenizer) -> bool | None:
     return normalizer.normalize_str("A") == "a"
 
 
-def resolve_tokenizer(spec: str | Path, lowercase: bool | None = None, local_files_only: bool | None = None):
+def resolve_tokenizer(
+    spec: str | Path, lowercase: bool | None = None, local_files_only: bool | None = None,
+    revision: str | None = None,
+):
     """The tokenizer an encoder spec names.
 
     ``spec``: ``"minilm"`` (the packaged MiniLM, uncased), a local model directory (``tokenizer.json`` /
     ``tokenizer_config.json``, or a bare ``vocab.txt`` in it), a path to a WordPiece ``vocab.txt`` (e.g. the
     cased vocabulary BioBERT v1.1 uses), or a Hugging Face hub id (the local HF cache first, then the hub
     unless ``local_files_only`` or ``HF_HUB_OFFLINE`` is set).
+    ``revision`` pins a hub id to a commit or tag.
 
     ``lowercase``: for a vocab file, whether to lower-case (None: cased exactly when the vocabulary holds
     upper-case pieces). For a model directory or hub id the tokenizer's own setting is used, with one repair:
@@ -194,7 +198,7 @@ def resolve_tokenizer(spec: str | Path, lowercase: bool | None = None, local_fil
     elif _looks_like_path(text):
         raise TokenizerError(f"tokenizer {text!r}: no such file or directory")
     else:
-        load = partial(_hub_tokenizer, text, local_files_only)
+        load = partial(_hub_tokenizer, text, local_files_only, revision=revision)
     if load is None:
         return tokenizer
     tokenizer = load()
@@ -229,10 +233,12 @@ def _directory_tokenizer(path: Path, **options):
         raise TokenizerError(f"{path}: cannot load a tokenizer from it: {error}") from error
 
 
-def _hub_tokenizer(model_id: str, local_files_only: bool | None, **options):
+def _hub_tokenizer(model_id: str, local_files_only: bool | None, revision: str | None = None, **options):
     from transformers import AutoTokenizer
 
     offline = local_files_only if local_files_only is not None else bool(os.environ.get("HF_HUB_OFFLINE"))
+    if revision is not None:
+        options["revision"] = revision
     try:
         return AutoTokenizer.from_pretrained(model_id, local_files_only=True, **options)
     except (OSError, ValueError) as cached_error:
@@ -252,12 +258,15 @@ def _hub_tokenizer(model_id: str, local_files_only: bool | None, **options):
         ) from error
 
 
-def resolve_encoder_dir(spec: str | Path, local_files_only: bool = True) -> Path | str:
+def resolve_encoder_dir(
+    spec: str | Path, local_files_only: bool = True, revision: str | None = None
+) -> Path | str:
     """What ``AutoModel.from_pretrained`` should load for an encoder spec.
 
     ``"minilm"`` -> the packaged MiniLM directory; a local directory -> itself (it must hold ``config.json``);
-    a hub id -> its snapshot directory in the local HF cache, else (``local_files_only=False``) the id itself,
-    for a user with internet. A vocab.txt has no weights and is an error.
+    a hub id -> its snapshot directory in the local HF cache (at ``revision`` when given), else
+    (``local_files_only=False``) the id itself, for a user with internet. A vocab.txt has no weights and is
+    an error.
     """
     text = str(spec)
     path = Path(text).expanduser()
@@ -274,15 +283,16 @@ def resolve_encoder_dir(spec: str | Path, local_files_only: bool = True) -> Path
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(text, "config.json")
+        cached = try_to_load_from_cache(text, "config.json", revision=revision)
     except Exception:  # an invalid id simply is not cached
         cached = None
     if isinstance(cached, str):
         return Path(cached).parent
     if local_files_only:
+        at, option = (f" at revision {revision}", f" --revision {revision}") if revision else ("", "")
         raise TokenizerError(
-            f"encoder {text!r}: not in the local Hugging Face cache; download it where there is internet "
-            "(huggingface-cli download ...) or give a local model directory"
+            f"encoder {text!r}: not in the local Hugging Face cache{at}; download it where there is internet "
+            f"(huggingface-cli download {text}{option}) or give a local model directory"
         )
     return text
 
@@ -306,6 +316,11 @@ def tokenizer_spec_of(encoder: Mapping | str) -> tuple[str, bool | None]:
             raise TokenizerError(f"tokenizer candidates {list(spec)}: none of these paths exists")
         spec = (local or hub)[0]
     return str(spec), encoder.get("lowercase")
+
+
+def revision_of(encoder: Mapping | str) -> str | None:
+    """The hub commit (or tag) a config encoder entry pins its hub ids to; None: the hub's default."""
+    return encoder.get("revision") if isinstance(encoder, Mapping) else None
 
 
 # -------------------------------------------------------------------------------- words -> subwords
@@ -427,7 +442,8 @@ def _special_names(directory: Path) -> dict[str, str]:
 
 
 def load_subword_tokenizer(
-    spec: str | Path, lowercase: bool | None = None, local_files_only: bool | None = None
+    spec: str | Path, lowercase: bool | None = None, local_files_only: bool | None = None,
+    revision: str | None = None,
 ) -> SubwordTokenizer:
     """The tokenizer :func:`resolve_tokenizer` would give, as a :class:`SubwordTokenizer`; without importing
     ``transformers`` for ``"minilm"``, a directory with a ``tokenizer.json`` and a vocab.txt."""
@@ -453,7 +469,8 @@ def load_subword_tokenizer(
         lower = (not vocab_is_cased(vocab)) if lowercase is None else bool(lowercase)
         backend = BertWordPieceTokenizer(vocab_map, lowercase=lower)._tokenizer
         return SubwordTokenizer.from_backend(backend, None, text)
-    return SubwordTokenizer.from_transformers(resolve_tokenizer(spec, lowercase, local_files_only), text)
+    resolved = resolve_tokenizer(spec, lowercase, local_files_only, revision)
+    return SubwordTokenizer.from_transformers(resolved, text)
 
 
 def encode_words(tokenizer, words: Sequence[str]) -> WordPieces:
@@ -720,6 +737,7 @@ def build_wordpiece(
     entity_types: Iterable[str] | None = None,
     encoder: str | None = None,
     tokenizer=None,
+    revision: str | None = None,
 ) -> dict:
     """Tokenize, pack and label one dataset; write the sequences parquet (and the JSON sidecar). Returns the
     sidecar's content. ``tokenizer``, when given, is used instead of resolving ``tokenizer_spec``."""
@@ -729,7 +747,7 @@ def build_wordpiece(
         raise ConfigError(f"max_len must be an integer >= {MIN_MAX_LEN}, got {max_len!r}")
     table = read_tokens(tokens_path)
     if tokenizer is None:
-        tokenizer = load_subword_tokenizer(tokenizer_spec, lowercase)
+        tokenizer = load_subword_tokenizer(tokenizer_spec, lowercase, revision=revision)
     elif not isinstance(tokenizer, SubwordTokenizer):
         tokenizer = SubwordTokenizer.from_transformers(tokenizer, str(tokenizer_spec))
     special = {"cls": tokenizer.cls_token_id, "sep": tokenizer.sep_token_id, "pad": tokenizer.pad_token_id}

@@ -106,8 +106,8 @@ def test_cli_loop_selects_what_the_workflow_selects(mirror, tmp_path):
         rounds=ROUNDS, query_size=K, initial_epochs=2, epochs_per_round=1, batch_size=8, hidden=8,
         char_dim=8, dd_steps=2, scoring_batch_size=16, device="cpu",
     )
-    rounds = run_active_learning(settings, data, None, tmp_path / "rounds.parquet", tmp_path / "ckpt.pt",
-                                 progress=False)
+    rounds = run_active_learning(settings, data, None, tmp_path / "rounds.parquet",
+                                 tmp_path / "ckpt.safetensors", progress=False)
     workflow = [list(ids) for ids in rounds.selected_ids[1:]]
 
     # The curator: the abstracts as text, the seed as CoNLL, gold labels for every batch.

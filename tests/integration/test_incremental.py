@@ -32,13 +32,13 @@ def finished(mirror, tmp_path_factory):
     return workdir
 
 
-def planned(workdir, mirror, change: dict | None = None) -> set[tuple[str, str]]:
+def planned(workdir, mirror, change: dict | None = None, targets=(TARGET,)) -> set[tuple[str, str]]:
     """(rule, first output) of every job `snakemake -n` plans with ``change`` as an extra config file."""
     configs = [TINY]
     if change is not None:
         (workdir / "change.yaml").write_text(yaml.safe_dump(change))
         configs.append("change.yaml")
-    result = snakemake(workdir, "-n", TARGET, "--configfile", *configs, mirror=mirror)
+    result = snakemake(workdir, "-n", *targets, "--configfile", *configs, mirror=mirror)
     jobs, rule = set(), None
     for line in (result.stdout + result.stderr).splitlines():
         if match := re.match(r"(?:local)?rule (\w+):$", line):
@@ -91,3 +91,52 @@ def test_a_model_setting_reruns_every_run_but_nothing_upstream(finished, mirror)
 
 def test_a_setting_of_another_stage_plans_nothing(finished, mirror):
     assert planned(finished, mirror, {"multitask": {"training": {"epochs": 3}}}) == set()
+
+
+# The corpus layer of the tiny tier, which the finished fixture built (word2vec reads every dataset).
+CORPUS_TARGETS = [f"results/corpora/{name}/summary.json"
+                  for name in ("ncbi_disease", "bc5cdr", "s800_species", "bc2gm_gene", "gellus_cellline")]
+
+
+def edited_registry(workdir, corpus: str, old: str, new: str) -> dict:
+    """A copy of the registry with ``old`` replaced by ``new`` once, inside ``corpus``'s entry only."""
+    text = (workdir / "config/corpora.yaml").read_text()
+    start = text.index(f"\n  {corpus}:\n")
+    entry = text[start : text.index("\n    files: |", start)]  # its settings, up to its file list
+    assert entry.count(old) == 1, f"{old!r} not once in {corpus}'s entry"
+    edited = text[:start] + entry.replace(old, new) + text[start + len(entry) :]
+    (workdir / "edited_corpora.yaml").write_text(edited)
+    return {"corpus_registry": "edited_corpora.yaml"}
+
+
+def test_an_edited_digest_reruns_that_corpus_download_and_its_dataset_only(finished, mirror):
+    registry = (finished / "config/corpora.yaml").read_text()
+    s800 = registry[registry.index("\n  s800:\n"):]
+    line = next(row for row in s800.splitlines() if row.startswith("      abstracts/"))
+    digest = line.split()[1]
+    change = edited_registry_files(finished, line, line.replace(digest, "0" * 64))
+    jobs = planned(finished, mirror, change, targets=CORPUS_TARGETS)
+    assert jobs == {("download", "results/raw/s800/download.json"),
+                    ("build_dataset", "results/corpora/s800_species/documents.parquet")}
+
+
+def test_an_edited_patch_setting_rebuilds_that_dataset_only(finished, mirror):
+    patch = "patches:\n      NCBItrainset_corpus.txt: NCBItrainset_corpus.patch"
+    change = edited_registry(finished, "ncbi_disease", patch, "patches: {}")
+    jobs = planned(finished, mirror, change, targets=CORPUS_TARGETS)
+    assert jobs == {("build_dataset", "results/corpora/ncbi_disease/documents.parquet")}
+
+
+def test_a_registry_edit_that_no_job_reads_plans_nothing(finished, mirror):
+    # a corpus outside the tier, and a corpus's title (a label only)
+    assert planned(finished, mirror, edited_registry(finished, "cll", "reader: cll", "reader: brat"),
+                   targets=CORPUS_TARGETS) == set()
+    assert planned(finished, mirror, edited_registry(finished, "bc5cdr", "title: BioCreative V CDR corpus",
+                                                     "title: BC5CDR"), targets=CORPUS_TARGETS) == set()
+
+
+def edited_registry_files(workdir, old_line: str, new_line: str) -> dict:
+    text = (workdir / "config/corpora.yaml").read_text()
+    assert text.count(old_line) == 1
+    (workdir / "edited_corpora.yaml").write_text(text.replace(old_line, new_line))
+    return {"corpus_registry": "edited_corpora.yaml"}

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from gensim.models import KeyedVectors
+from safetensors import safe_open
 
 from mtaal.active.data import OUTSIDE, UNK_LABEL, load_al_data
 from mtaal.active.loop import ROUND_COLUMNS, ALSettings, load_checkpoint, run_active_learning
@@ -84,7 +85,7 @@ def settings(**kw):
 def run(data, tmp_path, name="run", vectors=None, **kw):
     out = tmp_path / name / "rounds.parquet"
     frame = run_active_learning(
-        settings(**kw), data, vectors, out, tmp_path / name / "ckpt.pt", progress=False
+        settings(**kw), data, vectors, out, tmp_path / name / "ckpt.safetensors", progress=False
     )
     return frame, out
 
@@ -173,9 +174,9 @@ def test_resume_after_a_stop_gives_the_same_rounds(data, tmp_path):
     full, _ = run(data, tmp_path, "full", rounds=3)
     kw = dict(rounds=3)
     partial = run_active_learning(settings(**kw), data, None, tmp_path / "cut" / "rounds.parquet",
-                                  tmp_path / "cut" / "ckpt.pt", stop_after_round=1, progress=False)
+                                  tmp_path / "cut" / "ckpt.safetensors", stop_after_round=1, progress=False)
     assert len(partial) == 2 and not (tmp_path / "cut" / "rounds.parquet").exists()
-    state = load_checkpoint(tmp_path / "cut" / "ckpt.pt")
+    state = load_checkpoint(tmp_path / "cut" / "ckpt.safetensors")
     assert state["rounds_done"] == 2 and len(state["rows"]) == 2
     assert len(state["labeled"]) == N_LABELED + 5 and len(state["unlabeled"]) == N_UNLABELED - 5
     assert set(state["optimizers"]) == {"task", "td", "td_encoder", "dd", "dd_encoder"}
@@ -185,17 +186,20 @@ def test_resume_after_a_stop_gives_the_same_rounds(data, tmp_path):
     pd.testing.assert_frame_equal(without_time(pd.read_parquet(out)), without_time(full))
 
 
-def test_checkpoint_loads_with_weights_only(data, tmp_path):
+def test_checkpoint_is_safetensors_with_the_rest_as_json(data, tmp_path):
     run(data, tmp_path, rounds=1)
-    state = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
-    assert state["settings"]["strategy"] == "diversity" and state["rounds_done"] == 2
+    with safe_open(str(tmp_path / "run" / "ckpt.safetensors"), framework="pt") as handle:
+        header = json.loads(handle.metadata()["mtaal_state"])
+        assert len(list(handle.keys())) >= len(header["model"])
+    assert header["settings"]["strategy"] == "diversity" and header["rounds_done"] == 2
+    state = load_checkpoint(tmp_path / "run" / "ckpt.safetensors")
     assert all(isinstance(v, torch.Tensor) for v in state["model"].values())
 
 
 def test_a_checkpoint_of_other_settings_is_ignored(data, tmp_path):
     run(data, tmp_path, "a", query_size=3, rounds=1)
     (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "ckpt.pt").write_bytes((tmp_path / "a" / "ckpt.pt").read_bytes())
+    (tmp_path / "b" / "ckpt.safetensors").write_bytes((tmp_path / "a" / "ckpt.safetensors").read_bytes())
     fresh, _ = run(data, tmp_path, "c", rounds=1)
     other, _ = run(data, tmp_path, "b", rounds=1)
     pd.testing.assert_frame_equal(without_time(other), without_time(fresh))
@@ -203,10 +207,10 @@ def test_a_checkpoint_of_other_settings_is_ignored(data, tmp_path):
 
 def test_an_unreadable_checkpoint_is_ignored(data, tmp_path):
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "ckpt.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "bad" / "ckpt.safetensors").write_bytes(b"not a checkpoint")
     bad, _ = run(data, tmp_path, "bad", rounds=1)
     (tmp_path / "list").mkdir()
-    torch.save([1, 2], tmp_path / "list" / "ckpt.pt")
+    torch.save([1, 2], tmp_path / "list" / "ckpt.safetensors")  # a pickle: never unpickled, just ignored
     other, _ = run(data, tmp_path, "list", rounds=1)
     fresh, _ = run(data, tmp_path, "fresh", rounds=1)
     pd.testing.assert_frame_equal(without_time(bad), without_time(fresh))
@@ -228,7 +232,7 @@ def test_single_task_ner_has_no_nen_scores(data, tmp_path):
 
 def test_diversity_without_dd_leaves_the_discriminator_untrained(data, tmp_path):
     run(data, tmp_path, use_dd=False, use_td=False, rounds=1)
-    state = load_checkpoint(tmp_path / "run" / "ckpt.pt")
+    state = load_checkpoint(tmp_path / "run" / "ckpt.safetensors")
     assert state["optimizers"]["dd"]["state"] == {}  # the DD optimiser never stepped
     assert any(k.startswith("dd.") for k in state["model"])
 

@@ -38,3 +38,43 @@ def test_snakemake_validates_config_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "on_missing_corpus" in result.stderr + result.stdout
     assert not (workdir / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"mtaal_data": {"labeled_fraction": 0.5}},
+         r"labeled_fraction \+ unlabeled_fraction \+ test_fraction must be 1 in pooled mode, "
+         r"got 0.5 \+ 0.7 \+ 0.1 = 1.3"),
+        ({"mtaal": {"diversity": {"variants": ["mtaal", "mtl-nope"]}}},
+         r"mtaal.diversity.variants: mtl-nope not in mtaal.variants"),
+        ({"mtaal": {"embeddings": ["glove", "user"]}}, r"`user` needs mtaal.user_vectors"),
+        ({"datasets": ["ncbi_disease", "s800_species"]}, r"mtaal_data.datasets: bc5cdr not in `datasets`"),
+        ({"mtaal_data": {"datasets": ["ncbi_disease"]}},
+         r"mtaal.datasets: bc5cdr not in mtaal_data.datasets"),
+        ({"multitask": {"encoder": "biobert_vocab"}}, r"'biobert_vocab' has no model"),
+        ({"multitask": {"wordpiece_encoders": ["minilm", "bert"]}}, r"wordpiece_encoders: bert not in"),
+    ],
+    ids=["fractions", "variant", "user-vectors", "dataset-of-split", "dataset-of-runs", "encoder",
+         "wordpiece"],
+)
+def test_settings_that_span_keys_are_checked_with_the_schema(tmp_path, override, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(override))
+    with pytest.raises(MtaalError, match=message):
+        load_config([REPO_CONFIG / "config.yaml", bad])
+
+
+def test_official_split_mode_ignores_the_test_fraction(tmp_path):
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(yaml.safe_dump({"mtaal_data": {"split_mode": "official", "test_fraction": 0.5}}))
+    assert load_config([REPO_CONFIG / "config.yaml", ok])["mtaal_data"]["test_fraction"] == 0.5
+
+
+def test_snakemake_checks_keys_that_span_the_config_before_any_job(tmp_path):
+    workdir = copy_workflow(tmp_path / "workflow")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"mtaal_data": {"labeled_fraction": 0.5}}))
+    result = snakemake(workdir, "-n", "--configfile", str(tmp_path / "bad.yaml"), check=False)
+    assert result.returncode != 0
+    assert "must be 1 in pooled mode" in result.stderr + result.stdout
+    assert not (workdir / "results").exists()

@@ -1,13 +1,24 @@
+"""Downloads: mirror copies, and real HTTP against a server on 127.0.0.1 started by the test.
+
+Every network test uses a short timeout, two attempts and a tiny back-off, so each ends in well under
+a few seconds whatever the fault.
+"""
+
 import hashlib
 import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mtaal.corpora.download import download_corpus, fetch_corpus, resolve_mirror
+from mtaal.corpora.download import DownloadPolicy, download_corpus, fetch_corpus, resolve_mirror
 from mtaal.corpora.registry import CorpusSpec, FileSpec
-from mtaal.errors import ChecksumError, MissingCorpusError
+from mtaal.errors import ChecksumError, DownloadError, MissingCorpusError
 
-CONTENT = b"10192393|t|A title.\n"
+CONTENT = b"10192393|t|A title.\n" * 5000  # ~100 kB: several chunks, so progress is reported more than once
+DIGEST = hashlib.sha256(CONTENT).hexdigest()
+FAST = DownloadPolicy(timeout_s=0.5, attempts=2, backoff_s=0.01)
 
 
 def corpus(sha256, url=None, manual="Register at the homepage."):
@@ -24,11 +35,64 @@ def mirror(tmp_path):
     return tmp_path / "mirror"
 
 
+class Server:
+    """Routes: /ok, /missing (404), /truncated (half the declared body), /slow (no answer before release),
+    /flaky (503 once, then /ok). ``hits`` counts requests per path."""
+
+    def __init__(self):
+        self.hits: dict[str, int] = {}
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                if self.path == "/missing" or (self.path == "/flaky" and server.hits[self.path] == 1):
+                    self.send_error(404 if self.path == "/missing" else 503)
+                    return
+                if self.path == "/slow":
+                    server.release.wait(10)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(CONTENT)))
+                self.end_headers()
+                body = CONTENT[: len(CONTENT) // 2] if self.path == "/truncated" else CONTENT
+                self.wfile.write(body)
+                self.wfile.flush()
+                self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    running = Server()
+    yield running
+    running.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_copies_from_mirror_and_records_digest(tmp_path, mirror):
-    digest = hashlib.sha256(CONTENT).hexdigest()
-    status = download_corpus(corpus(digest), tmp_path / "raw", mirror)
+    status = download_corpus(corpus(DIGEST), tmp_path / "raw", mirror)
     assert (tmp_path / "raw" / "files" / "sub" / "a.txt").read_bytes() == CONTENT
-    assert status["status"] == "ok" and status["files"][0]["sha256"] == digest
+    assert status["status"] == "ok" and status["files"][0]["sha256"] == DIGEST
     assert json.loads((tmp_path / "raw" / "download.json").read_text())["status"] == "ok"
 
 
@@ -38,12 +102,12 @@ def test_corrupted_mirror_file_fails_naming_file_and_digests_and_leaves_nothing(
         download_corpus(corpus(expected), tmp_path / "raw", mirror)
     message = str(error.value)
     assert "toy/sub/a.txt" in message and expected in message
-    assert hashlib.sha256(CONTENT).hexdigest() in message and "https://example.org/toy" in message
+    assert DIGEST in message and "https://example.org/toy" in message
     assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*"))
 
 
-def test_missing_corpus_is_skipped_with_reason_or_fails_by_policy(tmp_path):
-    spec = corpus("0" * 64)
+def test_a_corpus_without_automatic_source_is_skipped_with_reason_or_fails_by_policy(tmp_path):
+    spec = corpus(DIGEST)  # no URL, not in the (empty) mirror: registration / manual download
     status = download_corpus(spec, tmp_path / "raw", mirror=tmp_path / "empty", on_missing="skip")
     assert status["status"] == "missing"
     assert "toy/sub/a.txt" in status["reason"] and "Register at the homepage." in status["reason"]
@@ -52,18 +116,64 @@ def test_missing_corpus_is_skipped_with_reason_or_fails_by_policy(tmp_path):
     assert not (tmp_path / "raw2" / "download.json").exists()
 
 
-def test_downloads_from_url_when_no_mirror(tmp_path):
-    source = tmp_path / "remote.txt"
-    source.write_bytes(CONTENT)
-    records = fetch_corpus(corpus(hashlib.sha256(CONTENT).hexdigest(), url=source.as_uri()), tmp_path / "out")
-    assert records[0]["source"] == source.as_uri()
-    assert (tmp_path / "out" / "sub" / "a.txt").read_bytes() == CONTENT
+def test_download_succeeds_reporting_progress(tmp_path, server):
+    seen = []
+    status = download_corpus(corpus(DIGEST, url=server.url("/ok")), tmp_path / "raw", None, policy=FAST,
+                             progress=lambda done, total: seen.append((done, total)))
+    assert status["status"] == "ok" and status["files"][0]["source"] == server.url("/ok")
+    assert (tmp_path / "raw" / "files" / "sub" / "a.txt").read_bytes() == CONTENT
+    assert len(seen) > 1 and seen[-1] == (len(CONTENT), len(CONTENT))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
-def test_unpinned_file_is_refused_unless_allowed(tmp_path, mirror):
-    with pytest.raises(ChecksumError, match="pins no sha256"):
-        fetch_corpus(corpus(None), tmp_path / "out", mirror)
-    assert fetch_corpus(corpus(None), tmp_path / "out", mirror, allow_unpinned=True)[0]["sha256"]
+def test_a_transient_server_error_is_retried(tmp_path, server):
+    records = fetch_corpus(corpus(DIGEST, url=server.url("/flaky")), tmp_path / "out", policy=FAST)
+    assert records[0]["sha256"] == DIGEST and server.hits["/flaky"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "expected", "attempts"),
+    [
+        ("/missing", r"answered 404", 1),  # permanent: not retried
+        ("/truncated", r"after 2 attempt\(s\).*truncated body", 2),
+        ("/slow", r"after 2 attempt\(s\).*(?i:timed? ?out)", 2),
+    ],
+    ids=["404", "truncated", "slower-than-timeout"],
+)
+def test_failed_download_is_an_error_not_missing_and_leaves_nothing(tmp_path, server, path, expected,
+                                                                    attempts):
+    url = server.url(path)
+    with pytest.raises(DownloadError, match=expected) as error:
+        download_corpus(corpus(DIGEST, url=url), tmp_path / "raw", None, on_missing="skip", policy=FAST)
+    message = str(error.value)
+    assert "toy/sub/a.txt" in message and url in message and "What to do" in message
+    assert server.hits[path] == attempts
+    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*"))
+
+
+def test_connection_refused_is_an_error_naming_the_url(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/a.txt"
+    with pytest.raises(DownloadError, match=r"after 2 attempt\(s\).*ConnectionError") as error:
+        download_corpus(corpus(DIGEST, url=url), tmp_path / "raw", None, on_missing="skip", policy=FAST)
+    assert url in str(error.value)
+    assert not (tmp_path / "raw" / "download.json").exists()
+
+
+def test_wrong_digest_from_url_fails_and_keeps_the_previous_copy(tmp_path, server, mirror):
+    download_corpus(corpus(DIGEST), tmp_path / "raw", mirror)
+    with pytest.raises(ChecksumError, match=rf"expected {'1' * 64}, got {DIGEST}"):
+        download_corpus(corpus("1" * 64, url=server.url("/ok")), tmp_path / "raw", None, policy=FAST)
+    # the verified copy and its record are untouched, and no staging directory is left
+    assert (tmp_path / "raw" / "files" / "sub" / "a.txt").read_bytes() == CONTENT
+    assert json.loads((tmp_path / "raw" / "download.json").read_text())["status"] == "ok"
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["download.json", "files"]
+
+
+def test_unpinned_file_is_missing_unless_allowed(tmp_path, mirror, server):
+    with pytest.raises(MissingCorpusError, match="pins no sha256"):
+        fetch_corpus(corpus(None, url=server.url("/ok")), tmp_path / "out", mirror, policy=FAST)
+    assert server.hits == {}  # decided before any network access
+    assert fetch_corpus(corpus(None), tmp_path / "out", mirror, allow_unpinned=True)[0]["sha256"] == DIGEST
 
 
 def test_mirror_comes_from_config_then_environment(monkeypatch, tmp_path):

@@ -16,6 +16,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mtaal.checkpoint import load_checkpoint
 from mtaal.errors import ConfigError
 from mtaal.multitask import training
 from mtaal.multitask.model import MultiTaskTagger, load_encoder, tiny_encoder
@@ -270,7 +271,7 @@ def test_mtl_run_outputs_and_dynamic_padding(encoder_dir, tmp_path, monkeypatch)
     assert set(best["tasks"]) == {"a_x", "b_x"}
     at_best = frame[(frame["epoch"] == best["best_epoch"]) & (frame["split"] == "test")].set_index("task")
     assert best["tasks"]["a_x"]["test"]["word_f1"] == pytest.approx(at_best.loc["a_x", "word_f1"])
-    assert not (tmp_path / "checkpoint.pt").exists()
+    assert not (tmp_path / "checkpoint.safetensors").exists()
     # a finished run is not redone
     again = run_training(tiny_settings(encoder_dir, epochs=2), data, tmp_path)
     pd.testing.assert_frame_equal(again.epochs, frame)
@@ -281,10 +282,10 @@ def test_resume_after_interruption_matches_uninterrupted(encoder_dir, tmp_path):
     cfg = tiny_settings(encoder_dir, epochs=3, dropout=0.3)
     straight = run_training(cfg, data, tmp_path / "straight")
     assert run_training(cfg, data, tmp_path / "resumed", stop_after_epoch=1) is None
-    assert (tmp_path / "resumed" / "checkpoint.pt").exists()
+    assert (tmp_path / "resumed" / "checkpoint.safetensors").exists()
     assert not (tmp_path / "resumed" / "best.json").exists()
     assert run_training(cfg, data, tmp_path / "resumed", stop_after_epoch=2) is None
-    state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
+    state = load_checkpoint(tmp_path / "resumed" / "checkpoint.safetensors")
     assert state["epoch"] == 2 and {r["epoch"] for r in state["rows"]} == {1, 2}
     resumed = run_training(cfg, data, tmp_path / "resumed")
     pd.testing.assert_frame_equal(_comparable(resumed.epochs), _comparable(straight.epochs))
@@ -297,6 +298,20 @@ def test_checkpoint_from_other_settings_is_refused(encoder_dir, tmp_path):
     run_training(tiny_settings(encoder_dir, epochs=2), data, tmp_path, stop_after_epoch=1)
     with pytest.raises(ConfigError, match="checkpoint"):
         run_training(tiny_settings(encoder_dir, epochs=2, learning_rate=2e-3), data, tmp_path)
+
+
+def test_a_pickled_checkpoint_is_refused_unread(encoder_dir, tmp_path):
+    marker = tmp_path / "code-ran"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"fingerprint": Planted()}, tmp_path / "checkpoint.safetensors")
+    data = {"a_x": TaskData(make_table(6, seed=1), TAGS)}
+    with pytest.raises(ConfigError, match=r"not a readable checkpoint.*delete it"):
+        run_training(tiny_settings(encoder_dir, epochs=1), data, tmp_path)
+    assert not marker.exists()
 
 
 def test_tables_from_another_tokenizer_are_refused(encoder_dir, tmp_path):

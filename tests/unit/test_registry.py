@@ -1,9 +1,10 @@
 import csv
+from dataclasses import replace
 
 import pytest
 
 from mtaal.corpora.readers import available_readers
-from mtaal.corpora.registry import load_registry
+from mtaal.corpora.registry import DEFAULT_REGISTRY, load_registry
 from mtaal.errors import ConfigError
 
 REGISTRY = load_registry()
@@ -53,3 +54,24 @@ def test_registry_digests_equal_the_mirror_manifest(mirror):
             else:
                 assert key not in manifest, f"{key} is mirrored: pin its digest"
     assert checked > 4000  # the 4000 JNLPBA standoff files among them
+
+
+def test_a_malformed_files_line_names_the_registry_corpus_and_line(tmp_path):
+    text = DEFAULT_REGISTRY.read_text()
+    broken = text.replace("      LICENSE 77f63de888c0a31dbdcc3f19a66d9c7ea64072f487fb302f250b1e7593d50ec9 ",
+                          "      LICENSE 77f63de888c0a31dbdcc3f19a66d9c7ea64072f487fb302f250b1e7593d50ec ", 1)
+    assert broken != text
+    (tmp_path / "corpora.yaml").write_text(broken)
+    with pytest.raises(ConfigError, match=r"corpora.yaml: corpus ncbi_disease, files line 1: expected "
+                                          r"'<path> <sha256\|-> <url\|->', found 'LICENSE 77f6"):
+        load_registry(tmp_path / "corpora.yaml")
+
+
+def test_fingerprints_follow_what_the_jobs_read():
+    corpus = REGISTRY.corpus("ncbi_disease")
+    moved = replace(corpus, files=tuple(replace(f, url="https://elsewhere.org/x") for f in corpus.files))
+    assert moved.download_fingerprint() == corpus.download_fingerprint()  # same pinned bytes
+    changed = replace(corpus, files=(replace(corpus.files[0], sha256="0" * 64), *corpus.files[1:]))
+    assert changed.download_fingerprint() != corpus.download_fingerprint()
+    assert replace(corpus, title="x").reading_fingerprint() == corpus.reading_fingerprint()
+    assert replace(corpus, patches={}).reading_fingerprint() != corpus.reading_fingerprint()

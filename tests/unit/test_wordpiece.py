@@ -459,3 +459,20 @@ def test_tokenizer_candidates_take_a_local_copy_first_then_the_hub_id(tmp_path):
     assert tokenizer_spec_of(candidates) == (str(vocab), False)
     with pytest.raises(TokenizerError, match="none of these paths exists"):
         tokenizer_spec_of({"tokenizer": [str(tmp_path / "a.txt"), str(tmp_path / "b" / "vocab.txt")]})
+
+
+def test_a_pinned_revision_picks_that_snapshot_of_a_cached_hub_model(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    repo = tmp_path / "models--org--tagger"
+    main, pinned = "a" * 40, "b" * 40
+    for commit in (main, pinned):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(main)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert resolve_encoder_dir("org/tagger").name == main
+    assert resolve_encoder_dir("org/tagger", revision=pinned).name == pinned
+    with pytest.raises(TokenizerError, match=f"at revision {'c' * 40}.*--revision {'c' * 40}"):
+        resolve_encoder_dir("org/tagger", revision="c" * 40)
