@@ -7,6 +7,7 @@ Examples::
     mtaal mtaal-split ncbi_disease
     mtaal active-learn ncbi_disease --variant mtaal --embedding glove --seed 1   # one MTAAL run
     mtaal wordpiece cdr_chemical && mtaal multitask-run cdr_chemical --fraction 0.5   # one transformer run
+    mtaal store && mtaal compare        # the results store, then every printed cell beside it
     mtaal check-config config/config.yaml config/tiers/tiny.yaml
     mtaal init my_project --entity-types disease --concepts   # then add-text, add-labels, train, query
 """
@@ -106,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     multitask.add_argument("--seed", type=int, default=1)
     multitask.add_argument("--init-encoder", type=Path, help="start from this saved encoder (fine-tuning)")
     multitask.add_argument("--results", type=Path, default=Path("results"))
+
+    store = commands.add_parser("store", help="every finished run under RESULTS into the results store")
+    store.add_argument("--results", type=Path, default=Path("results"))
+    compare = commands.add_parser("compare", help="every printed cell of both papers beside the store's runs")
+    compare.add_argument("--results", type=Path, default=Path("results"))
 
     check = commands.add_parser("check-config", help="merge and validate config files")
     check.add_argument("files", type=Path, nargs="+")
@@ -243,6 +249,8 @@ def _run(args: argparse.Namespace) -> None:
         _active_learn(args, config)
     elif args.command in ("wordpiece", "multitask-run"):
         _multitask(args, config, registry)
+    elif args.command in ("store", "compare"):
+        _results(args, config)
     elif args.command == "corpus-stats":
         from mtaal.corpora.stats import write_corpus_tables
 
@@ -287,6 +295,57 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                             args.results / "mtaal" / run_name / "rounds.parquet",
                             args.results / "mtaal" / "checkpoints" / f"{run_name}.safetensors")
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
+
+def _results(args: argparse.Namespace, config: dict) -> None:
+    """The rules ``results_store`` / ``results_compare`` over whatever runs RESULTS holds (a partial tier
+    too: a printed cell without runs is listed with its reason)."""
+    import pandas as pd
+
+    from mtaal.results import compare as C
+    from mtaal.results.store import mtaal_available_sentences, read_store, write_store
+
+    root = args.results
+    splits = {d: root / "corpora" / d / "mtaal_split.parquet" for d in config["mtaal"]["datasets"]}
+    splits = {d: path for d, path in splits.items() if path.is_file()}
+    store_dir = root / "store"
+    if args.command == "store":
+        studies = [s for s in ("curves", "diversity") if s in config["mtaal"]]
+        available = {(study, d): mtaal_available_sentences(path, config["mtaal"][study])
+                     for study in studies for d, path in splits.items()}
+        rounds = sorted(p for p in (root / "mtaal").glob("*/*/*/*/seed*/rounds.parquet")
+                        if p.parts[-6] in studies and p.parts[-5] in splits)
+        runs = sorted(p.parent for p in (root / "multitask").glob("*/*/*/ablation*/seed*/best.json"))
+        if not rounds and not runs:
+            raise MissingInputError(f"no finished run under {root}/mtaal or {root}/multitask (make one with "
+                                    f"`mtaal active-learn` or `mtaal multitask-run`{_option(args)})")
+        written = write_store(store_dir, rounds, available, runs)
+        print(f"{store_dir}: {len(written)} run files ({len(rounds)} MTAAL, {len(runs)} transformer runs)")
+        return
+    require({store_dir: f"mtaal store{_option(args)}"})
+    tables = root / "tables"
+
+    def optional(path: Path) -> pd.DataFrame | None:
+        return pd.read_parquet(path) if path.is_file() else None
+
+    sequences = [optional(p) for p in sorted(tables.glob("wordpiece_*.parquet"))]
+    preferred = [t for t in sequences if t is not None and t["encoder"].str.startswith("biobert").any()]
+    reproduction = C.Reproduction(
+        store=read_store(store_dir),
+        report_after_round=config["mtaal"]["report_after_round"],
+        diversity=optional(root / "mtaal" / "tables" / "query_diversity.parquet"),
+        corpus_stats=optional(tables / "corpus_stats.parquet"),
+        coverage=optional(tables / "corpus_coverage.parquet"),
+        sequences=(preferred or [t for t in sequences if t is not None] or [None])[0],
+        mtaal_sentences=C.mtaal_sentence_counts(splits),
+    )
+    reported = C.load_reported([REPO_CONFIG.parent / p if not Path(p).is_absolute() else Path(p)
+                                for p in config["results"]["reported"]])
+    out = root / "results"
+    table = C.write_comparison(reproduction, reported, config["tier"], out / "comparison.parquet",
+                               out / "comparison_mtaal.md", out / "comparison_multitask.md")
+    counts = table["status"].value_counts().to_dict()
+    print(f"wrote {out}/comparison.parquet and comparison_{{mtaal,multitask}}.md: {counts}")
 
 
 def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, raw: Path) -> None:

@@ -570,3 +570,17 @@ def comparison_markdown(comparison: pd.DataFrame, paper: str, title: str) -> str
         lines += ["", f"## {table}", "", "Printed layout, ours / printed:", "",
                   layout_markdown(rows, paper, table), "", "Cell by cell:", "", view.to_markdown(index=False)]
     return "\n".join(lines) + "\n"
+
+
+def write_comparison(reproduction: Reproduction, reported: pd.DataFrame, tier: str, parquet: Path,
+                     mtaal_md: Path, multitask_md: Path) -> pd.DataFrame:
+    """The comparison table (parquet) and one markdown page per paper, each written atomically."""
+    import pyarrow as pa
+
+    from mtaal.io import write_parquet, write_text
+
+    table = compare(reported, reproduction, tier)
+    write_parquet(pa.Table.from_pandas(table, preserve_index=False), parquet)
+    write_text(comparison_markdown(table, "mtaal", "MTAAL (Zhou et al. 2021)"), mtaal_md)
+    write_text(comparison_markdown(table, "multitask", "Multitask NER (Rodriguez et al. 2022)"), multitask_md)
+    return table

@@ -229,3 +229,30 @@ def test_sequence_counts_of_section_6_and_their_group_average(tmp_path):
     species = table.loc["SPECIES / average"]
     # the group is Table 1's species tasks; miRNA has no sequence table here
     assert species["mean"] == 250 and species["units"].startswith("2 of 3 tasks; max_len 512")
+
+
+def test_cli_store_and_compare_work_on_a_partial_results_folder(tmp_path, capsys):
+    from mtaal.cli import main
+    from tests.unit.test_results import _rounds
+
+    results = tmp_path / "results"
+    (results / "corpora/ncbi_disease").mkdir(parents=True)
+    pd.DataFrame({"split": ["labeled"] * 20 + ["unlabeled"] * 80 + ["test"] * 10}).to_parquet(
+        results / "corpora/ncbi_disease/mtaal_split.parquet")
+    for seed in (1, 2):
+        run = results / f"mtaal/curves/ncbi_disease/glove/mtaal/seed{seed}"
+        _rounds(run, "ncbi_disease", "glove", "mtaal", seed, [0.1, 0.5 + seed / 100])
+    assert main(["compare", "--results", str(results)]) == 2
+    assert "make it with `mtaal store --results" in capsys.readouterr().err
+    assert main(["store", "--results", str(results)]) == 0
+    assert main(["compare", "--results", str(results)]) == 0
+    table = pd.read_parquet(results / "results/comparison.parquet")
+    # the default tier reports NCBI after 5 queries; these runs have 1 round: their last round counts
+    cell = table[(table["table"] == "Table 3") & (table["row"] == "MTAAL+g")
+                 & (table["column"] == "MT / NER")]
+    assert cell["status"].iat[0] == REPRODUCED and cell["mean"].iat[0] == pytest.approx(0.515)
+    assert sorted(cell["values"].iat[0]) == pytest.approx([0.51, 0.52])
+    sentences = table[(table["table"] == "Table 1") & (table["metric"] == "sentences")
+                      & (table["dataset"] == "ncbi_disease")].set_index("split")["mean"]
+    assert sentences.to_dict() == {"labeled": 20, "unlabeled": 80, "test": 10}
+    assert (results / "results/comparison_mtaal.md").read_text().startswith("# MTAAL (Zhou et al. 2021)")
