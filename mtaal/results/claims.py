@@ -285,8 +285,8 @@ def claim2(ev: Evidence, alpha: float, margin: float) -> Verdict:
             column = own.format(task=task)
             rivals = [(f"stl_{task}-{s}" if scenario == "ST" else f"mtl-{s}") for s in UNCERTAINTY]
             rivals = [r for r in rivals if r in wide.columns]
-            if column not in wide.columns or not rivals:
-                continue
+            if column not in wide.columns or not rivals or task not in wide.index.get_level_values("task"):
+                continue  # e.g. NEN left out: no model learned it at this tier
             rows = wide.xs(task, level="task")
             margins.append((rows[column] - rows[rivals].max(axis=1)).rename(f"{scenario} {task.upper()}"))
     if not margins:
