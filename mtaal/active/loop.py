@@ -275,7 +275,11 @@ class ActiveLearner:
     ``data`` is used as given (sample it first: :meth:`ALData.subset`). ``vectors``: a ``.kv`` path or
     KeyedVectors (looked up lower-cased, OOV rows random), None for a random N(0, 0.1²) 50-d matrix, or the
     embedding matrix itself (one row per word of ``Vocab.build([data.vocab_words])``, as a model saved it).
+    ``reuse_encoding`` False runs the adversarial steps the slower way with the same results
+    (:func:`~mtaal.active.model.adversarial_td_step`), for the round benchmark's side-by-side timing.
     """
+
+    reuse_encoding: bool = True
 
     def __init__(
         self, settings: ALSettings, data: ALData, vectors: str | Path | KeyedVectors | np.ndarray | None
@@ -332,7 +336,8 @@ class ActiveLearner:
     def dd_game(self) -> dict[str, float]:
         """``dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches."""
         return play_dd_game(self.model, self.optimizers, self.vocab, self.rng, self.settings,
-                            self._sentences(self.labeled), self._sentences(self.unlabeled), self.device)
+                            self._sentences(self.labeled), self._sentences(self.unlabeled), self.device,
+                            reuse_encoding=self.reuse_encoding)
 
     def pool_scores(self, ids: Sequence[str], strategy: QueryStrategy | None = None) -> np.ndarray:
         """One informativeness score per id (higher = queried first) by ``strategy`` (default: the run's;
@@ -368,11 +373,13 @@ class ActiveLearner:
         batches = iter_batches(sentences, self.vocab, batch_size=s.batch_size, rng=self.rng,
                                drop_last=s.drop_last_batch, device=self.device)
         for step, batch in enumerate(batches):
-            adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder)
+            adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder,
+                                reuse_encoding=self.reuse_encoding)
             if len(unlabeled):
                 batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, s.batch_size)], self.vocab,
                                   device=self.device)
-                adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder)
+                adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder,
+                                    reuse_encoding=self.reuse_encoding)
 
     def train(self, epochs: int, unlabeled: Sequence[Sequence[str]] | None = None) -> float:
         """TD pass (when ``use_td``; over ``unlabeled``, default the learner's pool), then ``epochs`` task
@@ -514,6 +521,8 @@ def play_dd_game(
     labeled: Sequence[Sequence[str]],
     unlabeled: Sequence[Sequence[str]],
     device: torch.device,
+    *,
+    reuse_encoding: bool = True,
 ) -> dict[str, float]:
     """``settings.dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches.
 
@@ -530,7 +539,8 @@ def play_dd_game(
                           device=device)
         batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, settings.batch_size)], vocab,
                           device=device)
-        losses = adversarial_dd_step(model, batch_l, batch_u, optimizers.dd, optimizers.dd_encoder)
+        losses = adversarial_dd_step(model, batch_l, batch_u, optimizers.dd, optimizers.dd_encoder,
+                                     reuse_encoding=reuse_encoding)
     return losses
 
 
