@@ -264,6 +264,24 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.nd
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def bucket_order(
+    order: np.ndarray, lengths: Sequence[int], batch_size: int, window: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``order`` (``lengths[i]``: the length of sentence ``order[i]``) regrouped so that its consecutive
+    ``batch_size`` chunks hold sentences of similar length:
+    each run of ``window`` batches of it sorted by decreasing length (stable), then the full batches
+    shuffled (a partial last batch stays last). The same sentences, less padding. ``window`` 0: as given."""
+    if window <= 0 or len(order) <= batch_size:
+        return order
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    span = window * batch_size
+    grouped = np.concatenate([order[i : i + span][length_order(lengths_arr[i : i + span])]
+                              for i in range(0, len(order), span)])
+    n_full = len(grouped) // batch_size
+    full = grouped[: n_full * batch_size].reshape(n_full, batch_size)[rng.permutation(n_full)]
+    return np.concatenate([full.reshape(-1), grouped[n_full * batch_size :]])
+
+
 def iter_batches(
     sentences: Sequence[Sequence[str]],
     vocab: Vocab,
@@ -273,11 +291,16 @@ def iter_batches(
     batch_size: int = BATCH_SIZE,
     rng: np.random.Generator | None = None,
     drop_last: bool = False,
+    length_buckets: int = 0,
     device: torch.device | str = "cpu",
 ) -> Iterator[Batch]:
-    """Training batches: a seeded shuffle when ``rng`` is given, the last partial batch kept by default."""
+    """Training batches: a seeded shuffle when ``rng`` is given, the last partial batch kept by default.
+    ``length_buckets`` > 0 (with ``rng``): batches of similar lengths (:func:`bucket_order` with that
+    window), in shuffled order."""
     n = len(sentences)
     order = rng.permutation(n) if rng is not None else np.arange(n)
+    if rng is not None and length_buckets:
+        order = bucket_order(order, [len(sentences[i]) for i in order], batch_size, length_buckets, rng)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         idx = order[start : start + batch_size]
