@@ -406,3 +406,21 @@ def test_reused_encodings_give_the_same_rounds_as_two_forward_passes(data, discr
     for name, value in fast.model.state_dict().items():
         atol = 1e-4 if name.endswith("attention.key.bias") else 1e-6
         torch.testing.assert_close(value, slow_state[name], rtol=1e-5, atol=atol, msg=name)
+
+
+def test_length_buckets_train_on_the_same_sentences_with_less_padding(data, monkeypatch):
+    from mtaal.active import loop
+
+    padding = {}
+    for window in (0, 4):
+        seen = []
+        monkeypatch.setattr(loop, "train_task_epoch", lambda model, batches, opt: seen.extend(batches) or 0.0)
+        learner = loop.ActiveLearner(settings(batch_size=4, length_buckets=window), data, None)
+        learner.task_epochs(1)
+        rows = sorted(tuple(r[:n].tolist()) for b in seen for r, n in zip(b.word_ids, b.lengths, strict=True))
+        padding[window] = (rows, sum(int(b.mask.numel() - b.mask.sum()) for b in seen))
+    assert padding[0][0] == padding[4][0]
+    assert padding[4][1] < padding[0][1]
+    # A checkpoint of a run without the setting (written before it existed) still matches.
+    assert "length_buckets" not in settings().identity()
+    assert settings(length_buckets=4).identity()["length_buckets"] == 4
