@@ -60,8 +60,8 @@ SEED = 1
 
 
 class FlopCounter(TorchDispatchMode):
-    """FLOPs of matrix products and oneDNN LSTM layers (2 per multiply-add; an LSTM backward 2x its forward,
-    for the input and weight gradients)."""
+    """FLOPs of matrix products, linear layers and LSTMs (2 per multiply-add; an LSTM backward 2x its
+    forward, for the input and weight gradients)."""
 
     def __init__(self):
         super().__init__()
@@ -72,6 +72,11 @@ class FlopCounter(TorchDispatchMode):
         if name in ("mm", "bmm", "addmm", "baddbmm"):
             a, b = (args[1], args[2]) if name in ("addmm", "baddbmm") else (args[0], args[1])
             self.flops += 2 * a.numel() * b.shape[-1]
+        elif name == "linear":  # not decomposed under inference_mode
+            self.flops += 2 * args[0].numel() * args[1].shape[0]
+        elif name == "lstm":  # inference_mode: the whole op; params [w_ih, w_hh, b_ih, b_hh] per direction
+            x = args[0]
+            self.flops += 2 * (x.numel() // x.shape[-1]) * sum(p.numel() for p in args[2] if p.dim() == 2)
         elif name in ("mkldnn_rnn_layer", "mkldnn_rnn_layer_backward"):
             x, w_ih, w_hh = args[0], args[1], args[2]
             rows_steps = x.numel() // x.shape[-1]
