@@ -414,7 +414,8 @@ def test_length_buckets_train_on_the_same_sentences_with_less_padding(data, monk
     padding = {}
     for window in (0, 4):
         seen = []
-        monkeypatch.setattr(loop, "train_task_epoch", lambda model, batches, opt: seen.extend(batches) or 0.0)
+        monkeypatch.setattr(loop, "train_task_epoch",
+                            lambda model, batches, opt, seen=seen: seen.extend(batches) or 0.0)
         learner = loop.ActiveLearner(settings(batch_size=4, length_buckets=window), data, None)
         learner.task_epochs(1)
         rows = sorted(tuple(r[:n].tolist()) for b in seen for r, n in zip(b.word_ids, b.lengths, strict=True))
