@@ -75,6 +75,7 @@ from mtaal.active.model import (
     Vocab,
     adversarial_dd_step,
     adversarial_td_step,
+    bucket_order,
     collate,
     iter_batches,
     length_order,
@@ -122,6 +123,8 @@ ROUND_SCHEMA = pa.schema(
 ROUND_COLUMNS = tuple(ROUND_SCHEMA.names)
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = ("rounds", "device")
+# Settings added after checkpoints were written, with their defaults.
+ADDED_DEFAULTS = {"length_buckets": 0}
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,9 @@ class ALSettings:
 
     ``max_pool_sentences`` / ``max_labeled_sentences`` draw seeded samples of the unlabeled pool and the
     initial labeled set (per seed), ``max_test_sentences`` a fixed sample of the test set (the same for every
-    run). ``device`` "auto" takes CUDA when available.
+    run). ``device`` "auto" takes CUDA when available. ``length_buckets`` > 0 trains on batches of similar
+    sentence lengths (each window of that many batches of the shuffle sorted by length, the batches then
+    shuffled: the same sentences per epoch, less padding, other batches than the release's; 0: off).
     """
 
     dataset: str
@@ -160,6 +165,7 @@ class ALSettings:
     random_with_replacement: bool = False
     release_test_shuffle: bool = False
     scoring_batch_size: int = 256
+    length_buckets: int = 0
     max_pool_sentences: int | None = None
     max_labeled_sentences: int | None = None
     max_test_sentences: int | None = None
@@ -177,7 +183,7 @@ class ALSettings:
             raise ConfigError("ALSettings.use_td needs both tasks (the task discriminator tells NER / NEN)")
         minimum = {
             "rounds": 0, "query_size": 1, "epochs_per_round": 1, "initial_epochs": 0, "batch_size": 1,
-            "hidden": 1, "char_dim": 1, "dd_steps": 0, "scoring_batch_size": 1,
+            "hidden": 1, "char_dim": 1, "dd_steps": 0, "scoring_batch_size": 1, "length_buckets": 0,
         }
         for name, low in minimum.items():
             value = getattr(self, name)
@@ -224,8 +230,10 @@ class ALSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def identity(self) -> dict[str, Any]:
-        """The settings a checkpoint must share with the run resuming it."""
-        return {k: v for k, v in self.as_dict().items() if k not in RESUMABLE_CHANGES}
+        """The settings a checkpoint must share with the run resuming it (a later-added setting at its
+        default left out, so checkpoints written before it existed still resume)."""
+        return {k: v for k, v in self.as_dict().items()
+                if k not in RESUMABLE_CHANGES and not (k in ADDED_DEFAULTS and v == ADDED_DEFAULTS[k])}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ALSettings:
@@ -275,7 +283,11 @@ class ActiveLearner:
     ``data`` is used as given (sample it first: :meth:`ALData.subset`). ``vectors``: a ``.kv`` path or
     KeyedVectors (looked up lower-cased, OOV rows random), None for a random N(0, 0.1²) 50-d matrix, or the
     embedding matrix itself (one row per word of ``Vocab.build([data.vocab_words])``, as a model saved it).
+    ``reuse_encoding`` False runs the adversarial steps the slower way with the same results
+    (:func:`~mtaal.active.model.adversarial_td_step`), for the round benchmark's side-by-side timing.
     """
+
+    reuse_encoding: bool = True
 
     def __init__(
         self, settings: ALSettings, data: ALData, vectors: str | Path | KeyedVectors | np.ndarray | None
@@ -332,7 +344,8 @@ class ActiveLearner:
     def dd_game(self) -> dict[str, float]:
         """``dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches."""
         return play_dd_game(self.model, self.optimizers, self.vocab, self.rng, self.settings,
-                            self._sentences(self.labeled), self._sentences(self.unlabeled), self.device)
+                            self._sentences(self.labeled), self._sentences(self.unlabeled), self.device,
+                            reuse_encoding=self.reuse_encoding)
 
     def pool_scores(self, ids: Sequence[str], strategy: QueryStrategy | None = None) -> np.ndarray:
         """One informativeness score per id (higher = queried first) by ``strategy`` (default: the run's;
@@ -365,14 +378,23 @@ class ActiveLearner:
         sentences = self._sentences(self.labeled)
         unlabeled = self._sentences(self.unlabeled) if unlabeled is None else unlabeled
         order_u = self.rng.permutation(len(unlabeled))
+        if s.length_buckets:
+            # Only the drawn unlabeled batches are read, so only their window of the pool is sorted.
+            n_steps = math.ceil(len(sentences) / s.batch_size) * s.batch_size
+            head = order_u[:n_steps]
+            order_u = np.concatenate([bucket_order(head, [len(unlabeled[i]) for i in head], s.batch_size,
+                                                   s.length_buckets, self.rng), order_u[n_steps:]])
         batches = iter_batches(sentences, self.vocab, batch_size=s.batch_size, rng=self.rng,
-                               drop_last=s.drop_last_batch, device=self.device)
+                               drop_last=s.drop_last_batch, length_buckets=s.length_buckets,
+                               device=self.device)
         for step, batch in enumerate(batches):
-            adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder)
+            adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder,
+                                reuse_encoding=self.reuse_encoding)
             if len(unlabeled):
                 batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, s.batch_size)], self.vocab,
                                   device=self.device)
-                adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder)
+                adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder,
+                                    reuse_encoding=self.reuse_encoding)
 
     def train(self, epochs: int, unlabeled: Sequence[Sequence[str]] | None = None) -> float:
         """TD pass (when ``use_td``; over ``unlabeled``, default the learner's pool), then ``epochs`` task
@@ -390,7 +412,8 @@ class ActiveLearner:
         loss = math.nan
         for _ in range(epochs):
             batches = iter_batches(sentences, self.vocab, ner, nen, batch_size=self.settings.batch_size,
-                                   rng=self.rng, drop_last=self.settings.drop_last_batch, device=self.device)
+                                   rng=self.rng, drop_last=self.settings.drop_last_batch,
+                                   length_buckets=self.settings.length_buckets, device=self.device)
             loss = train_task_epoch(self.model, batches, self.optimizers.task)
         return loss
 
@@ -514,6 +537,8 @@ def play_dd_game(
     labeled: Sequence[Sequence[str]],
     unlabeled: Sequence[Sequence[str]],
     device: torch.device,
+    *,
+    reuse_encoding: bool = True,
 ) -> dict[str, float]:
     """``settings.dd_steps`` rounds of the DD game on alternating labeled / unlabeled batches.
 
@@ -530,7 +555,8 @@ def play_dd_game(
                           device=device)
         batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, settings.batch_size)], vocab,
                           device=device)
-        losses = adversarial_dd_step(model, batch_l, batch_u, optimizers.dd, optimizers.dd_encoder)
+        losses = adversarial_dd_step(model, batch_l, batch_u, optimizers.dd, optimizers.dd_encoder,
+                                     reuse_encoding=reuse_encoding)
     return losses
 
 

@@ -264,6 +264,24 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.nd
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def bucket_order(
+    order: np.ndarray, lengths: Sequence[int], batch_size: int, window: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``order`` (``lengths[i]``: the length of sentence ``order[i]``) regrouped so that its consecutive
+    ``batch_size`` chunks hold sentences of similar length:
+    each run of ``window`` batches of it sorted by decreasing length (stable), then the full batches
+    shuffled (a partial last batch stays last). The same sentences, less padding. ``window`` 0: as given."""
+    if window <= 0 or len(order) <= batch_size:
+        return order
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    span = window * batch_size
+    grouped = np.concatenate([order[i : i + span][length_order(lengths_arr[i : i + span])]
+                              for i in range(0, len(order), span)])
+    n_full = len(grouped) // batch_size
+    full = grouped[: n_full * batch_size].reshape(n_full, batch_size)[rng.permutation(n_full)]
+    return np.concatenate([full.reshape(-1), grouped[n_full * batch_size :]])
+
+
 def iter_batches(
     sentences: Sequence[Sequence[str]],
     vocab: Vocab,
@@ -273,11 +291,16 @@ def iter_batches(
     batch_size: int = BATCH_SIZE,
     rng: np.random.Generator | None = None,
     drop_last: bool = False,
+    length_buckets: int = 0,
     device: torch.device | str = "cpu",
 ) -> Iterator[Batch]:
-    """Training batches: a seeded shuffle when ``rng`` is given, the last partial batch kept by default."""
+    """Training batches: a seeded shuffle when ``rng`` is given, the last partial batch kept by default.
+    ``length_buckets`` > 0 (with ``rng``): batches of similar lengths (:func:`bucket_order` with that
+    window), in shuffled order."""
     n = len(sentences)
     order = rng.permutation(n) if rng is not None else np.arange(n)
+    if rng is not None and length_buckets:
+        order = bucket_order(order, [len(sentences[i]) for i in order], batch_size, length_buckets, rng)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         idx = order[start : start + batch_size]
@@ -712,10 +735,13 @@ def make_optimizers(
 # -------------------------------------------------------------------------------- training steps
 
 
-def _step(model: MTAALModel, loss: Tensor, optimizer: torch.optim.Optimizer) -> float:
-    """Backpropagate ``loss`` and step only ``optimizer``; gradients left on other parties are cleared."""
+def _step(
+    model: MTAALModel, loss: Tensor, optimizer: torch.optim.Optimizer, inputs: list[Tensor] | None = None
+) -> float:
+    """Backpropagate ``loss`` and step only ``optimizer``; gradients left on other parties are cleared.
+    ``inputs``: the only parameters to compute gradients for (the stepped party's; skips the others')."""
     model.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward(inputs=inputs)
     optimizer.step()
     model.zero_grad(set_to_none=True)
     return float(loss.detach())
@@ -776,16 +802,43 @@ def td_encoder_step(model: MTAALModel, batch: Batch, encoder_optimizer: torch.op
     return _step(model, _td_losses(model, batch, detach_encoder=False).encoder, encoder_optimizer)
 
 
+def _td_losses_from(model: MTAALModel, e: Tensor, batch: Batch) -> TDLosses:
+    """Eq. 2 from a computed latent ``e``: TD reads only the attention outputs ``p_k``, so the decoders'
+    BiLSTMs and output layers (which ``_td_losses`` runs and discards) are not run."""
+    with autocast_for(model.device):
+        private = {task: decoder.attention(e, batch.mask) for task, decoder in model.decoders.items()}
+        logits_ner = model.td_logits(private["ner"], batch)
+        logits_nen = model.td_logits(private["nen"], batch)
+    return td_adversarial_losses(logits_ner, logits_nen, model.discriminator_mask(batch))
+
+
 def adversarial_td_step(
     model: MTAALModel,
     batch: Batch,
     td_optimizer: torch.optim.Optimizer,
     encoder_optimizer: torch.optim.Optimizer,
+    *,
+    reuse_encoding: bool = True,
 ) -> dict[str, float]:
     """One round of Eq. 2 on ``batch`` (labels unused, so labeled and unlabeled batches both serve):
-    TD side first, then the encoder, as in the release."""
-    td = td_discriminator_step(model, batch, td_optimizer)
-    enc = td_encoder_step(model, batch, encoder_optimizer)
+    TD side first, then the encoder, as in the release.
+
+    ``reuse_encoding``: encode ``batch`` once for both sides (the TD side's step leaves the encoder as it
+    was, so a second encoding would be the same), skip the decoder parts TD does not read and compute
+    gradients only for the encoder on its side; the same losses and updates as ``False`` (two full
+    forward passes, :func:`td_discriminator_step` then :func:`td_encoder_step`), in about half the time.
+    """
+    if not reuse_encoding:
+        td = td_discriminator_step(model, batch, td_optimizer)
+        enc = td_encoder_step(model, batch, encoder_optimizer)
+        return {"td_loss": td, "encoder_td_loss": enc}
+    model.train()
+    batch = batch.to(model.device)
+    with autocast_for(model.device):
+        e = model.encode(batch)
+    td = _step(model, _td_losses_from(model, e.detach(), batch).discriminator, td_optimizer)
+    enc = _step(model, _td_losses_from(model, e, batch).encoder, encoder_optimizer,
+                inputs=model.encoder_parameters())
     return {"td_loss": td, "encoder_td_loss": enc}
 
 
@@ -850,12 +903,30 @@ def adversarial_dd_step(
     encoder_optimizer: torch.optim.Optimizer,
     *,
     include_labeled: bool = True,
+    reuse_encoding: bool = True,
 ) -> dict[str, float]:
-    """One round of the DD game: DD step on Eq. 3, then the encoder step on Eq. 4."""
-    dd = dd_discriminator_step(model, labeled_batch, unlabeled_batch, dd_optimizer)
-    enc = dd_encoder_step(
-        model, labeled_batch, unlabeled_batch, encoder_optimizer, include_labeled=include_labeled
-    )
+    """One round of the DD game: DD step on Eq. 3, then the encoder step on Eq. 4.
+
+    ``reuse_encoding``: encode both batches once for both steps (the DD step leaves the encoder as it was)
+    and compute gradients only for the encoder on its step; the same updates as ``False``."""
+    if not reuse_encoding:
+        dd = dd_discriminator_step(model, labeled_batch, unlabeled_batch, dd_optimizer)
+        enc = dd_encoder_step(
+            model, labeled_batch, unlabeled_batch, encoder_optimizer, include_labeled=include_labeled
+        )
+        return {"dd_loss": dd, "encoder_dd_loss": enc}
+    model.train()
+    labeled, unlabeled = labeled_batch.to(model.device), unlabeled_batch.to(model.device)
+    mask_l, mask_u = model.discriminator_mask(labeled), model.discriminator_mask(unlabeled)
+    with autocast_for(model.device):
+        e_l, e_u = model.encode(labeled), model.encode(unlabeled)
+        logits = (model.dd_logits(e_l.detach(), labeled), model.dd_logits(e_u.detach(), unlabeled))
+    dd = _step(model, dd_loss(*logits, mask_l, mask_u), dd_optimizer)
+    with autocast_for(model.device):
+        logits_u = model.dd_logits(e_u, unlabeled)
+        logits_l = model.dd_logits(e_l, labeled) if include_labeled else None
+    loss = encoder_dd_loss(logits_u, logits_l, mask_u, mask_l if include_labeled else None)
+    enc = _step(model, loss, encoder_optimizer, inputs=model.encoder_parameters())
     return {"dd_loss": dd, "encoder_dd_loss": enc}
 
 

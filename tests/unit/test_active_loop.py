@@ -279,7 +279,7 @@ def test_td_pass_plays_on_labeled_and_unlabeled_batches(data, monkeypatch):
     from mtaal.active import loop
 
     seen = []
-    monkeypatch.setattr(loop, "adversarial_td_step", lambda model, batch, *a: seen.append(batch))
+    monkeypatch.setattr(loop, "adversarial_td_step", lambda model, batch, *a, **k: seen.append(batch))
     learner = loop.ActiveLearner(settings(batch_size=5), data, None)
     learner.td_pass()
     vocab_ids = {i: w for w, i in learner.vocab.words.items()}
@@ -377,3 +377,51 @@ def test_release_test_shuffle_reorders_only_the_release_metric_batches(data, mon
     again = loop.ActiveLearner(settings(release_test_shuffle=True), data, None)
     again.evaluate()
     assert orders[3] == orders[1]  # seeded by (seed, round): a resumed run draws the same order
+
+
+@pytest.mark.parametrize("discriminators", ["sentence", "word"])
+def test_reused_encodings_give_the_same_rounds_as_two_forward_passes(data, discriminators):
+    # The fast adversarial steps (one encoding for both sides, TD without the decoders' unused BiLSTMs,
+    # encoder-only gradients) must train the same model: same selections, scores and weights.
+    from mtaal.active.loop import ActiveLearner
+
+    learners = []
+    for reuse in (True, False):
+        learner = ActiveLearner(settings(initial_epochs=1, dd_steps=3, discriminators=discriminators), data,
+                                None)
+        learner.reuse_encoding = reuse
+        rows = [learner.run_round(r) for r in range(3)]
+        learners.append((learner, rows))
+    (fast, fast_rows), (slow, slow_rows) = learners
+    for a, b in zip(fast_rows, slow_rows, strict=True):
+        assert a["selected_ids"] == b["selected_ids"]
+        for key in ("ner_f1", "nen_f1", "task_loss"):
+            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6)
+    scores_fast, scores_slow = fast.pool_scores(fast.unlabeled), slow.pool_scores(slow.unlabeled)
+    np.testing.assert_allclose(scores_fast, scores_slow, rtol=1e-4, atol=1e-6)
+    # Equal up to float32 rounding (another order of the same sums), except the attention key biases:
+    # their true gradient is 0 (softmax ignores a shift shared by all keys), so Adam steps them by rounding
+    # noise, at most lr per step.
+    slow_state = slow.model.state_dict()
+    for name, value in fast.model.state_dict().items():
+        atol = 1e-4 if name.endswith("attention.key.bias") else 1e-6
+        torch.testing.assert_close(value, slow_state[name], rtol=1e-5, atol=atol, msg=name)
+
+
+def test_length_buckets_train_on_the_same_sentences_with_less_padding(data, monkeypatch):
+    from mtaal.active import loop
+
+    padding = {}
+    for window in (0, 4):
+        seen = []
+        monkeypatch.setattr(loop, "train_task_epoch",
+                            lambda model, batches, opt, seen=seen: seen.extend(batches) or 0.0)
+        learner = loop.ActiveLearner(settings(batch_size=4, length_buckets=window), data, None)
+        learner.task_epochs(1)
+        rows = sorted(tuple(r[:n].tolist()) for b in seen for r, n in zip(b.word_ids, b.lengths, strict=True))
+        padding[window] = (rows, sum(int(b.mask.numel() - b.mask.sum()) for b in seen))
+    assert padding[0][0] == padding[4][0]
+    assert padding[4][1] < padding[0][1]
+    # A checkpoint of a run without the setting (written before it existed) still matches.
+    assert "length_buckets" not in settings().identity()
+    assert settings(length_buckets=4).identity()["length_buckets"] == 4

@@ -377,3 +377,30 @@ def test_iter_batches_shuffles_with_the_seed_and_keeps_the_tail(vocab):
     a = next(M.iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
     b = next(M.iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
     assert torch.equal(a.word_ids, b.word_ids)
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_adversarial_steps_report_the_losses_before_their_updates(vocab, reuse):
+    # Both paths: the TD side's loss is the loss before any step, the encoder's is -(TD loss after TD moved).
+    model = build(vocab)
+    opts = M.make_optimizers(model, adv_lr=1e-2)
+    batch = labeled(vocab)
+    before = M.td_loss_value(model, batch)
+    td = M.adversarial_td_step(model, batch, opts.td, opts.td_encoder, reuse_encoding=reuse)
+    assert td["td_loss"] == pytest.approx(before, rel=1e-5)
+    assert td["encoder_td_loss"] < 0
+
+
+def test_bucket_order_keeps_the_sentences_and_groups_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 60, size=203)
+    order = rng.permutation(203)
+    bucketed = M.bucket_order(order, lengths[order], 8, 5, np.random.default_rng(1))
+    assert sorted(bucketed.tolist()) == list(range(203))
+    spread = [np.ptp(lengths[bucketed[i : i + 8]]) for i in range(0, 200, 8)]
+    shuffled = [np.ptp(lengths[order[i : i + 8]]) for i in range(0, 200, 8)]
+    assert np.mean(spread) < np.mean(shuffled) / 3
+    assert np.array_equal(M.bucket_order(order, lengths[order], 8, 0, rng), order)
+    # Seeded: the same rng state gives the same batches.
+    again = M.bucket_order(order, lengths[order], 8, 5, np.random.default_rng(1))
+    assert np.array_equal(bucketed, again)
