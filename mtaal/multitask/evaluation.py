@@ -35,6 +35,8 @@ import pandas as pd
 from seqeval.metrics.v1 import precision_recall_fscore_support
 from seqeval.scheme import IOB2
 
+from mtaal.active.metrics import ALL_O_PREFIX
+
 OUTSIDE = "O"
 IGNORE_INDEX = -100
 WORD_IO_PRF = ("word_io_precision", "word_io_recall", "word_io_f1")
@@ -48,7 +50,6 @@ METRICS = (
     "entity_f1",
 )
 # What a tagger that predicts O for every word scores under each metric, on the same split.
-ALL_O_PREFIX = "all_o_"
 ALL_O_METRICS = tuple(ALL_O_PREFIX + m for m in METRICS)
 
 

@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mtaal.active.metrics import ALL_O_PREFIX
 from mtaal.active.report import at_report_round
 from mtaal.errors import MtaalError
+from mtaal.multitask.report import entity_type_of
 
 REPORTED_COLUMNS = [
     "paper",
@@ -50,7 +52,6 @@ CELL_KEY = ["paper", "table", "row", "column", "statistic"]
 PAPER_SYSTEM = "paper"
 GROUP_PREFIX = "group:"
 ALL_GROUPS = "group:all"
-ALL_O_PREFIX = "all_o_"
 # The printed metric -> our stricter variant, shown beside it.
 SECOND_METRIC = {
     "release_ner_f1_batch_mean": "ner_f1",
@@ -342,13 +343,8 @@ def _member_tasks(reported: pd.DataFrame) -> dict[tuple, list[str]]:
         names = sorted(frame["dataset"].unique())
         out[(table, ALL_GROUPS)] = names
         for name in names:
-            out.setdefault((table, GROUP_PREFIX + _entity_group(name)), []).append(name)
+            out.setdefault((table, GROUP_PREFIX + entity_type_of(name)), []).append(name)
     return out
-
-
-def _entity_group(task: str) -> str:
-    suffix = task.rsplit("_", 1)[-1]
-    return "cell_line" if suffix == "cellline" else suffix
 
 
 def _cell_for(row, rep: Reproduction, members) -> Cell:
