@@ -26,6 +26,7 @@ localrules:
     all,
     corpora,
     mtaal,
+    mtaal_curves,
     multitask,
     results,
 

@@ -10,8 +10,10 @@ Variants, each from a fresh learner of the same seed, interleaved in every repea
 * ``before``: the adversarial steps as before this benchmark's commit (two full forward passes a step);
 * ``reuse_encoding``: one encoding for both sides of a step, TD without the decoders' unused BiLSTMs,
   encoder-only gradients (same algorithm: selections must match ``before``; scores within rounding);
-* ``reuse_encoding+length_buckets``: also length-bucketed training batches (``length_buckets`` 10: other
-  batches, so other numbers, the same sentences per epoch).
+* ``reuse_encoding+distinct_spellings``: also the char BiLSTM run once per distinct spelling in a batch,
+  not once per word (same function of the characters: selections must match; scores within rounding);
+* ``reuse_encoding+distinct_spellings+length_buckets``: also length-bucketed training batches
+  (``length_buckets`` 10: other batches, so other numbers, the same sentences per epoch).
 
 Each step's FLOPs are counted once (first repeat, a dispatch-level counter: matrix products and the oneDNN
 LSTM kernels, backward = 2x forward) and reported as GFLOP/s against this machine's fp32 GEMM peak
@@ -51,10 +53,14 @@ from mtaal.active.model import adversarial_td_step, iter_batches  # noqa: E402
 
 STEPS = ("dd_game", "score_pool_and_select", "td_pass", "task_epoch", "evaluate_test")
 VARIANTS = {
-    "before": {"reuse_encoding": False, "length_buckets": 0},
-    "reuse_encoding": {"reuse_encoding": True, "length_buckets": 0},
-    "reuse_encoding+length_buckets": {"reuse_encoding": True, "length_buckets": 10},
+    "before": {"reuse_encoding": False, "length_buckets": 0, "distinct_spellings": False},
+    "reuse_encoding": {"reuse_encoding": True, "length_buckets": 0, "distinct_spellings": False},
+    "reuse_encoding+distinct_spellings": {"reuse_encoding": True, "length_buckets": 0,
+                                          "distinct_spellings": True},
+    "reuse_encoding+distinct_spellings+length_buckets": {"reuse_encoding": True, "length_buckets": 10,
+                                                         "distinct_spellings": True},
 }
+FINAL = "reuse_encoding+distinct_spellings+length_buckets"
 BUCKET_WINDOW = 10
 SEED = 1
 
@@ -115,6 +121,7 @@ def learner_for(settings: ALSettings, data, vectors, variant: dict) -> ActiveLea
     torch.manual_seed(settings.seed)
     learner = ActiveLearner(replace(settings, length_buckets=variant["length_buckets"]), data, vectors)
     learner.reuse_encoding = variant["reuse_encoding"]
+    learner.model.encoder.chars.distinct_spellings = variant["distinct_spellings"]
     return learner
 
 
@@ -235,9 +242,10 @@ def main() -> None:
             base = summary["before"]["median_round_seconds"]
             for name in summary:
                 summary[name]["speedup_vs_before"] = round(base / summary[name]["median_round_seconds"], 2)
-            same = [r["selected"] == b["selected"] for r, b in zip(results["reuse_encoding"],
-                                                                      results["before"], strict=False)]
-            report["reuse_encoding_same_selections_as_before"] = all(same)
+            for name in ("reuse_encoding", "reuse_encoding+distinct_spellings"):
+                same = [r["selected"] == b["selected"] for r, b in zip(results[name], results["before"],
+                                                                       strict=False)]
+                report[f"{name}_same_selections_as_before"] = all(same)
             report["summary"] = summary
             save()
 
@@ -263,7 +271,7 @@ def main() -> None:
     save()
 
     # Scaling (final variant): TD pass + task epoch against the labeled set, pool scoring against the pool.
-    final = VARIANTS["reuse_encoding+length_buckets"]
+    final = VARIANTS[FINAL]
     labeled_scaling = []
     for n in (400, 800) if not args.smoke else (args.smoke // 4, args.smoke // 2):
         small = data.subset(max_labeled_sentences=n, labeled_seed=0, max_pool_sentences=None, pool_seed=0,
@@ -272,7 +280,7 @@ def main() -> None:
         _, td_s = timed(probe.td_pass)
         _, epoch_s = timed(probe.task_epochs, 1)
         labeled_scaling.append({"labeled": n, "td_pass_s": round(td_s, 2), "task_epoch_s": round(epoch_s, 2)})
-    full = summary["reuse_encoding+length_buckets"]["median_seconds"]
+    full = summary[FINAL]["median_seconds"]
     labeled_scaling.append({"labeled": len(data.labeled) + settings.query_size, "td_pass_s": full["td_pass"],
                             "task_epoch_s": full["task_epoch"]})
     pool_scaling = []

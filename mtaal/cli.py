@@ -8,6 +8,8 @@ Examples::
     mtaal active-learn ncbi_disease --variant mtaal --embedding glove --seed 1   # one MTAAL run
     mtaal wordpiece cdr_chemical && mtaal multitask-run cdr_chemical --fraction 0.5   # one transformer run
     mtaal store && mtaal compare        # the results store, then every printed cell beside it
+    mtaal --config config/tiers/paper.yaml --config config/tiers/reproduce-ncbi.yaml \
+        record rebuild reproductions/ncbi-paper-scale   # a committed record's comparison and figures
     mtaal check-config config/config.yaml config/tiers/tiny.yaml
     mtaal init my_project --entity-types disease --concepts   # then add-text, add-labels, train, query
 """
@@ -112,6 +114,17 @@ def _parser() -> argparse.ArgumentParser:
     store.add_argument("--results", type=Path, default=Path("results"))
     compare = commands.add_parser("compare", help="every printed cell of both papers beside the store's runs")
     compare.add_argument("--results", type=Path, default=Path("results"))
+
+    record = commands.add_parser("record", help="a committed reproduction record (reproductions/<name>): "
+                                 "missing runs, add finished ones, rebuild its tables and figures")
+    record.add_argument("action", choices=["missing", "add", "rebuild"],
+                        help="missing: print the rounds files still to run (one per line, the most wanted "
+                             "first); add: finished runs under RESULTS into the record; rebuild: comparison, "
+                             "figures and STATUS.md from the record's store alone")
+    record.add_argument("record", type=Path, help="the record directory")
+    record.add_argument("--results", type=Path, default=Path("results"))
+    record.add_argument("--rank", type=int, default=None,
+                        help="missing: only the runs at this seed rank (0: each variant's first seed)")
 
     check = commands.add_parser("check-config", help="merge and validate config files")
     check.add_argument("files", type=Path, nargs="+")
@@ -251,6 +264,8 @@ def _run(args: argparse.Namespace) -> None:
         _multitask(args, config, registry)
     elif args.command in ("store", "compare"):
         _results(args, config)
+    elif args.command == "record":
+        _record(args, config)
     elif args.command == "corpus-stats":
         from mtaal.corpora.stats import write_corpus_tables
 
@@ -293,8 +308,27 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                               settings[args.study], settings["model"], args.seed)
     rounds = run_experiment(run, corpus_dir, vectors,
                             args.results / "mtaal" / run_name / "rounds.parquet",
-                            args.results / "mtaal" / "checkpoints" / f"{run_name}.safetensors")
+                            args.results / "mtaal" / "checkpoints" / f"{run_name}.safetensors",
+                            identity={"paper": "mtaal", "experiment": args.study, "variant": args.variant,
+                                      "tier": config.get("tier")})
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
+
+def _record(args: argparse.Namespace, config: dict) -> None:
+    from mtaal.results import record as R
+    from mtaal.results.compare import load_reported
+
+    if args.action == "missing":
+        for run in R.missing_runs(args.record, config):
+            if args.rank is None or R.seed_rank(run, config) == args.rank:
+                print(run.rounds_path(args.results))
+    elif args.action == "add":
+        added = R.add_runs(args.record, args.results, config)
+        print(f"{args.record}: {len(added)} runs added" + "".join(f"\n  {run}" for run in added))
+    else:
+        reported = load_reported([REPO_CONFIG.parent / path for path in config["results"]["reported"]])
+        comparison = R.rebuild(args.record, reported, config)
+        print(f"{args.record}: {len(comparison)} printed cells compared; see STATUS.md, comparison.md")
 
 
 def _results(args: argparse.Namespace, config: dict) -> None:
@@ -303,7 +337,7 @@ def _results(args: argparse.Namespace, config: dict) -> None:
     import pandas as pd
 
     from mtaal.results import compare as C
-    from mtaal.results.store import mtaal_available_sentences, read_store, write_store
+    from mtaal.results.store import read_store, write_store
 
     root = args.results
     splits = {d: root / "corpora" / d / "mtaal_split.parquet" for d in config["mtaal"]["datasets"]}
@@ -311,15 +345,13 @@ def _results(args: argparse.Namespace, config: dict) -> None:
     store_dir = root / "store"
     if args.command == "store":
         studies = [s for s in ("curves", "diversity") if s in config["mtaal"]]
-        available = {(study, d): mtaal_available_sentences(path, config["mtaal"][study])
-                     for study in studies for d, path in splits.items()}
         rounds = sorted(p for p in (root / "mtaal").glob("*/*/*/*/seed*/rounds.parquet")
                         if p.parts[-6] in studies and p.parts[-5] in splits)
         runs = sorted(p.parent for p in (root / "multitask").glob("*/*/*/ablation*/seed*/best.json"))
         if not rounds and not runs:
             raise MissingInputError(f"no finished run under {root}/mtaal or {root}/multitask (make one with "
                                     f"`mtaal active-learn` or `mtaal multitask-run`{_option(args)})")
-        written = write_store(store_dir, rounds, available, runs)
+        written = write_store(store_dir, rounds, runs)
         print(f"{store_dir}: {len(written)} run files ({len(rounds)} MTAAL, {len(runs)} transformer runs)")
         return
     require({store_dir: f"mtaal store{_option(args)}"})

@@ -28,9 +28,12 @@ def check_config(config: dict) -> None:
     if unsplit := [name for name in config["mtaal"]["datasets"] if name not in split["datasets"]]:
         problems.append(f"mtaal.datasets: {', '.join(unsplit)} not in mtaal_data.datasets (no MTAAL split)")
     mtaal = config["mtaal"]
-    if unknown := [name for name in mtaal["diversity"]["variants"] if name not in mtaal["variants"]]:
-        problems.append(f"mtaal.diversity.variants: {', '.join(unknown)} not in mtaal.variants "
-                        f"(known: {', '.join(sorted(mtaal['variants']))})")
+    for study in ("curves", "diversity"):
+        for key in ("variants", "variant_seeds"):
+            named = mtaal[study].get(key) or []
+            if unknown := [name for name in named if name not in mtaal["variants"]]:
+                problems.append(f"mtaal.{study}.{key}: {', '.join(unknown)} not in mtaal.variants "
+                                f"(known: {', '.join(sorted(mtaal['variants']))})")
     if "user" in mtaal["embeddings"] and not mtaal["user_vectors"]:
         problems.append("mtaal.embeddings: `user` needs mtaal.user_vectors: {path: <vectors file>}")
     multitask = config["multitask"]

@@ -46,5 +46,21 @@ def query_size_for(query_size: int | Mapping[str, int], dataset: str) -> int:
 
 
 def study_for(study: Mapping, dataset: str) -> dict:
-    """A study's settings with ``query_size`` resolved for ``dataset``."""
-    return {**study, "query_size": query_size_for(study["query_size"], dataset)}
+    """A study's loop settings (less the run choices, :data:`RUN_CHOICE_KEYS`) with ``query_size``
+    resolved for ``dataset``."""
+    settings = {key: value for key, value in study.items() if key not in RUN_CHOICE_KEYS}
+    return {**settings, "query_size": query_size_for(study["query_size"], dataset)}
+
+
+# A study's keys that choose which runs exist (not how one runs: adding a seed must not rerun the others).
+RUN_CHOICE_KEYS = ("seeds", "variants", "variant_seeds")
+
+
+def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
+    """The runs of a study, variant -> seeds: the study's ``variants`` (default: all of ``mtaal.variants``),
+    each with its ``variant_seeds`` entry, else the study's ``seeds``, else ``mtaal.seeds``."""
+    settings = mtaal[study]
+    variants = settings.get("variants") or list(mtaal["variants"])
+    seeds = settings.get("seeds") or mtaal["seeds"]
+    per_variant = settings.get("variant_seeds") or {}
+    return {variant: list(per_variant.get(variant, seeds)) for variant in variants}

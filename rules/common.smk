@@ -3,6 +3,7 @@ from snakemake.utils import validate
 
 from mtaal.config import check_config
 from mtaal.corpora.registry import load_registry
+from mtaal.workflow import study_for, study_runs
 
 
 validate(config, "../config/schema/config.schema.yaml")
@@ -27,30 +28,29 @@ def corpus_of(wildcards):
 # MTAAL stage (rules/mtaal.smk): one run per (study, dataset, embedding, variant, seed).
 MTAAL = config["mtaal"]
 EMBEDDINGS = MTAAL["embeddings"]
-STUDIES = {
-    "curves": {"variants": list(MTAAL["variants"]), "seeds": MTAAL["seeds"]},
-    "diversity": {"variants": MTAAL["diversity"]["variants"], "seeds": MTAAL["diversity"]["seeds"]},
-}
+STUDIES = {study: study_runs(MTAAL, study) for study in ("curves", "diversity")}  # variant -> seeds
 FIGURES = ["fig6_td_effect", "fig7_strategies", "fig8_ablation"]
 
 
 def study_params(study, dataset):
-    """One run's loop settings: the study's, less its seed / variant lists, query_size for this dataset."""
-    from mtaal.workflow import study_for
-
-    settings = {key: value for key, value in MTAAL[study].items() if key not in ("seeds", "variants")}
-    return study_for(settings, dataset)
+    """One run's loop settings: the study's, less the run choices (seeds, variants), query_size for this
+    dataset."""
+    return study_for(MTAAL[study], dataset)
 
 
 def mtaal_runs(study):
-    return expand(
-        "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
-        study=study,
-        dataset=MTAAL["datasets"],
-        embedding=EMBEDDINGS if study == "curves" else EMBEDDINGS[:1],
-        variant=STUDIES[study]["variants"],
-        seed=STUDIES[study]["seeds"],
-    )
+    return [
+        path
+        for variant, seeds in STUDIES[study].items()
+        for path in expand(
+            "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
+            study=study,
+            dataset=MTAAL["datasets"],
+            embedding=EMBEDDINGS if study == "curves" else EMBEDDINGS[:1],
+            variant=variant,
+            seed=seeds,
+        )
+    ]
 
 
 # Multitask stage (rules/multitask.smk): one training run per (experiment, group, fraction, seed).

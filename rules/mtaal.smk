@@ -140,6 +140,8 @@ rule mtaal_run:
         study=lambda w: study_params(w.study, w.dataset),
         model=MTAAL["model"],
         checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
+        # Written with the scores (the tier is a label only: the settings above decide the numbers).
+        identity=lambda w: {"paper": "mtaal", "experiment": w.study, "variant": w.variant, "tier": config["tier"]},
     log:
         "results/logs/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.log",
     benchmark:
@@ -216,3 +218,9 @@ rule mtaal:
         rules.mtaal_tables.output,
         rules.mtaal_figures.output,
         rules.embedding_coverage.output,
+
+
+# The curve runs alone (no tables or figures): what a reproduction record runs (make reproduce-ncbi).
+rule mtaal_curves:
+    input:
+        mtaal_runs("curves"),

@@ -61,14 +61,9 @@ REPORT_TABLES = {
 rule results_store:
     input:
         mtaal=mtaal_runs("curves") + mtaal_runs("diversity"),
-        splits=expand("results/corpora/{dataset}/mtaal_split.parquet", dataset=MTAAL["datasets"]),
         multitask=multitask_runs(),
     output:
         store=directory("results/store"),
-    params:
-        # Only the caps that set each study's available sentences (the labeled-fraction denominator).
-        caps={study: {key: MTAAL[study][key] for key in ("max_labeled_sentences", "max_pool_sentences")}
-              for study in STUDIES},
     log:
         "results/logs/results/store.log",
     benchmark:

@@ -20,4 +20,5 @@ with rule_logging(snakemake.log):
         Path(snakemake.params.checkpoint),
         progress=False,
         threads=snakemake.threads,
+        identity=snakemake.params.identity,
     )

@@ -53,15 +53,18 @@ def run_experiment(
     checkpoint_path: Path,
     progress: bool = True,
     threads: int | None = None,
+    identity: Mapping[str, str] | None = None,
 ):
     """Load the dataset's MTAAL pool from ``corpus_dir`` (tokens, split, labels) and run the loop.
 
     ``threads`` caps torch's CPU threads: a scheduler's parallel jobs must not oversubscribe the cores
-    (busy-waiting threads slowed rounds down a hundredfold when they did)."""
+    (busy-waiting threads slowed rounds down a hundredfold when they did). ``identity``: the names the
+    rounds are written with (paper, experiment, variant, tier; see ``loop.IDENTITY_SCHEMA``)."""
     if threads is not None:
         torch.set_num_threads(threads)
     corpus_dir = Path(corpus_dir)
     data = load_al_data(
         corpus_dir / "tokens.parquet", corpus_dir / "mtaal_split.parquet", corpus_dir / "mtaal_labels.json"
     )
-    return run_active_learning(settings, data, vectors, rounds_path, checkpoint_path, progress=progress)
+    return run_active_learning(settings, data, vectors, rounds_path, checkpoint_path, progress=progress,
+                               identity=identity)

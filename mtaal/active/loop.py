@@ -46,11 +46,13 @@ initial weights come from ``seed`` through :class:`~mtaal.active.model.MTAALMode
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,19 @@ ROUND_SCHEMA = pa.schema(
     ]
 )
 ROUND_COLUMNS = tuple(ROUND_SCHEMA.names)
+# Who a finished run is, written with its rounds (every row) so that no reader takes it from a path:
+# the caller's names (paper, experiment = study, variant, tier) and what the run itself knows.
+IDENTITY_SCHEMA = pa.schema(
+    [
+        ("paper", pa.string()),
+        ("experiment", pa.string()),
+        ("variant", pa.string()),
+        ("tier", pa.string()),
+        ("settings_hash", pa.string()),  # sha256 of the settings a resumption must share, 16 hex digits
+        ("available_sentences", pa.int64()),  # initial labeled set + unlabeled pool after the caps
+    ]
+)
+IDENTITY_NAMES = ("paper", "experiment", "variant", "tier")
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = ("rounds", "device")
 # Settings added after checkpoints were written, with their defaults.
@@ -228,6 +243,11 @@ class ALSettings:
     def as_dict(self) -> dict[str, Any]:
         """Plain values only (lists for tuples): fits a ``weights_only`` checkpoint and JSON."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def settings_hash(self) -> str:
+        """16 hex digits of sha256 over :meth:`identity` (what a resumed run must share)."""
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def identity(self) -> dict[str, Any]:
         """The settings a checkpoint must share with the run resuming it (a later-added setting at its
@@ -645,8 +665,10 @@ def run_active_learning(
     stop_after_round: int | None = None,
     *,
     progress: bool = True,
+    identity: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Run (or resume) the loop; write ``rounds.parquet`` at ``out_path`` when every round is done.
+    """Run (or resume) the loop; write ``rounds.parquet`` at ``out_path`` when every round is done, each row
+    with the run's identity (:data:`IDENTITY_SCHEMA`: ``identity`` gives paper, experiment, variant, tier).
 
     ``stop_after_round`` stops after that round's checkpoint without writing ``out_path`` (what a killed job
     leaves behind). The run stops early, with fewer rows, when the unlabeled pool runs dry. Returns the rows
@@ -688,6 +710,19 @@ def run_active_learning(
                 return learner.rounds_table().to_pandas()
     finally:
         bar.close()
-    table = learner.rounds_table()
+    table = with_identity(learner.rounds_table(), identity or {}, settings.settings_hash(),
+                          len(sampled.labeled) + len(sampled.unlabeled))
     write_parquet(table, out_path)
     return table.to_pandas()
+
+
+def with_identity(rounds: pa.Table, names: Mapping[str, str], settings_hash: str, available: int) -> pa.Table:
+    """``rounds`` with the :data:`IDENTITY_SCHEMA` columns (constant over its rows) appended."""
+    unknown = set(names) - set(IDENTITY_NAMES)
+    if unknown:
+        raise ValueError(f"run identity: unknown names {sorted(unknown)} (known: {IDENTITY_NAMES})")
+    values = {**{name: names.get(name) for name in IDENTITY_NAMES}, "settings_hash": settings_hash,
+              "available_sentences": available}
+    for field in IDENTITY_SCHEMA:
+        rounds = rounds.append_column(field, pa.array([values[field.name]] * rounds.num_rows, field.type))
+    return rounds

@@ -391,22 +391,40 @@ class CharEncoder(nn.Module):
         self.lstm = nn.LSTM(char_dim, hidden, batch_first=True, bidirectional=True)
         self.out_dim = 2 * hidden
 
+    #: Run the BiLSTM once per distinct spelling in a batch (its value depends on the characters only, and
+    #: a batch of 32 sentences spells half its words again: ",", "the", "of"...); False: once per word.
+    distinct_spellings: bool = True
+
     def forward(self, char_ids: Tensor, char_lengths: Tensor) -> Tensor:
         b, s, c = char_ids.shape
         flat_lengths = char_lengths.reshape(-1)
-        # The real words, longest first, in CHAR_CHUNKS chunks each padded only to its own longest word:
-        # most words are short, and padding all of them to the batch's longest would mean ~4x the steps.
-        by_length = torch.argsort(flat_lengths, descending=True, stable=True)  # CPU
-        words = by_length[: int((flat_lengths > 0).sum())]
         flat_chars = char_ids.reshape(b * s, c)
-        finals = []
-        for chunk in torch.tensor_split(words, min(CHAR_CHUNKS, len(words))):
-            lengths = flat_lengths[chunk]
-            chars = self.embedding(flat_chars[chunk.to(char_ids.device), : int(lengths[0])])
-            finals.append(run_lstm(self.lstm, chars, lengths)[1])
-        out = finals[0].new_zeros(b * s, self.out_dim)
-        out[words.to(out.device)] = torch.cat(finals)
+        real = torch.nonzero(flat_lengths > 0).squeeze(1)  # CPU
+        if self.distinct_spellings:
+            words = flat_chars[real.to(char_ids.device)]
+            spellings, inverse = torch.unique(words, dim=0, return_inverse=True)
+            spelling_lengths = (spellings != PAD_ID).sum(dim=1).cpu()
+            finals = self._final_states(spellings, spelling_lengths)[inverse]
+        else:
+            finals = self._final_states(flat_chars[real.to(char_ids.device)], flat_lengths[real])
+        out = finals.new_zeros(b * s, self.out_dim)
+        out[real.to(out.device)] = finals
         return out.reshape(b, s, self.out_dim)
+
+    def _final_states(self, chars: Tensor, lengths: Tensor) -> Tensor:
+        """The BiLSTM's final states (fwd ⊕ bwd) of each row of ``chars`` (n, c), ``lengths`` (n,) > 0 on
+        the CPU, in row order."""
+        # Longest first, in CHAR_CHUNKS chunks each padded only to its own longest word: most words are
+        # short, and padding all of them to the batch's longest would mean ~4x the steps.
+        by_length = torch.argsort(lengths, descending=True, stable=True)
+        finals = []
+        for chunk in torch.tensor_split(by_length, min(CHAR_CHUNKS, len(by_length))):
+            chunk_lengths = lengths[chunk]
+            embedded = self.embedding(chars[chunk.to(chars.device), : int(chunk_lengths[0])])
+            finals.append(run_lstm(self.lstm, embedded, chunk_lengths)[1])
+        out = torch.empty_like(torch.cat(finals))
+        out[by_length.to(out.device)] = torch.cat(finals)
+        return out
 
 
 class SharedEncoder(nn.Module):

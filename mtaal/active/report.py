@@ -34,15 +34,16 @@ FIGURES = {
 
 
 def collect_rounds(paths: Sequence[Path]) -> pd.DataFrame:
-    """All runs' rows, with ``study`` and ``variant`` taken from the run's path
-    (``results/mtaal/<study>/<dataset>/<embedding>/<variant>/seed<seed>/rounds.parquet``)."""
+    """All runs' rows, ``study`` being each run's written ``experiment`` (loop.IDENTITY_SCHEMA: a run says
+    who it is; its path is not read)."""
     frames = []
     for path in paths:
-        path = Path(path)
         frame = pd.read_parquet(path)
-        frame.insert(0, "variant", path.parents[1].name)
-        frame.insert(0, "study", path.parents[4].name)
-        frames.append(frame)
+        missing = [c for c in ("experiment", "variant") if c not in frame.columns or frame[c].isna().any()]
+        if missing:
+            raise ValueError(f"{path}: no run identity {missing} in its rows (written before runs recorded "
+                             "who they are, or not by run_active_learning): rerun it")
+        frames.append(frame.rename(columns={"experiment": "study"}))
     return pd.concat(frames, ignore_index=True)
 
 

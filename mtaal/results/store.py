@@ -16,7 +16,7 @@ runs on one axis.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +39,8 @@ SCHEMA = pa.schema(
         ("strategy", pa.string()),  # query strategy; transformer: none
         ("model", pa.string()),  # word embedding (MTAAL) or encoder (transformer)
         ("seed", pa.int64()),
+        ("tier", pa.string()),  # the scale tier the run belongs to (MTAAL runs write it; else null)
+        ("settings_hash", pa.string()),  # what a resumed MTAAL run must share (loop.ALSettings)
         ("ablation_fraction", pa.float64()),  # transformer data ablation asked for; MTAAL: 0
         ("step_kind", pa.string()),  # round | epoch
         ("step", pa.int64()),
@@ -68,37 +70,21 @@ def _table(rows: pd.DataFrame) -> pa.Table:
 # -------------------------------------------------------------------------------- MTAAL runs
 
 
-def mtaal_available_sentences(split_path: Path, study: Mapping) -> int:
-    """Initial labeled set plus unlabeled pool of a dataset's MTAAL split, after the study's caps
-    (``max_labeled_sentences``, ``max_pool_sentences``: seeded samples of that size, see ALData.subset)."""
-    pools = pd.read_parquet(split_path, columns=["split"])["split"].value_counts()
-
-    def capped(count: int, cap: int | None) -> int:
-        return count if cap is None else min(count, int(cap))
-
-    return capped(int(pools.get("labeled", 0)), study.get("max_labeled_sentences")) + capped(
-        int(pools.get("unlabeled", 0)), study.get("max_pool_sentences")
-    )
-
-
-def mtaal_rows(
-    rounds_path: Path, available: Mapping[tuple[str, str], int]
-) -> tuple[str, str, pd.DataFrame]:
-    """A ``rounds.parquet`` (``.../<study>/<dataset>/<embedding>/<variant>/seed<seed>/``) as store rows;
-    ``available[(study, dataset)]`` is the labeled-fraction denominator.
-
-    Returns (experiment = study, run id, rows)."""
-    frame = collect_rounds([Path(rounds_path)])  # adds study and variant from the path
+def mtaal_rows(rounds_path: Path) -> tuple[str, str, pd.DataFrame]:
+    """A ``rounds.parquet`` as store rows, its identity and labeled-fraction denominator (the initial
+    labeled set plus the pool after the caps) from its own columns. Returns (experiment, run id, rows)."""
+    frame = collect_rounds([Path(rounds_path)])
     study, variant = frame["study"].iat[0], frame["variant"].iat[0]
+    denominator = int(frame["available_sentences"].iat[0])
     metrics = [m for m in MTAAL_METRICS if m in frame.columns]
     long = frame.melt(
-        id_vars=["dataset", "embedding", "tasks", "strategy", "seed", "round", "labeled_count"],
+        id_vars=["dataset", "embedding", "tasks", "strategy", "seed", "tier", "settings_hash", "round",
+                 "labeled_count"],
         value_vars=metrics,
         var_name="metric",
     )
     dataset = long["dataset"].iat[0]
     run_id = f"{dataset}__{long['embedding'].iat[0]}__{variant}__seed{long['seed'].iat[0]}"
-    denominator = available[(study, dataset)]
     rows = long.rename(columns={"embedding": "model", "round": "step"}).assign(
         run_id=run_id,
         entity_type=None,
@@ -142,6 +128,8 @@ def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
         strategy=None,
         model=key.encoder,
         seed=key.seed,
+        tier=None,
+        settings_hash=None,
         ablation_fraction=key.fraction,
         step_kind="epoch",
         final=long["epoch"] == record.get("best_epoch"),
@@ -155,17 +143,11 @@ def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
 # -------------------------------------------------------------------------------- the store
 
 
-def write_store(
-    root: Path,
-    mtaal_rounds: Iterable[Path],
-    mtaal_available: Mapping[tuple[str, str], int],
-    multitask_runs: Iterable[Path],
-) -> list[Path]:
-    """Write one store file per run under ``root``; ``mtaal_available[(study, dataset)]`` is the
-    sentence count :func:`mtaal_available_sentences` gives. Returns the files written."""
+def write_store(root: Path, mtaal_rounds: Iterable[Path], multitask_runs: Iterable[Path]) -> list[Path]:
+    """Write one store file per run under ``root``. Returns the files written."""
     written = []
     for path in mtaal_rounds:
-        experiment, run_id, rows = mtaal_rows(Path(path), mtaal_available)
+        experiment, run_id, rows = mtaal_rows(Path(path))
         target = store_path(root, "mtaal", experiment, run_id)
         write_parquet(_table(rows), target)
         written.append(target)
@@ -193,3 +175,16 @@ def read_store(root: Path) -> pd.DataFrame:
     for column in PARTITIONS:
         frame[column] = frame[column].astype(str)
     return frame[[*PARTITIONS, *SCHEMA.names]]
+
+
+def rounds_from_store(store: pd.DataFrame) -> pd.DataFrame:
+    """MTAAL store rows back in the shape of the runs' rounds (one row per run and round, a column per
+    metric, ``study`` / ``variant`` / ``embedding`` / ``round`` named as :func:`collect_rounds` names them):
+    what the MTAAL tables and figures read."""
+    mtaal = store[store["paper"] == "mtaal"]
+    keys = ["experiment", "setting", "dataset", "model", "tasks", "strategy", "seed", "step", "labeled_count"]
+    wide = mtaal.set_index([*keys, "metric"])["value"].unstack("metric").reset_index()
+    wide = wide.rename(columns={"experiment": "study", "setting": "variant", "model": "embedding",
+                                              "step": "round"})
+    wide.columns.name = None
+    return wide.sort_values(["study", "dataset", "embedding", "variant", "seed", "round"], ignore_index=True)

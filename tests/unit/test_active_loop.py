@@ -11,7 +11,7 @@ from gensim.models import KeyedVectors
 from safetensors import safe_open
 
 from mtaal.active.data import OUTSIDE, UNK_LABEL, load_al_data
-from mtaal.active.loop import ROUND_COLUMNS, ALSettings, load_checkpoint, run_active_learning
+from mtaal.active.loop import IDENTITY_SCHEMA, ROUND_COLUMNS, ALSettings, load_checkpoint, run_active_learning
 from mtaal.errors import ConfigError
 
 FILLER = ["the", "patients", "with", "showed", "no", "signs", "of", "and", "were", "treated", "after"]
@@ -147,7 +147,7 @@ def test_settings_are_validated():
 @pytest.mark.parametrize("strategy", ["random", "entropy", "lc", "mnlp", "diversity"])
 def test_each_strategy_queries_new_sentences(data, tmp_path, strategy):
     frame, out = run(data, tmp_path, strategy=strategy, use_dd=strategy == "diversity")
-    assert list(frame.columns) == list(ROUND_COLUMNS)
+    assert list(frame.columns) == [*ROUND_COLUMNS, *IDENTITY_SCHEMA.names]
     assert out.is_file() and without_time(pd.read_parquet(out)).equals(without_time(frame))
     assert frame["round"].tolist() == [0, 1, 2]
     assert frame["labeled_count"].tolist() == [N_LABELED, N_LABELED + 5, N_LABELED + 10]
@@ -425,3 +425,20 @@ def test_length_buckets_train_on_the_same_sentences_with_less_padding(data, monk
     # A checkpoint of a run without the setting (written before it existed) still matches.
     assert "length_buckets" not in settings().identity()
     assert settings(length_buckets=4).identity()["length_buckets"] == 4
+
+
+def test_a_finished_run_writes_who_it_is_with_its_rounds(data, tmp_path):
+    names = {"paper": "mtaal", "experiment": "curves", "variant": "mtaal", "tier": "tiny"}
+    out = tmp_path / "r" / "rounds.parquet"
+    run_active_learning(settings(max_pool_sentences=7), data, None, out, tmp_path / "r" / "c.safetensors",
+                        progress=False, identity=names)
+    written = pd.read_parquet(out)
+    assert written[list(names)].drop_duplicates().to_dict("records") == [names]
+    assert written["available_sentences"].unique().tolist() == [N_LABELED + 7]
+    assert written["settings_hash"].unique().tolist() == [settings(max_pool_sentences=7).settings_hash()]
+    assert settings(max_pool_sentences=7).settings_hash() != settings(max_pool_sentences=8).settings_hash()
+    # A resumable change (more rounds) keeps the hash: the extended run is the same run.
+    assert settings(rounds=9).settings_hash() == settings().settings_hash()
+    with pytest.raises(ValueError, match="unknown names"):
+        run_active_learning(settings(), data, None, tmp_path / "x" / "rounds.parquet",
+                            tmp_path / "x" / "c.safetensors", progress=False, identity={"study": "curves"})

@@ -112,6 +112,24 @@ def test_model_matches_the_packed_lstms_on_all_words_at_once(vocab, monkeypatch)
         torch.testing.assert_close(padded.logits[task], packed.logits[task], atol=1e-6, rtol=1e-5)
 
 
+def test_char_features_once_per_spelling_equal_once_per_word(vocab):
+    # "." and "in" recur; "Aspirin" and "aspirin" are two spellings.
+    batch = M.collate([*SENTENCES, ["aspirin", "in", "."]], vocab)
+    chars = build(vocab).encoder.chars
+    results = []
+    for distinct in (False, True):
+        chars.distinct_spellings = distinct
+        chars.zero_grad()
+        out = chars(batch.char_ids, batch.char_lengths)
+        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in chars.parameters()]))
+    (per_word, grads_word), (per_spelling, grads_spelling) = results
+    torch.testing.assert_close(per_spelling, per_word, atol=1e-7, rtol=1e-6)
+    assert per_spelling[batch.char_lengths == 0].eq(0).all()  # padding words stay zero
+    for a, b in zip(grads_spelling, grads_word, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-7, rtol=1e-5)
+
+
 def test_length_sorted_batches_cover_the_pool_once():
     chunks = M.length_sorted_batches([3, 9, 1, 9, 4], 2)
     assert [c.tolist() for c in chunks] == [[1, 3], [4, 0], [2]]

@@ -5,9 +5,11 @@ import pytest
 from mtaal.active.report import collect_rounds, final_scores, query_diversity, write_figures
 
 
-def run_rows(dataset, variant, seed, rounds, f1s, selected):
+def run_rows(dataset, variant, seed, rounds, f1s, selected, study="curves"):
     return pd.DataFrame(
         {
+            "experiment": study,
+            "variant": variant,
             "dataset": dataset,
             "embedding": "glove",
             "seed": seed,
@@ -32,21 +34,30 @@ def rounds(tmp_path):
         ("diversity", "mtaal", 1, None),
         ("diversity", "mtaal", 2, None),
     ]
-    for study, variant, seed, f1s in specs:
+    for index, (study, variant, seed, f1s) in enumerate(specs):
         if f1s is None:
             f1s, selected = [0.0, 0.0], [[], ["d1:0", "d1:1"] if seed == 1 else ["d1:1"]]
         else:
             selected = [[] for _ in f1s]
-        path = tmp_path / study / "ncbi_disease" / "glove" / variant / f"seed{seed}" / "rounds.parquet"
+        path = tmp_path / f"run{index}" / "rounds.parquet"  # a path that names nothing: rows say who ran
         path.parent.mkdir(parents=True)
-        run_rows("ncbi_disease", variant, seed, len(f1s), f1s, selected).to_parquet(path)
+        run_rows("ncbi_disease", variant, seed, len(f1s), f1s, selected, study).to_parquet(path)
         paths.append(path)
     return collect_rounds(paths)
 
 
-def test_study_and_variant_come_from_the_path(rounds):
+def test_study_and_variant_come_from_the_rows(rounds):
     assert set(rounds["study"]) == {"curves", "diversity"}
     assert set(rounds["variant"]) == {"mtaal", "mtl-random"}
+
+
+def test_rounds_without_identity_are_refused_naming_the_file(tmp_path):
+    path = tmp_path / "curves" / "ncbi_disease" / "glove" / "mtaal" / "seed1" / "rounds.parquet"
+    path.parent.mkdir(parents=True)
+    rows = run_rows("ncbi_disease", "mtaal", 1, 2, [0.1, 0.2], [[], []])
+    rows.drop(columns=["experiment"]).to_parquet(path)
+    with pytest.raises(ValueError, match=r"seed1/rounds.parquet: no run identity \['experiment'\]"):
+        collect_rounds([path])
 
 
 def test_final_scores_take_the_requested_round_mean_and_std_over_seeds(rounds):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mtaal.results.compare import ci95
-from mtaal.results.store import SCHEMA, mtaal_available_sentences, read_store, write_store
+from mtaal.results.store import SCHEMA, read_store, write_store
 
 
 def _rounds(path, dataset, embedding, variant, seed, f1s):
@@ -18,6 +18,12 @@ def _rounds(path, dataset, embedding, variant, seed, f1s):
     for step, f1 in enumerate(f1s):
         rows.append(
             dict(
+                paper="mtaal",
+                experiment="curves",
+                variant=variant,
+                tier="test",
+                settings_hash="0" * 16,
+                available_sentences=80,
                 dataset=dataset,
                 embedding=embedding,
                 tasks=tasks,
@@ -94,7 +100,7 @@ def test_store_writes_one_file_per_run_in_the_long_schema(tmp_path):
     run = _transformer_run(
         tmp_path / "mt", "stl", "cdr_chemical", 0.5, 1, {"cdr_chemical": ([0.5, 0.7, 0.6], [0.4, 0.65, 0.9])}
     )
-    files = write_store(tmp_path / "store", [rounds], {("curves", "ncbi_disease"): 80}, [run])
+    files = write_store(tmp_path / "store", [rounds], [run])
     assert [f.relative_to(tmp_path / "store").parts[:2] for f in files] == [
         ("paper=mtaal", "experiment=curves"),
         ("paper=multitask", "experiment=stl"),
@@ -109,14 +115,6 @@ def test_store_writes_one_file_per_run_in_the_long_schema(tmp_path):
     assert tr.loc[tr["final"], "value"].tolist() == [0.65]
     assert tr["labeled_fraction"].unique().tolist() == [0.5]
     assert tr["ablation_fraction"].unique().tolist() == [0.5]
-
-
-def test_available_sentences_apply_the_study_caps(tmp_path):
-    split = pd.DataFrame({"split": ["labeled"] * 30 + ["unlabeled"] * 100 + ["test"] * 9})
-    split.to_parquet(tmp_path / "split.parquet")
-    path = tmp_path / "split.parquet"
-    assert mtaal_available_sentences(path, {"max_labeled_sentences": None, "max_pool_sentences": None}) == 130
-    assert mtaal_available_sentences(path, {"max_labeled_sentences": 20, "max_pool_sentences": 50}) == 70
 
 
 def test_ci95_is_the_t_interval_and_undefined_for_one_seed():

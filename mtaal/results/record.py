@@ -1,0 +1,174 @@
+"""A committed reproduction record: long runs kept beside the code, so that their numbers outlive
+``results/`` and a later checkout continues them instead of starting over.
+
+Layout of a record directory (``reproductions/<name>/``)::
+
+    store/paper=mtaal/experiment=curves/<run id>.parquet   the finished runs (results store schema)
+    jobs.tsv                                              one line per run: wall time, memory, commit, machine
+    provenance/config.yaml, packages.tsv                  the resolved config and package versions
+    comparison.parquet, comparison.md                     the printed cells beside the runs
+    figures/fig*.png                                      the paper's curves from the record's store
+    STATUS.md                                             what is in the record and what is still missing
+
+``add_runs`` moves finished runs of ``results/`` into the record; ``rebuild`` regenerates everything else
+from the record's store alone (no run needed); ``missing_runs`` lists, in the order they should be run,
+the runs a tier plans that the record lacks.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import yaml
+
+from mtaal.active.report import write_figures
+from mtaal.io import write_parquet, write_text
+from mtaal.results import compare as C
+from mtaal.results.provenance import git_commit, package_versions
+from mtaal.results.store import _table, mtaal_rows, read_store, rounds_from_store, store_path
+from mtaal.workflow import study_runs
+
+STUDY = "curves"
+JOB_COLUMNS = ["run_id", "wall_seconds", "cpu_seconds", "max_rss_mb", "rounds", "commit", "machine", "tier"]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    dataset: str
+    embedding: str
+    variant: str
+    seed: int
+
+    @property
+    def run_id(self) -> str:  # as mtaal.results.store.mtaal_rows names it
+        return f"{self.dataset}__{self.embedding}__{self.variant}__seed{self.seed}"
+
+    def rounds_path(self, results: Path) -> Path:
+        return Path(results) / "mtaal" / STUDY / self.dataset / self.embedding / self.variant / \
+            f"seed{self.seed}" / "rounds.parquet"
+
+    def benchmark_path(self, results: Path) -> Path:
+        return Path(results) / "benchmarks" / "mtaal" / STUDY / self.dataset / self.embedding / \
+            self.variant / f"seed{self.seed}.tsv"
+
+
+def planned_runs(config: Mapping) -> list[PlannedRun]:
+    """The tier's curve runs, most wanted first: every variant at its first seed (in the tier's variant
+    order, embeddings in theirs), then the further seeds, so that a cut-off record holds one full table."""
+    mtaal = config["mtaal"]
+    ranked = [(rank, PlannedRun(dataset, embedding, variant, int(seed)))
+              for variant, seeds in study_runs(mtaal, STUDY).items() for rank, seed in enumerate(seeds)
+              for dataset in mtaal["datasets"] for embedding in mtaal["embeddings"]]
+    return [run for rank, run in sorted(ranked, key=lambda item: item[0])]  # stable: tier order kept
+
+
+def seed_rank(run: PlannedRun, config: Mapping) -> int:
+    """0 for its variant's first seed, 1 for the second, ..."""
+    return study_runs(config["mtaal"], STUDY)[run.variant].index(run.seed)
+
+
+def recorded_ids(record: Path) -> set[str]:
+    return {path.stem for path in (Path(record) / "store").rglob("*.parquet")}
+
+
+def missing_runs(record: Path, config: Mapping) -> list[PlannedRun]:
+    done = recorded_ids(record)
+    return [run for run in planned_runs(config) if run.run_id not in done]
+
+
+def _job_row(run: PlannedRun, results: Path, rows: pd.DataFrame) -> dict:
+    bench = run.benchmark_path(results)
+    stats = pd.read_csv(bench, sep="\t").iloc[-1] if bench.is_file() else {}
+    return {
+        "run_id": run.run_id,
+        "wall_seconds": float(stats.get("s", float("nan"))),
+        "cpu_seconds": float(stats.get("cpu_time", float("nan"))),
+        "max_rss_mb": float(stats.get("max_rss", float("nan"))),
+        "rounds": int(rows["step"].max()),
+        "commit": git_commit(Path(results).resolve().parent),  # the checkout that ran it
+        "machine": f"{platform.machine()}, {_cores()} cores",
+        "tier": str(rows["tier"].iat[0]),
+    }
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
+    """Copy the tier's finished runs under ``results`` that the record lacks into it (store file + a
+    ``jobs.tsv`` line). A run whose settings differ from a recorded run of the same id is refused."""
+    record = Path(record)
+    jobs_path = record / "jobs.tsv"
+    jobs = pd.read_csv(jobs_path, sep="\t") if jobs_path.is_file() else pd.DataFrame(columns=JOB_COLUMNS)
+    added = []
+    for run in missing_runs(record, config):
+        path = run.rounds_path(results)
+        if not path.is_file():
+            continue
+        experiment, run_id, rows = mtaal_rows(path)
+        if run_id != run.run_id:
+            raise ValueError(f"{path}: its rows say run {run_id}, its place says {run.run_id}")
+        write_parquet(_table(rows), store_path(record / "store", "mtaal", experiment, run_id))
+        jobs = pd.concat([jobs[jobs["run_id"] != run_id], pd.DataFrame([_job_row(run, results, rows)])],
+                         ignore_index=True)
+        added.append(run_id)
+    if added:
+        write_text(jobs.to_csv(sep="\t", index=False), jobs_path)
+        _write_provenance(record, config)
+    return added
+
+
+def _write_provenance(record: Path, config: Mapping) -> None:
+    write_text(yaml.safe_dump(dict(config), sort_keys=False), record / "provenance" / "config.yaml")
+    write_text(package_versions().to_csv(sep="\t", index=False), record / "provenance" / "packages.tsv")
+
+
+def _printed_cells(reported: pd.DataFrame, config: Mapping, tables: Sequence[str]) -> pd.DataFrame:
+    datasets = set(config["mtaal"]["datasets"])
+    return reported[(reported["paper"] == "mtaal") & reported["table"].isin(tables)
+                    & reported["dataset"].isin(datasets)].reset_index(drop=True)
+
+
+def rebuild(record: Path, reported: pd.DataFrame, config: Mapping, tables: Sequence[str] = ("Table 3",)
+            ) -> pd.DataFrame:
+    """Comparison, figures and STATUS.md from the record's store alone. Returns the comparison."""
+    record = Path(record)
+    store = read_store(record / "store")
+    printed = _printed_cells(reported, config, tables)
+    rep = C.Reproduction(store=store, report_after_round=config["mtaal"]["report_after_round"])
+    comparison = C.compare(printed, rep, str(config.get("tier", "")))
+    write_parquet(pa.Table.from_pandas(comparison, preserve_index=False), record / "comparison.parquet")
+    write_text(C.comparison_markdown(comparison, "mtaal", "MTAAL (Zhou et al. 2021)"),
+               record / "comparison.md")
+    if not store.empty:
+        write_figures(rounds_from_store(store), record / "figures")
+    write_text(status_markdown(record, config, comparison), record / "STATUS.md")
+    return comparison
+
+
+def status_markdown(record: Path, config: Mapping, comparison: pd.DataFrame) -> str:
+    planned, missing = planned_runs(config), missing_runs(record, config)
+    jobs_path = Path(record) / "jobs.tsv"
+    jobs = pd.read_csv(jobs_path, sep="\t") if jobs_path.is_file() else pd.DataFrame(columns=JOB_COLUMNS)
+    judged = comparison[comparison["status"] == C.REPRODUCED]["judgement"].value_counts()
+    lines = [
+        f"# Record status: {len(planned) - len(missing)} of {len(planned)} planned runs",
+        "",
+        f"Tier `{config.get('tier')}`. Machine time in the record: {jobs['wall_seconds'].sum() / 3600:.2f} h "
+        f"wall over {len(jobs)} runs. Printed cells: {len(comparison)}, with runs: "
+        f"{int((comparison['status'] == C.REPRODUCED).sum())} ("
+        + (", ".join(f"{k}: {v}" for k, v in judged.items()) or "none") + ").",
+        "",
+        "## Still missing (in the order `make reproduce-ncbi` runs them)",
+        "",
+    ]
+    lines += [f"- {run.run_id}" for run in missing] or ["- nothing: the record is complete"]
+    return "\n".join(lines) + "\n"

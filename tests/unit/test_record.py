@@ -1,0 +1,77 @@
+"""A reproduction record: which runs a tier plans, adding finished runs, rebuilding from its store alone."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from mtaal.cli import REPO_CONFIG, load_config
+from mtaal.results import record as R
+from mtaal.results.compare import load_reported
+
+TIER = [REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers" / "paper.yaml",
+        REPO_CONFIG / "tiers" / "reproduce-ncbi.yaml"]
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(TIER)
+
+
+def fake_run(results, run, f1s):
+    """A finished run's rounds file as run_active_learning writes it (identity columns included)."""
+    tasks = {"stl_ner": "ner", "stl_nen": "nen"}.get(run.variant.split("-")[0], "ner+nen")
+    rows = [dict(paper="mtaal", experiment="curves", variant=run.variant, tier="reproduce-ncbi",
+                 settings_hash="ab" * 8, available_sentences=6000, dataset=run.dataset,
+                 embedding=run.embedding, tasks=tasks, strategy=run.variant.split("-")[-1], use_td=False,
+                 use_dd=False, seed=run.seed, round=r, labeled_count=1434 + 64 * r, ner_f1=f1,
+                 nen_f1=f1 if tasks != "ner" else math.nan, release_ner_f1_batch_mean=f1 + 0.05,
+                 release_nen_token_accuracy_batch_mean=0.9 + f1 / 100, all_o_release_ner_f1_batch_mean=0.0,
+                 task_loss=1.0, wall_seconds=1.0)
+            for r, f1 in enumerate(f1s)]
+    path = run.rounds_path(results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(path)
+    bench = run.benchmark_path(results)
+    bench.parent.mkdir(parents=True, exist_ok=True)
+    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                     "1234.5\t0:20:34\t900.0\t1\t1\t1\t0\t0\t99\t1200.0\n")
+
+
+def test_the_tier_plans_table_3_and_the_figure_runs_first_seeds_first(config):
+    runs = R.planned_runs(config)
+    ranks = [R.seed_rank(run, config) for run in runs]
+    assert ranks == sorted(ranks)  # every variant's first seed before any second seed
+    table3 = {(r.variant, r.embedding, r.seed) for r in runs if r.variant in ("mtaal", "mtl-random")}
+    assert {("mtaal", "glove", s) for s in (1, 2, 3)} <= table3
+    assert {r.dataset for r in runs} == {"ncbi_disease"}
+    assert len(runs) == len(set(runs)) == 8 * 3 + 8 * 2 + 6 * 2  # MT cells x 3 seeds, ST x 1, figures x 1
+    assert runs[0] == R.PlannedRun("ncbi_disease", "glove", "mtaal", 1)
+
+
+def test_add_then_rebuild_from_the_store_alone(config, tmp_path):
+    results, record = tmp_path / "results", tmp_path / "record"
+    first, second = R.planned_runs(config)[:2]
+    fake_run(results, first, [0.0] + [0.5] * 25)
+    assert R.add_runs(record, results, config) == [first.run_id]
+    assert R.add_runs(record, results, config) == []  # already in the record: not added twice
+    assert first not in R.missing_runs(record, config) and second in R.missing_runs(record, config)
+    jobs = pd.read_csv(record / "jobs.tsv", sep="\t")
+    assert jobs[["run_id", "wall_seconds", "rounds"]].values.tolist() == [[first.run_id, 1234.5, 25]]
+    assert (record / "provenance" / "config.yaml").is_file()
+
+    import shutil
+
+    shutil.rmtree(results)  # rebuilding needs nothing but the record
+    reported = load_reported([REPO_CONFIG.parent / p for p in config["results"]["reported"]])
+    comparison = R.rebuild(record, reported, config)
+    assert set(comparison["table"]) == {"Table 3"} and set(comparison["dataset"]) == {"ncbi_disease"}
+    cell = comparison[(comparison["row"] == "MTAAL+g") & (comparison["column"] == "MT / NER")].iloc[0]
+    assert cell["status"] == "reproduced" and cell["mean"] == pytest.approx(0.55)  # the release metric
+    assert cell["reported"] == pytest.approx(0.7744)
+    reproduced = comparison[comparison["status"] == "reproduced"]
+    assert sorted(reproduced["column"]) == ["MT / NEN", "MT / NER"]  # one multi-task run, both tasks
+    assert reproduced["mean"].tolist() == pytest.approx([0.55, 0.905])
+    assert (record / "figures" / "fig8_ablation.png").stat().st_size > 0
+    status = (record / "STATUS.md").read_text()
+    assert f"1 of {len(R.planned_runs(config))} planned runs" in status and f"- {second.run_id}" in status
