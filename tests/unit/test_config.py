@@ -50,13 +50,15 @@ def test_snakemake_validates_config_before_any_job(tmp_path):
          r"mtaal.diversity.variants: mtl-nope not in mtaal.variants"),
         ({"mtaal": {"embeddings": ["glove", "user"]}}, r"`user` needs mtaal.user_vectors"),
         ({"datasets": ["ncbi_disease", "s800_species"]}, r"mtaal_data.datasets: bc5cdr not in `datasets`"),
-        ({"mtaal_data": {"datasets": ["ncbi_disease"]}},
-         r"mtaal.datasets: bc5cdr not in mtaal_data.datasets"),
+        ({"mtaal_data": {"datasets": ["bc5cdr"]}},
+         r"mtaal.datasets: ncbi_disease not in mtaal_data.datasets"),
+        ({"mtaal": {"curves": {"variant_seeds": {"mtl-nope": [1]}}}},
+         r"mtaal.curves.variant_seeds: mtl-nope not in mtaal.variants"),
         ({"multitask": {"encoder": "biobert_vocab"}}, r"'biobert_vocab' has no model"),
         ({"multitask": {"wordpiece_encoders": ["minilm", "bert"]}}, r"wordpiece_encoders: bert not in"),
     ],
-    ids=["fractions", "variant", "user-vectors", "dataset-of-split", "dataset-of-runs", "encoder",
-         "wordpiece"],
+    ids=["fractions", "variant", "user-vectors", "dataset-of-split", "dataset-of-runs", "variant-seeds",
+         "encoder", "wordpiece"],
 )
 def test_settings_that_span_keys_are_checked_with_the_schema(tmp_path, override, message):
     bad = tmp_path / "bad.yaml"
