@@ -1,0 +1,115 @@
+"""Run the tiny tier at two commits and compare every table they write: the proof that a refactor left the
+numbers alone (or the list of what it changed).
+
+    python tools/same_outputs.py BEFORE [AFTER] [--targets mtaal results] [--out same_outputs.json]
+
+AFTER defaults to the working tree's HEAD. Each commit is checked out in a temporary git worktree and run
+with ``snakemake --configfile config/tiers/tiny.yaml TARGETS`` (the corpus mirror from
+``$MTAAL_CORPUS_MIRROR`` or ``../shared/corpora``). Every parquet file under ``results/`` is compared by
+name: columns only one side has, rows (after sorting on the shared columns) and values (floats to 1e-9;
+timing columns left out). Exit status 1 when a table differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+TIMING = {"wall_seconds", "seconds", "s", "cpu_time", "max_rss", "mean_load", "datetime", "elapsed_s"}
+SKIPPED_DIRS = {"benchmarks", "logs", "raw", "checkpoints"}
+
+
+def run_tier(commit: str, workdir: Path, targets: list[str]) -> Path:
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(workdir), commit], check=True,
+                   capture_output=True)
+    mirror = os.environ.get("MTAAL_CORPUS_MIRROR") or str(REPO.parent / "shared" / "corpora")
+    env = {**os.environ, "PYTHONPATH": str(workdir), "MTAAL_CORPUS_MIRROR": mirror}
+    snakemake = Path(sys.executable).with_name("snakemake")
+    subprocess.run([str(snakemake), "--cores", "2", "--configfile", "config/tiers/tiny.yaml", *targets],
+                   cwd=workdir, env=env, check=True, capture_output=True)
+    return workdir / "results"
+
+
+def tables(results: Path) -> dict[str, Path]:
+    return {str(p.relative_to(results)): p for p in sorted(results.rglob("*.parquet"))
+            if not SKIPPED_DIRS & set(p.relative_to(results).parts[:-1])}
+
+
+def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    frame = frame[columns].copy()
+    for column in columns:  # lists / arrays / dicts as text, so that rows sort and compare
+        if frame[column].map(lambda v: isinstance(v, (list, tuple, np.ndarray, dict))).any():
+            frame[column] = frame[column].map(lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray)
+                                                                   else v, default=str))
+    return frame.sort_values(columns, ignore_index=True, na_position="first", key=lambda s: s.astype(str))
+
+
+def compare_table(before: Path, after: Path) -> dict:
+    a, b = pd.read_parquet(before), pd.read_parquet(after)
+    only_before = sorted(set(a.columns) - set(b.columns))
+    only_after = sorted(set(b.columns) - set(a.columns))
+    shared = [c for c in a.columns if c in set(b.columns) and c not in TIMING]
+    out: dict = {"rows": [len(a), len(b)], "columns_only_before": only_before,
+                 "columns_only_after": only_after}
+    if len(a) != len(b):
+        out["differs"] = "row count"
+        return out
+    a, b = _comparable(a, shared), _comparable(b, shared)
+    differing = []
+    for column in shared:
+        x, y = a[column], b[column]
+        if pd.api.types.is_float_dtype(x) and pd.api.types.is_float_dtype(y):
+            same = np.isclose(x.to_numpy(float), y.to_numpy(float), rtol=0, atol=1e-9, equal_nan=True)
+        else:
+            same = (x.astype(str) == y.astype(str)).to_numpy()
+        if not same.all():
+            first = int(np.argmin(same))
+            differing.append({"column": column, "rows": int((~same).sum()),
+                              "first": [str(x.iat[first]), str(y.iat[first])]})
+    if differing:
+        out["differs"] = differing
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("before")
+    parser.add_argument("after", nargs="?", default="HEAD")
+    parser.add_argument("--targets", nargs="+", default=["mtaal", "results"])
+    parser.add_argument("--out", type=Path, default=Path("same_outputs.json"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="same-outputs-") as tmp:
+        roots = [run_tier(commit, Path(tmp) / name, args.targets)
+                 for commit, name in ((args.before, "before"), (args.after, "after"))]
+        try:
+            before, after = tables(roots[0]), tables(roots[1])
+            report = {"before": args.before, "after": args.after, "targets": args.targets,
+                      "only_before": sorted(set(before) - set(after)),
+                      "only_after": sorted(set(after) - set(before)),
+                      "tables": {name: compare_table(before[name], after[name])
+                                 for name in sorted(set(before) & set(after))}}
+        finally:
+            for root in roots:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(root.parent)],
+                               capture_output=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    changed = {n: t for n, t in report["tables"].items()
+               if t.get("differs") or t["columns_only_before"] or t["columns_only_after"]}
+    print(f"{len(report['tables'])} tables compared; {len(changed)} differ; only before: "
+          f"{len(report['only_before'])}, only after: {len(report['only_after'])} (details: {args.out})")
+    for name, table in changed.items():
+        print(f"  {name}: {json.dumps({k: v for k, v in table.items() if v and k != 'rows'})[:300]}")
+    return 1 if changed or report["only_before"] or report["only_after"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
