@@ -150,8 +150,37 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping, tables: Seque
                record / "comparison.md")
     if not store.empty:
         write_figures(rounds_from_store(store), record / "figures")
+    write_text(cells_markdown(comparison), record / "cells.md")
     write_text(status_markdown(record, config, comparison), record / "STATUS.md")
     return comparison
+
+
+def _says(row) -> str:
+    if row.status != C.REPRODUCED:
+        return "not yet run"
+    if row.judgement == "within":
+        return "within the interval"
+    if row.judgement.startswith("no interval"):
+        return f"one seed, {row.mean - row.reported:+.3f} from print"
+    return {"printed above": "below print", "printed below": "above print"}.get(row.judgement, row.judgement)
+
+
+def cells_markdown(comparison: pd.DataFrame) -> str:
+    """One line per printed cell: printed, ours (mean, n, per seed), 95% PI, what it says, our strict
+    metric and the all-O score (the README's "What we reproduced" table)."""
+    lines = ["| row | column | printed | ours (n) | per seed | 95% PI | says | strict metric | all-O |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in comparison.itertuples():
+        done = row.status == C.REPRODUCED
+        interval = f"[{row.pi95_low:.3f}, {row.pi95_high:.3f}]" if done and pd.notna(row.pi95_low) else ""
+        seeds = ", ".join(f"{v:.3f}" for v in row.values) if done else ""
+        lines.append(
+            f"| {row.row} | {row.column} | {row.printed} | "
+            + (f"{row.mean:.3f} ({int(row.n)})" if done else "–")
+            + f" | {seeds} | {interval} | {_says(row)} | "
+            + (f"{row.second_metric} {row.second_mean:.3f}" if done and row.second_metric else "")
+            + f" | {'' if not done or pd.isna(row.all_o) else f'{row.all_o:.3f}'} |")
+    return "\n".join(lines) + "\n"
 
 
 def status_markdown(record: Path, config: Mapping, comparison: pd.DataFrame) -> str:

@@ -73,5 +73,8 @@ def test_add_then_rebuild_from_the_store_alone(config, tmp_path):
     assert sorted(reproduced["column"]) == ["MT / NEN", "MT / NER"]  # one multi-task run, both tasks
     assert reproduced["mean"].tolist() == pytest.approx([0.55, 0.905])
     assert (record / "figures" / "fig8_ablation.png").stat().st_size > 0
+    cells = (record / "cells.md").read_text()
+    assert "| MTAAL+g | MT / NER | 0.7744 | 0.550 (1) | 0.550 |  | one seed, -0.224 from print |" in cells
+    assert "| LC+w | ST / NER | 0.7608 | – |" in cells  # not run yet, listed all the same
     status = (record / "STATUS.md").read_text()
     assert f"1 of {len(R.planned_runs(config))} planned runs" in status and f"- {second.run_id}" in status
