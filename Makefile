@@ -26,23 +26,14 @@ test: setup
 	$(VENV)/bin/pytest -q -rs
 
 # MTAAL Table 3 (NCBI) at the paper's scale, continuing the committed record (README, "What we reproduced"):
-# each seed rank in turn (every run's first seed, then the further ones), finished runs added to the record
-# after each; runs already in the record are not run again. Commit reproductions/ as runs land.
+# the runs the record lacks, most wanted first, a few at a time, each finished chunk added to the record;
+# runs already in it are not run again. Commit reproductions/ as runs land.
 REPRO_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-ncbi.yaml
 REPRO_RECORD ?= reproductions/ncbi-paper-scale
 MTAAL_REPRO = $(VENV)/bin/mtaal $(foreach c,$(REPRO_CONFIGS),--config $(c))
 
 reproduce-ncbi: setup
-	$(MTAAL_REPRO) record add $(REPRO_RECORD)
-	for rank in 0 1 2; do \
-	  targets="$$($(MTAAL_REPRO) record missing $(REPRO_RECORD) --rank $$rank)"; \
-	  if [ -n "$$targets" ]; then \
-	    $(VENV)/bin/snakemake --profile profiles/local --cores $(CORES) --keep-going \
-	      --configfile $(wordlist 2,9,$(REPRO_CONFIGS)) -- $$targets; \
-	    $(MTAAL_REPRO) record add $(REPRO_RECORD); \
-	  fi; \
-	done
-	$(MTAAL_REPRO) record rebuild $(REPRO_RECORD)
+	VENV=$(VENV) tools/reproduce_record.sh $(REPRO_RECORD) $(CORES) $(REPRO_CONFIGS)
 
 # The record's comparison, figures and STATUS.md from its committed store (no run).
 record-ncbi: setup

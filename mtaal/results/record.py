@@ -58,13 +58,15 @@ class PlannedRun:
 
 
 def planned_runs(config: Mapping) -> list[PlannedRun]:
-    """The tier's curve runs, most wanted first: every variant at its first seed (in the tier's variant
-    order, embeddings in theirs), then the further seeds, so that a cut-off record holds one full table."""
+    """The tier's curve runs, most wanted first, so that a record cut off anywhere holds the most of a table:
+    the repeated variants (those with ``variant_seeds``: the main comparison) at their first seed, then at
+    their further seeds, then the others (each group in the tier's variant and embedding order)."""
     mtaal = config["mtaal"]
-    ranked = [(rank, PlannedRun(dataset, embedding, variant, int(seed)))
+    repeated = set((mtaal[STUDY].get("variant_seeds") or {}))
+    ranked = [((variant not in repeated, rank), PlannedRun(dataset, embedding, variant, int(seed)))
               for variant, seeds in study_runs(mtaal, STUDY).items() for rank, seed in enumerate(seeds)
               for dataset in mtaal["datasets"] for embedding in mtaal["embeddings"]]
-    return [run for rank, run in sorted(ranked, key=lambda item: item[0])]  # stable: tier order kept
+    return [run for key, run in sorted(ranked, key=lambda item: item[0])]  # stable: tier order kept
 
 
 def seed_rank(run: PlannedRun, config: Mapping) -> int:

@@ -38,10 +38,12 @@ def fake_run(results, run, f1s):
                      "1234.5\t0:20:34\t900.0\t1\t1\t1\t0\t0\t99\t1200.0\n")
 
 
-def test_the_tier_plans_table_3_and_the_figure_runs_first_seeds_first(config):
+def test_the_tier_plans_table_3_and_the_figure_runs_repeated_cells_first(config):
     runs = R.planned_runs(config)
-    ranks = [R.seed_rank(run, config) for run in runs]
-    assert ranks == sorted(ranks)  # every variant's first seed before any second seed
+    repeated = set(config["mtaal"]["curves"]["variant_seeds"])
+    # The 8 multi-task runs at seed 1, then at seeds 2 and 3, then the single-task and figure runs.
+    assert [r.variant in repeated for r in runs] == [True] * 24 + [False] * 28
+    assert [r.seed for r in runs[:24]] == [1] * 8 + [2] * 8 + [3] * 8
     table3 = {(r.variant, r.embedding, r.seed) for r in runs if r.variant in ("mtaal", "mtl-random")}
     assert {("mtaal", "glove", s) for s in (1, 2, 3)} <= table3
     assert {r.dataset for r in runs} == {"ncbi_disease"}
