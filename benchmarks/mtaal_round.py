@@ -47,9 +47,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from mtaal.active.batching import iter_batches  # noqa: E402
 from mtaal.active.data import load_al_data  # noqa: E402
-from mtaal.active.loop import ActiveLearner, ALSettings  # noqa: E402
-from mtaal.active.model import adversarial_td_step, iter_batches  # noqa: E402
+from mtaal.active.loop import ActiveLearner  # noqa: E402
+from mtaal.active.settings import ALSettings  # noqa: E402
+from mtaal.active.training import adversarial_td_step  # noqa: E402
 
 STEPS = ("dd_game", "score_pool_and_select", "td_pass", "task_epoch", "evaluate_test")
 VARIANTS = {

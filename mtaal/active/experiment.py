@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 
 from mtaal.active.data import load_al_data
-from mtaal.active.loop import ALSettings, run_active_learning
+from mtaal.active.loop import run_active_learning
+from mtaal.active.settings import ALSettings
 from mtaal.workflow import study_for
 
 STUDY_KEYS = (
@@ -59,7 +60,8 @@ def run_experiment(
 
     ``threads`` caps torch's CPU threads: a scheduler's parallel jobs must not oversubscribe the cores
     (busy-waiting threads slowed rounds down a hundredfold when they did). ``identity``: the names the
-    rounds are written with (paper, experiment, variant, tier; see ``loop.IDENTITY_SCHEMA``)."""
+    rounds are written with (paper, experiment, variant, tier; see
+    :data:`~mtaal.active.settings.IDENTITY_SCHEMA`)."""
     if threads is not None:
         torch.set_num_threads(threads)
     corpus_dir = Path(corpus_dir)

@@ -7,7 +7,7 @@ Algorithm 1 and the release, which query first) and evaluates it. Every query ro
    step on Eq. 4 (both its labeled and unlabeled terms), on a labeled batch and an unlabeled batch taken in
    turn from seeded shuffles of the two sets (cycling when ``dd_steps`` outruns a set).
 2. **Scoring** the unlabeled pool without gradients, in length-sorted batches of ``scoring_batch_size``
-   (:func:`~mtaal.active.model.predict_pool`, one batch per call so the per-token probabilities of a big
+   (:func:`~mtaal.active.inference.predict_pool`, one batch per call so the per-token probabilities of a big
    pool are never all held at once: an uncertainty score is reduced per batch). Random sampling scores
    nothing.
 3. **Selection** of the top ``query_size`` sentences by the strategy (random: seeded, without replacement
@@ -29,31 +29,29 @@ Round 0's training is step 4 from a fresh model with ``initial_epochs`` epochs.
 The diversity strategy needs the DD module even when ``use_dd`` is False: the model then has one but never
 trains it (the paper's "without DD" ablation: selection by an untrained discriminator).
 
-Every round appends one row (see :data:`ROUND_COLUMNS`) and is followed by an atomic checkpoint (model,
-every optimiser's state, the torch / numpy / python RNG states, the labeled and unlabeled id lists and the
-rows so far) as safetensors + JSON (:mod:`mtaal.checkpoint`, no pickle). A run started again with the same
-settings and data resumes after the last checkpointed round and ends with the same ``rounds.parquet`` as an
-uninterrupted run (``wall_seconds`` aside) on the same device and thread count. A checkpoint written with
-other settings or data is ignored (a warning says so) and overwritten; one with *fewer* rounds than asked
-for is extended. ``rounds.parquet`` is written atomically once the last round is done; the checkpoint is
-left in place (it is small and lets a run be extended with more rounds).
+Every round appends one row (see :data:`~mtaal.active.settings.ROUND_COLUMNS`) and is followed by an atomic
+checkpoint (model, every optimiser's state, the torch / numpy / python RNG states, the labeled and unlabeled
+id lists and the rows so far) as safetensors + JSON (:mod:`mtaal.checkpoint`, no pickle). A run started
+again with the same settings and data resumes after the last checkpointed round and ends with the same
+``rounds.parquet`` as an uninterrupted run (``wall_seconds`` aside) on the same device and thread count. A
+checkpoint written with other settings or data is ignored (a warning says so) and overwritten; one with
+*fewer* rounds than asked for is extended. ``rounds.parquet`` is written atomically once the last round is
+done; the checkpoint is left in place (it is small and lets a run be extended with more rounds).
 
 Randomness: one :class:`numpy.random.SeedSequence` from ``seed`` spawns independent streams for the loop
-(shuffles, random sampling), the out-of-vocabulary embedding rows and the unlabeled-pool sample; the model's
-initial weights come from ``seed`` through :class:`~mtaal.active.model.MTAALModel`. The test-set sample
-(``max_test_sentences``) uses a fixed seed so that every run of a dataset is scored on the same sentences.
+(shuffles, random sampling), the out-of-vocabulary embedding rows and the unlabeled-pool sample
+(:func:`~mtaal.active.settings.seed_streams`); the model's initial weights come from ``seed`` through
+:class:`~mtaal.active.network.MTAALModel`. The test-set sample (``max_test_sentences``) uses a fixed seed so
+that every run of a dataset is scored on the same sentences.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,33 +64,25 @@ from tqdm.auto import tqdm
 
 from mtaal import checkpoint
 from mtaal.active import metrics as M
+from mtaal.active.batching import Vocab, bucket_order, collate, iter_batches, length_order
 from mtaal.active.data import ALData
-from mtaal.active.model import (
-    CHAR_INITS,
-    DISCRIMINATORS,
-    TASKS,
-    ModelSettings,
-    MTAALModel,
-    Optimizers,
-    Vocab,
-    adversarial_dd_step,
-    adversarial_td_step,
-    bucket_order,
-    collate,
-    iter_batches,
-    length_order,
-    make_optimizers,
-    predict_pool,
-    train_task_epoch,
-)
+from mtaal.active.inference import predict_pool
+from mtaal.active.network import MTAALModel
+from mtaal.active.settings import IDENTITY_NAMES, IDENTITY_SCHEMA, ROUND_SCHEMA, ALSettings, seed_streams
 from mtaal.active.strategies import (
-    STRATEGIES,
     DiversityStrategy,
     QueryStrategy,
     RandomStrategy,
     UncertaintyStrategy,
     make_strategy,
     top_k,
+)
+from mtaal.active.training import (
+    Optimizers,
+    adversarial_dd_step,
+    adversarial_td_step,
+    make_optimizers,
+    train_task_epoch,
 )
 from mtaal.errors import ConfigError
 from mtaal.io import write_parquet
@@ -105,173 +95,8 @@ TEST_SHUFFLE_STREAM = 7  # third word of the (seed, round, stream) seed of the r
 RANDOM_EMBEDDING_DIM = 50
 OPTIMIZER_NAMES = ("task", "td", "td_encoder", "dd", "dd_encoder")
 
-ROUND_SCHEMA = pa.schema(
-    [
-        ("dataset", pa.string()),
-        ("embedding", pa.string()),
-        ("tasks", pa.string()),
-        ("strategy", pa.string()),
-        ("use_td", pa.bool_()),
-        ("use_dd", pa.bool_()),
-        ("seed", pa.int64()),
-        ("round", pa.int64()),
-        ("labeled_count", pa.int64()),
-        *((name, pa.float64()) for name in (*M.TEST_METRICS, *M.ALL_O_METRICS)),
-        ("task_loss", pa.float64()),
-        ("wall_seconds", pa.float64()),
-        ("selected_ids", pa.list_(pa.string())),
-    ]
-)
-ROUND_COLUMNS = tuple(ROUND_SCHEMA.names)
-# Who a finished run is, written with its rounds (every row) so that no reader takes it from a path:
-# the caller's names (paper, experiment = study, variant, tier) and what the run itself knows.
-IDENTITY_SCHEMA = pa.schema(
-    [
-        ("paper", pa.string()),
-        ("experiment", pa.string()),
-        ("variant", pa.string()),
-        ("tier", pa.string()),
-        ("settings_hash", pa.string()),  # sha256 of the settings a resumption must share, 16 hex digits
-        ("available_sentences", pa.int64()),  # initial labeled set + unlabeled pool after the caps
-    ]
-)
-IDENTITY_NAMES = ("paper", "experiment", "variant", "tier")
-# Settings that may change between a checkpoint and its resumption.
-RESUMABLE_CHANGES = ("rounds", "device")
-# Settings added after checkpoints were written, with their defaults.
-ADDED_DEFAULTS = {"length_buckets": 0}
-
-
-@dataclass(frozen=True)
-class ALSettings:
-    """One active-learning run. ``tasks`` is a subset of ("ner", "nen"), stored in that order.
-
-    ``max_pool_sentences`` / ``max_labeled_sentences`` draw seeded samples of the unlabeled pool and the
-    initial labeled set (per seed), ``max_test_sentences`` a fixed sample of the test set (the same for every
-    run). ``device`` "auto" takes CUDA when available. ``length_buckets`` > 0 trains on batches of similar
-    sentence lengths (each window of that many batches of the shuffle sorted by length, the batches then
-    shuffled: the same sentences per epoch, less padding, other batches than the release's; 0: off).
-    """
-
-    dataset: str
-    embedding: str
-    tasks: tuple[str, ...] = TASKS
-    strategy: str = "diversity"
-    use_td: bool = True
-    use_dd: bool = True
-    seed: int = 1
-    rounds: int = 10
-    query_size: int = 25
-    epochs_per_round: int = 1
-    initial_epochs: int = 1
-    warm_start: bool = True
-    batch_size: int = 32
-    hidden: int = 64
-    char_dim: int = 30
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.9)
-    adversarial_lr: float = 1e-4
-    dd_steps: int = 1
-    char_init: str = "paper"
-    discriminators: str = "sentence"
-    drop_last_batch: bool = False
-    entropy_aggregate: str = "sum"
-    mnlp_form: str = "shen"
-    random_with_replacement: bool = False
-    release_test_shuffle: bool = False
-    scoring_batch_size: int = 256
-    length_buckets: int = 0
-    max_pool_sentences: int | None = None
-    max_labeled_sentences: int | None = None
-    max_test_sentences: int | None = None
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        tasks = tuple(self.tasks) if not isinstance(self.tasks, str) else (self.tasks,)
-        if not tasks or not set(tasks) <= set(TASKS) or len(set(tasks)) != len(tasks):
-            raise ConfigError(f"ALSettings.tasks: a non-empty subset of {TASKS}, got {list(tasks)}")
-        object.__setattr__(self, "tasks", tuple(t for t in TASKS if t in tasks))
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(f"ALSettings.strategy: one of {sorted(STRATEGIES)}, got {self.strategy!r}")
-        if self.use_td and len(self.tasks) != len(TASKS):
-            raise ConfigError("ALSettings.use_td needs both tasks (the task discriminator tells NER / NEN)")
-        minimum = {
-            "rounds": 0, "query_size": 1, "epochs_per_round": 1, "initial_epochs": 0, "batch_size": 1,
-            "hidden": 1, "char_dim": 1, "dd_steps": 0, "scoring_batch_size": 1, "length_buckets": 0,
-        }
-        for name, low in minimum.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"ALSettings.{name}: an integer >= {low}, got {value!r}")
-        for name in ("max_pool_sentences", "max_test_sentences", "max_labeled_sentences"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"ALSettings.{name}: null or an integer >= 1, got {value!r}")
-        if not self.warm_start and self.initial_epochs == 0:
-            raise ConfigError("ALSettings: warm_start false retrains every round for initial_epochs; "
-                              "needs >= 1")
-        choices = {"char_init": CHAR_INITS, "discriminators": DISCRIMINATORS,
-                   "entropy_aggregate": ("sum", "max"), "mnlp_form": ("shen", "release")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"ALSettings.{name}: one of {allowed}, got {getattr(self, name)!r}")
-        if self.device != "auto":
-            torch.device(self.device)  # raises on a malformed name
-
-    def strategy_options(self) -> dict[str, Any]:
-        """Constructor options of the run's strategy (the release's forms when asked for)."""
-        return {
-            "entropy": {"aggregate": self.entropy_aggregate},
-            "mnlp": {"release_form": self.mnlp_form == "release"},
-            "random": {"replace": self.random_with_replacement},
-        }.get(self.strategy, {})
-
-    @property
-    def model_settings(self) -> ModelSettings:
-        """The network's parts: DD exists when trained (``use_dd``) or read (diversity strategy)."""
-        return ModelSettings(
-            tasks=frozenset(self.tasks), use_td=self.use_td,
-            use_dd=self.use_dd or self.strategy == "diversity",
-        )
-
-    def resolved_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain values only (lists for tuples): fits a ``weights_only`` checkpoint and JSON."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    def settings_hash(self) -> str:
-        """16 hex digits of sha256 over :meth:`identity` (what a resumed run must share)."""
-        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-    def identity(self) -> dict[str, Any]:
-        """The settings a checkpoint must share with the run resuming it (a later-added setting at its
-        default left out, so checkpoints written before it existed still resume)."""
-        return {k: v for k, v in self.as_dict().items()
-                if k not in RESUMABLE_CHANGES and not (k in ADDED_DEFAULTS and v == ADDED_DEFAULTS[k])}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ALSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ConfigError(f"ALSettings: unknown settings {sorted(unknown)}")
-        return cls(**{k: tuple(v) if k in ("tasks", "betas") else v for k, v in values.items()})
-
 
 # -------------------------------------------------------------------------------- the learner
-
-
-def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
-    """Independent seed sequences of a run: loop shuffles and sampling, OOV embedding rows, pool sample,
-    initial labeled sample."""
-    loop, embedding, pool, labeled = np.random.SeedSequence(seed).spawn(4)
-    return {"loop": loop, "embedding": embedding, "pool": pool, "labeled": labeled}
 
 
 def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -304,7 +129,7 @@ class ActiveLearner:
     KeyedVectors (looked up lower-cased, OOV rows random), None for a random N(0, 0.1²) 50-d matrix, or the
     embedding matrix itself (one row per word of ``Vocab.build([data.vocab_words])``, as a model saved it).
     ``reuse_encoding`` False runs the adversarial steps the slower way with the same results
-    (:func:`~mtaal.active.model.adversarial_td_step`), for the round benchmark's side-by-side timing.
+    (:func:`~mtaal.active.training.adversarial_td_step`), for the round benchmark's side-by-side timing.
     """
 
     reuse_encoding: bool = True

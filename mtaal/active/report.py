@@ -34,8 +34,8 @@ FIGURES = {
 
 
 def collect_rounds(paths: Sequence[Path]) -> pd.DataFrame:
-    """All runs' rows, ``study`` being each run's written ``experiment`` (loop.IDENTITY_SCHEMA: a run says
-    who it is; its path is not read)."""
+    """All runs' rows, ``study`` being each run's written ``experiment``
+    (:data:`~mtaal.active.settings.IDENTITY_SCHEMA`: a run says who it is; its path is not read)."""
     frames = []
     for path in paths:
         frame = pd.read_parquet(path)

@@ -40,17 +40,17 @@ from gensim.models import KeyedVectors
 from safetensors.torch import load_file, save_file
 
 from mtaal.active.data import OUTSIDE, ALData
+from mtaal.active.inference import predict_pool
 from mtaal.active.loop import (
     OPTIMIZER_NAMES,
     ActiveLearner,
-    ALSettings,
     _rng_state,
     _set_rng_state,
     play_dd_game,
     score_sentences,
 )
 from mtaal.active.metrics import iob2_mentions
-from mtaal.active.model import predict_pool
+from mtaal.active.settings import ALSettings
 from mtaal.active.strategies import RandomStrategy, make_strategy, top_k
 from mtaal.curate.formats import write_batch
 from mtaal.curate.project import Project, ProjectError, now

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from mtaal.active.data import OUTSIDE, ALData
-from mtaal.active.loop import ALSettings, run_active_learning
+from mtaal.active.loop import run_active_learning
+from mtaal.active.settings import ALSettings
 from mtaal.cli import main
 from mtaal.corpora.model import Document
 from mtaal.corpora.readers.pubtator import read_pubtator

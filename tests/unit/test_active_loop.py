@@ -11,7 +11,8 @@ from gensim.models import KeyedVectors
 from safetensors import safe_open
 
 from mtaal.active.data import OUTSIDE, UNK_LABEL, load_al_data
-from mtaal.active.loop import IDENTITY_SCHEMA, ROUND_COLUMNS, ALSettings, load_checkpoint, run_active_learning
+from mtaal.active.loop import load_checkpoint, run_active_learning
+from mtaal.active.settings import IDENTITY_SCHEMA, ROUND_COLUMNS, ALSettings
 from mtaal.errors import ConfigError
 
 FILLER = ["the", "patients", "with", "showed", "no", "signs", "of", "and", "were", "treated", "after"]

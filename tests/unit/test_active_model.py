@@ -7,7 +7,36 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from mtaal.active import model as M
+from mtaal.active import network
+from mtaal.active.batching import (
+    BATCH_SIZE,
+    IGNORE_INDEX,
+    PAD_ID,
+    UNK_ID,
+    Vocab,
+    bucket_order,
+    collate,
+    iter_batches,
+    length_sorted_batches,
+)
+from mtaal.active.inference import diversity_scores, predict_labels, predict_pool, predict_proba
+from mtaal.active.network import ModelSettings, MTAALModel
+from mtaal.active.training import (
+    adversarial_dd_step,
+    adversarial_td_step,
+    dd_discriminator_step,
+    dd_encoder_step,
+    dd_loss,
+    dd_loss_value,
+    encoder_dd_loss,
+    make_optimizers,
+    task_loss,
+    td_adversarial_losses,
+    td_discriminator_step,
+    td_encoder_step,
+    td_loss_value,
+    train_task_epoch,
+)
 from mtaal.errors import ConfigError
 
 SENTENCES = [
@@ -30,22 +59,22 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def vocab():
-    return M.Vocab.build(SENTENCES + UNLABELED)
+    return Vocab.build(SENTENCES + UNLABELED)
 
 
 def build(vocab, seed=0, settings=None, **kw):
     emb = vocab.embedding_matrix(None, 6, seed=1)
-    return M.MTAALModel(
+    return MTAALModel(
         emb, len(vocab.chars), N_NER, N_NEN, settings, hidden=HIDDEN, char_dim=5, seed=seed, **kw
     )
 
 
 def labeled(vocab, **kw):
-    return M.collate(SENTENCES, vocab, NER, NEN, **kw)
+    return collate(SENTENCES, vocab, NER, NEN, **kw)
 
 
 def unlabeled(vocab):
-    return M.collate(UNLABELED, vocab)
+    return collate(UNLABELED, vocab)
 
 
 def snapshot(params):
@@ -62,14 +91,14 @@ def test_collate_pads_sorts_and_keeps_the_permutation(vocab):
     assert batch.lengths.tolist() == [8, 4, 3, 2]
     assert batch.word_ids.shape == (4, 8)
     assert batch.mask.sum(1).tolist() == [8, 4, 3, 2]
-    assert batch.ner[3].tolist() == [1, 1] + [M.IGNORE_INDEX] * 6
-    assert batch.word_ids[3, 2:].eq(M.PAD_ID).all()
+    assert batch.ner[3].tolist() == [1, 1] + [IGNORE_INDEX] * 6
+    assert batch.word_ids[3, 2:].eq(PAD_ID).all()
     assert batch.char_lengths[1].tolist() == [7, 7, 6, 1, 0, 0, 0, 0]  # aspirin induced asthma .
-    assert M.collate([["zzz-unseen"]], vocab).word_ids.tolist() == [[M.UNK_ID]]
+    assert collate([["zzz-unseen"]], vocab).word_ids.tolist() == [[UNK_ID]]
     with pytest.raises(ValueError, match="sentence 1 has 3 tokens and 2 ner labels"):
-        M.collate(SENTENCES, vocab, [NER[0], [0, 0], NER[2], NER[3]])
+        collate(SENTENCES, vocab, [NER[0], [0, 0], NER[2], NER[3]])
     with pytest.raises(ValueError, match="empty"):
-        M.collate([[]], vocab)
+        collate([[]], vocab)
 
 
 def _packed_reference(lstm, x, lengths):
@@ -88,7 +117,7 @@ def test_padded_bilstm_matches_the_packed_one(train):
     x = torch.randn(len(lengths), 9, 7, generator=gen)
     weight_out, weight_final = torch.randn(len(lengths), 9, 10, generator=gen), torch.randn(len(lengths), 10)
     results = []
-    for run in (_packed_reference, M.run_lstm):
+    for run in (_packed_reference, network.run_lstm):
         lstm.zero_grad()
         inputs = x.clone().requires_grad_()
         out, final = run(lstm, inputs, lengths)
@@ -104,8 +133,9 @@ def test_model_matches_the_packed_lstms_on_all_words_at_once(vocab, monkeypatch)
     batch = labeled(vocab)
     model = build(vocab)
     padded = model(batch)
-    monkeypatch.setattr(M, "run_lstm", lambda lstm, x, lengths: _packed_reference(lstm, x.float(), lengths))
-    monkeypatch.setattr(M, "CHAR_CHUNKS", 1)
+    monkeypatch.setattr(network, "run_lstm",
+                        lambda lstm, x, lengths: _packed_reference(lstm, x.float(), lengths))
+    monkeypatch.setattr(network, "CHAR_CHUNKS", 1)
     packed = model(batch)
     torch.testing.assert_close(padded.e, packed.e, atol=1e-6, rtol=1e-5)
     for task in ("ner", "nen"):
@@ -114,7 +144,7 @@ def test_model_matches_the_packed_lstms_on_all_words_at_once(vocab, monkeypatch)
 
 def test_char_features_once_per_spelling_equal_once_per_word(vocab):
     # "." and "in" recur; "Aspirin" and "aspirin" are two spellings.
-    batch = M.collate([*SENTENCES, ["aspirin", "in", "."]], vocab)
+    batch = collate([*SENTENCES, ["aspirin", "in", "."]], vocab)
     chars = build(vocab).encoder.chars
     results = []
     for distinct in (False, True):
@@ -131,7 +161,7 @@ def test_char_features_once_per_spelling_equal_once_per_word(vocab):
 
 
 def test_length_sorted_batches_cover_the_pool_once():
-    chunks = M.length_sorted_batches([3, 9, 1, 9, 4], 2)
+    chunks = length_sorted_batches([3, 9, 1, 9, 4], 2)
     assert [c.tolist() for c in chunks] == [[1, 3], [4, 0], [2]]
 
 
@@ -149,10 +179,10 @@ def test_forward_shapes(vocab):
 
 
 def test_defaults_follow_the_release(vocab):
-    model = M.MTAALModel(vocab.embedding_matrix(None, 6), len(vocab.chars), N_NER, N_NEN)
+    model = MTAALModel(vocab.embedding_matrix(None, 6), len(vocab.chars), N_NER, N_NEN)
     assert model.encoder.lstm.hidden_size == 64 and model.encoder.chars.lstm.hidden_size == 64
     assert not model.encoder.word_embedding.weight.requires_grad
-    opts = M.make_optimizers(model)
+    opts = make_optimizers(model)
     assert opts.task.defaults["lr"] == 1e-3 and opts.task.defaults["betas"] == (0.9, 0.9)
     assert opts.td.defaults["betas"] == (0.5, 0.5)
     task_ids = {id(p) for p in opts.task.param_groups[0]["params"]}
@@ -160,19 +190,19 @@ def test_defaults_follow_the_release(vocab):
     assert {id(p) for p in opts.dd_encoder.param_groups[0]["params"]} == {
         id(p) for p in model.encoder_parameters()
     }
-    assert M.BATCH_SIZE == 32
+    assert BATCH_SIZE == 32
 
 
 def test_settings_switch_parts_on_and_off(vocab):
     with pytest.raises(ConfigError, match="use_td needs both tasks"):
-        M.ModelSettings(tasks={"ner"})
+        ModelSettings(tasks={"ner"})
     with pytest.raises(ConfigError, match="subset"):
-        M.ModelSettings(tasks={"pos"}, use_td=False)
-    model = build(vocab, settings=M.ModelSettings(tasks={"nen"}, use_td=False, use_dd=False))
+        ModelSettings(tasks={"pos"}, use_td=False)
+    model = build(vocab, settings=ModelSettings(tasks={"nen"}, use_td=False, use_dd=False))
     assert list(model.decoders) == ["nen"] and model.td is None and model.dd is None
-    opts = M.make_optimizers(model)
+    opts = make_optimizers(model)
     assert opts.td is None and opts.dd is None
-    loss = M.train_task_epoch(model, [labeled(vocab)], opts.task)
+    loss = train_task_epoch(model, [labeled(vocab)], opts.task)
     assert math.isfinite(loss)
     with pytest.raises(ConfigError):
         model.dd_logits(torch.zeros(1, 1, 2 * HIDDEN), labeled(vocab))
@@ -180,26 +210,26 @@ def test_settings_switch_parts_on_and_off(vocab):
 
 def test_padding_does_not_change_predictions(vocab):
     model = build(vocab)
-    alone = M.predict_proba(model, M.collate([SENTENCES[3]], vocab))
-    padded = M.predict_proba(model, M.collate(SENTENCES, vocab, sort_by_length=True))
+    alone = predict_proba(model, collate([SENTENCES[3]], vocab))
+    padded = predict_proba(model, collate(SENTENCES, vocab, sort_by_length=True))
     for task in ("ner", "nen"):
         assert padded[task][3].shape == (2, N_NER if task == "ner" else N_NEN)
         np.testing.assert_allclose(padded[task][3], alone[task][0], atol=1e-5)
         np.testing.assert_allclose(padded[task][3].sum(-1), 1.0, atol=1e-5)
-    div_alone = M.diversity_scores(model, M.collate([SENTENCES[3]], vocab))
-    div_padded = M.diversity_scores(model, M.collate(SENTENCES, vocab, sort_by_length=True))
+    div_alone = diversity_scores(model, collate([SENTENCES[3]], vocab))
+    div_padded = diversity_scores(model, collate(SENTENCES, vocab, sort_by_length=True))
     assert div_padded[3] == pytest.approx(div_alone[0], abs=1e-5)
     assert ((div_padded > 0) & (div_padded < 1)).all()
 
 
 def test_predict_pool_returns_input_order(vocab):
     model = build(vocab)
-    pool = M.predict_pool(model, SENTENCES, vocab, batch_size=3, with_diversity=True)
-    direct = M.predict_proba(model, labeled(vocab))
+    pool = predict_pool(model, SENTENCES, vocab, batch_size=3, with_diversity=True)
+    direct = predict_proba(model, labeled(vocab))
     for a, b in zip(pool.probs["nen"], direct["nen"], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    np.testing.assert_allclose(pool.diversity, M.diversity_scores(model, labeled(vocab)), atol=1e-5)
-    labels = M.predict_labels(model, labeled(vocab))
+    np.testing.assert_allclose(pool.diversity, diversity_scores(model, labeled(vocab)), atol=1e-5)
+    labels = predict_labels(model, labeled(vocab))
     assert [len(x) for x in labels["ner"]] == [4, 3, 8, 2]
 
 
@@ -208,44 +238,44 @@ def test_task_loss_ignores_padding():
     ner = torch.zeros(1, 3, N_NER)
     nen = torch.zeros(1, 3, N_NEN)
     ner[0, 2] = torch.tensor([100.0, -100.0, 0.0])
-    targets = {"ner": torch.tensor([[0, 1, M.IGNORE_INDEX]]), "nen": torch.tensor([[4, 0, M.IGNORE_INDEX]])}
-    loss = M.task_loss({"ner": ner, "nen": nen}, targets)
+    targets = {"ner": torch.tensor([[0, 1, IGNORE_INDEX]]), "nen": torch.tensor([[4, 0, IGNORE_INDEX]])}
+    loss = task_loss({"ner": ner, "nen": nen}, targets)
     assert loss.item() == pytest.approx(math.log(N_NER) + math.log(N_NEN), rel=1e-6)
 
 
 def test_adversarial_loss_values():
     zeros2 = torch.zeros(3, 2)
-    td = M.td_adversarial_losses(zeros2, zeros2)
+    td = td_adversarial_losses(zeros2, zeros2)
     assert td.discriminator.item() == pytest.approx(2 * math.log(2))
     assert td.encoder.item() == pytest.approx(-2 * math.log(2))
-    confident = M.td_adversarial_losses(torch.tensor([[20.0, -20.0]]), torch.tensor([[-20.0, 20.0]]))
+    confident = td_adversarial_losses(torch.tensor([[20.0, -20.0]]), torch.tensor([[-20.0, 20.0]]))
     assert confident.discriminator.item() < 1e-6  # NER -> class 0, NEN -> class 1
-    assert M.dd_loss(torch.zeros(2), torch.zeros(4)).item() == pytest.approx(2 * math.log(2))
+    assert dd_loss(torch.zeros(2), torch.zeros(4)).item() == pytest.approx(2 * math.log(2))
     # DD right about both sets: labeled logit +20, unlabeled -20.
-    assert M.dd_loss(torch.tensor([20.0]), torch.tensor([-20.0])).item() < 1e-6
-    assert M.encoder_dd_loss(torch.zeros(4)).item() == pytest.approx(math.log(2))
-    assert M.encoder_dd_loss(torch.zeros(4), torch.zeros(2)).item() == pytest.approx(2 * math.log(2))
+    assert dd_loss(torch.tensor([20.0]), torch.tensor([-20.0])).item() < 1e-6
+    assert encoder_dd_loss(torch.zeros(4)).item() == pytest.approx(math.log(2))
+    assert encoder_dd_loss(torch.zeros(4), torch.zeros(2)).item() == pytest.approx(2 * math.log(2))
     # The encoder's Eq. 4 is small exactly when DD calls the unlabeled sentences labeled.
-    assert M.encoder_dd_loss(torch.tensor([20.0])).item() < 1e-6
+    assert encoder_dd_loss(torch.tensor([20.0])).item() < 1e-6
 
 
 def p_labeled_on_unlabeled(model, vocab):
-    return float(np.mean(1.0 - M.diversity_scores(model, unlabeled(vocab))))
+    return float(np.mean(1.0 - diversity_scores(model, unlabeled(vocab))))
 
 
 def test_dd_step_lowers_dd_loss_and_moves_only_dd(vocab):
     model = build(vocab)
-    opts = M.make_optimizers(model, adv_lr=1e-2)
+    opts = make_optimizers(model, adv_lr=1e-2)
     lab, unl = labeled(vocab), unlabeled(vocab)
-    before = M.dd_loss_value(model, lab, unl)
+    before = dd_loss_value(model, lab, unl)
     enc = snapshot(model.encoder_parameters())
-    M.dd_discriminator_step(model, lab, unl, opts.dd)
-    assert M.dd_loss_value(model, lab, unl) < before
+    dd_discriminator_step(model, lab, unl, opts.dd)
+    assert dd_loss_value(model, lab, unl) < before
     assert unchanged(model.encoder_parameters(), enc)
 
 
 def p_labeled(model, batch):
-    return float(np.mean(1.0 - M.diversity_scores(model, batch)))
+    return float(np.mean(1.0 - diversity_scores(model, batch)))
 
 
 def test_eq4_two_terms_move_the_encoder_towards_labeled_on_both_sets(vocab):
@@ -256,17 +286,17 @@ def test_eq4_two_terms_move_the_encoder_towards_labeled_on_both_sets(vocab):
     moved = {}
     for both in (True, False):
         model = build(vocab)
-        opts = M.make_optimizers(model, adv_lr=1e-2)
+        opts = make_optimizers(model, adv_lr=1e-2)
         before = p_labeled(model, unl), p_labeled(model, lab)
         dd, dec = snapshot(model.dd_parameters()), snapshot(model.decoder_parameters())
-        loss = M.dd_encoder_step(model, lab, unl, opts.dd_encoder, include_labeled=both)
+        loss = dd_encoder_step(model, lab, unl, opts.dd_encoder, include_labeled=both)
         assert unchanged(model.dd_parameters(), dd) and unchanged(model.decoder_parameters(), dec)
         moved[both] = (p_labeled(model, unl) - before[0], p_labeled(model, lab) - before[1], loss)
     assert moved[True][0] > 0 and moved[True][1] > 0
     assert moved[True][1] > moved[False][1]
     assert moved[True][2] > moved[False][2]  # the labeled term adds its own -log DD(E(x_l))
     with pytest.raises(ValueError, match="labeled batch"):
-        M.dd_encoder_step(build(vocab), None, unl, M.make_optimizers(build(vocab)).dd_encoder)
+        dd_encoder_step(build(vocab), None, unl, make_optimizers(build(vocab)).dd_encoder)
 
 
 def test_task_discriminator_reads_the_attention_output(vocab):
@@ -289,14 +319,14 @@ def test_task_discriminator_reads_the_attention_output(vocab):
 @pytest.mark.parametrize(("init", "bound"), [("paper", math.sqrt(3 / 30)), ("keras", 0.05)])
 def test_char_embeddings_start_uniform_in_the_papers_or_kerass_range(vocab, init, bound):
     emb = vocab.embedding_matrix(None, 6, seed=1)
-    model = M.MTAALModel(emb, 200, N_NER, N_NEN, hidden=HIDDEN, char_dim=30, char_init=init, seed=0)
+    model = MTAALModel(emb, 200, N_NER, N_NEN, hidden=HIDDEN, char_dim=30, char_init=init, seed=0)
     weight = model.encoder.chars.embedding.weight.detach()
-    assert weight[M.PAD_ID].abs().sum() == 0
+    assert weight[PAD_ID].abs().sum() == 0
     rows = weight[1:]
     assert rows.abs().max() <= bound and rows.abs().max() > 0.95 * bound
     assert rows.mean().abs() < 0.05 * bound  # centred: uniform, not a one-sided or N(0, 1) draw
     with pytest.raises(ConfigError, match="char_init"):
-        M.MTAALModel(emb, 10, N_NER, N_NEN, hidden=HIDDEN, char_init="normal")
+        MTAALModel(emb, 10, N_NER, N_NEN, hidden=HIDDEN, char_init="normal")
 
 
 def test_word_discriminators_score_one_minus_the_product_over_words(vocab):
@@ -308,59 +338,59 @@ def test_word_discriminators_score_one_minus_the_product_over_words(vocab):
     assert logits.shape == (4, 8)
     p = torch.sigmoid(logits.detach().double())
     expected = [1.0 - float(torch.prod(p[row, : n])) for row, n in enumerate(batch.lengths.tolist())]
-    np.testing.assert_allclose(M.diversity_scores(model, batch)[batch.order], expected, rtol=1e-6)
+    np.testing.assert_allclose(diversity_scores(model, batch)[batch.order], expected, rtol=1e-6)
     # Padding takes no part: a sentence alone scores as in a padded batch; losses average real tokens.
-    alone = M.diversity_scores(model, M.collate([SENTENCES[3]], vocab))
-    assert M.diversity_scores(model, labeled(vocab))[3] == pytest.approx(alone[0], abs=1e-6)
+    alone = diversity_scores(model, collate([SENTENCES[3]], vocab))
+    assert diversity_scores(model, labeled(vocab))[3] == pytest.approx(alone[0], abs=1e-6)
     padded = torch.zeros(1, 3)
     padded[0, 2] = 50.0  # a confident "labeled" at a padding position must not lower the loss
     mask = torch.tensor([[True, True, False]])
-    assert M.dd_loss(padded, torch.zeros(1, 3), mask, mask).item() == pytest.approx(2 * math.log(2))
+    assert dd_loss(padded, torch.zeros(1, 3), mask, mask).item() == pytest.approx(2 * math.log(2))
     with pytest.raises(ConfigError, match="discriminators"):
         build(vocab, discriminators="token")
 
 
 def test_td_step_lowers_td_loss_and_leaves_the_encoder(vocab):
     model = build(vocab)
-    opts = M.make_optimizers(model, adv_lr=1e-2)
+    opts = make_optimizers(model, adv_lr=1e-2)
     batch = labeled(vocab)
-    before = M.td_loss_value(model, batch)
+    before = td_loss_value(model, batch)
     enc = snapshot(model.encoder_parameters())
-    M.td_discriminator_step(model, batch, opts.td)
-    assert M.td_loss_value(model, batch) < before
+    td_discriminator_step(model, batch, opts.td)
+    assert td_loss_value(model, batch) < before
     assert unchanged(model.encoder_parameters(), enc)
 
 
 def test_encoder_td_step_raises_td_loss_and_moves_only_the_encoder(vocab):
     model = build(vocab)
-    opts = M.make_optimizers(model, adv_lr=1e-2)
+    opts = make_optimizers(model, adv_lr=1e-2)
     batch = labeled(vocab)
-    before = M.td_loss_value(model, batch)
+    before = td_loss_value(model, batch)
     others = snapshot(model.decoder_parameters() + model.td_parameters())
     enc = snapshot(model.encoder_parameters())
-    returned = M.td_encoder_step(model, batch, opts.td_encoder)
+    returned = td_encoder_step(model, batch, opts.td_encoder)
     assert returned == pytest.approx(-before, rel=1e-5)  # the encoder's loss is -td_loss
-    assert M.td_loss_value(model, batch) > before
+    assert td_loss_value(model, batch) > before
     assert unchanged(model.decoder_parameters() + model.td_parameters(), others)
     assert not unchanged(model.encoder_parameters(), enc)
 
 
 def test_combined_steps_report_both_losses(vocab):
     model = build(vocab)
-    opts = M.make_optimizers(model)
-    td = M.adversarial_td_step(model, labeled(vocab), opts.td, opts.td_encoder)
-    dd = M.adversarial_dd_step(model, labeled(vocab), unlabeled(vocab), opts.dd, opts.dd_encoder)
+    opts = make_optimizers(model)
+    td = adversarial_td_step(model, labeled(vocab), opts.td, opts.td_encoder)
+    dd = adversarial_dd_step(model, labeled(vocab), unlabeled(vocab), opts.dd, opts.dd_encoder)
     assert set(td) == {"td_loss", "encoder_td_loss"} and set(dd) == {"dd_loss", "encoder_dd_loss"}
     assert all(math.isfinite(v) for v in [*td.values(), *dd.values()])
 
 
 def test_task_training_lowers_the_task_loss(vocab):
     model = build(vocab)
-    opts = M.make_optimizers(model)
+    opts = make_optimizers(model)
     batches = [labeled(vocab)]
-    first = M.train_task_epoch(model, batches, opts.task)
+    first = train_task_epoch(model, batches, opts.task)
     for _ in range(8):
-        last = M.train_task_epoch(model, batches, opts.task)
+        last = train_task_epoch(model, batches, opts.task)
     assert last < first
 
 
@@ -368,10 +398,10 @@ def test_same_seed_same_parameters_after_a_step(vocab):
     states = []
     for _ in range(2):
         model = build(vocab, seed=3)
-        opts = M.make_optimizers(model)
-        batches = M.iter_batches(SENTENCES, vocab, NER, NEN, batch_size=2, rng=np.random.default_rng(5))
-        M.train_task_epoch(model, batches, opts.task)
-        M.adversarial_td_step(model, labeled(vocab), opts.td, opts.td_encoder)
+        opts = make_optimizers(model)
+        batches = iter_batches(SENTENCES, vocab, NER, NEN, batch_size=2, rng=np.random.default_rng(5))
+        train_task_epoch(model, batches, opts.task)
+        adversarial_td_step(model, labeled(vocab), opts.td, opts.td_encoder)
         states.append(model.state_dict())
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
@@ -388,12 +418,12 @@ def test_seeded_init_leaves_the_global_rng_alone(vocab):
 
 
 def test_iter_batches_shuffles_with_the_seed_and_keeps_the_tail(vocab):
-    sizes = [len(b) for b in M.iter_batches(SENTENCES, vocab, NER, NEN, batch_size=3)]
+    sizes = [len(b) for b in iter_batches(SENTENCES, vocab, NER, NEN, batch_size=3)]
     assert sizes == [3, 1]
-    dropped = list(M.iter_batches(SENTENCES, vocab, batch_size=3, drop_last=True))
+    dropped = list(iter_batches(SENTENCES, vocab, batch_size=3, drop_last=True))
     assert [len(b) for b in dropped] == [3]
-    a = next(M.iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
-    b = next(M.iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
+    a = next(iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
+    b = next(iter_batches(SENTENCES, vocab, NER, batch_size=4, rng=np.random.default_rng(2)))
     assert torch.equal(a.word_ids, b.word_ids)
 
 
@@ -401,10 +431,10 @@ def test_iter_batches_shuffles_with_the_seed_and_keeps_the_tail(vocab):
 def test_adversarial_steps_report_the_losses_before_their_updates(vocab, reuse):
     # Both paths: the TD side's loss is the loss before any step, the encoder's is -(TD loss after TD moved).
     model = build(vocab)
-    opts = M.make_optimizers(model, adv_lr=1e-2)
+    opts = make_optimizers(model, adv_lr=1e-2)
     batch = labeled(vocab)
-    before = M.td_loss_value(model, batch)
-    td = M.adversarial_td_step(model, batch, opts.td, opts.td_encoder, reuse_encoding=reuse)
+    before = td_loss_value(model, batch)
+    td = adversarial_td_step(model, batch, opts.td, opts.td_encoder, reuse_encoding=reuse)
     assert td["td_loss"] == pytest.approx(before, rel=1e-5)
     assert td["encoder_td_loss"] < 0
 
@@ -413,12 +443,12 @@ def test_bucket_order_keeps_the_sentences_and_groups_lengths():
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 60, size=203)
     order = rng.permutation(203)
-    bucketed = M.bucket_order(order, lengths[order], 8, 5, np.random.default_rng(1))
+    bucketed = bucket_order(order, lengths[order], 8, 5, np.random.default_rng(1))
     assert sorted(bucketed.tolist()) == list(range(203))
     spread = [np.ptp(lengths[bucketed[i : i + 8]]) for i in range(0, 200, 8)]
     shuffled = [np.ptp(lengths[order[i : i + 8]]) for i in range(0, 200, 8)]
     assert np.mean(spread) < np.mean(shuffled) / 3
-    assert np.array_equal(M.bucket_order(order, lengths[order], 8, 0, rng), order)
+    assert np.array_equal(bucket_order(order, lengths[order], 8, 0, rng), order)
     # Seeded: the same rng state gives the same batches.
-    again = M.bucket_order(order, lengths[order], 8, 5, np.random.default_rng(1))
+    again = bucket_order(order, lengths[order], 8, 5, np.random.default_rng(1))
     assert np.array_equal(bucketed, again)
