@@ -40,7 +40,7 @@ SCHEMA = pa.schema(
         ("model", pa.string()),  # word embedding (MTAAL) or encoder (transformer)
         ("seed", pa.int64()),
         ("tier", pa.string()),  # the scale tier the run belongs to (MTAAL runs write it; else null)
-        ("settings_hash", pa.string()),  # what a resumed MTAAL run must share (loop.ALSettings)
+        ("settings_hash", pa.string()),  # what a resumed MTAAL run must share (mtaal.active.settings.ALSettings)
         ("ablation_fraction", pa.float64()),  # transformer data ablation asked for; MTAAL: 0
         ("step_kind", pa.string()),  # round | epoch
         ("step", pa.int64()),
