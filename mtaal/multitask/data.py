@@ -130,7 +130,6 @@ def _gold_tags(gold: pd.DataFrame | None, split: str) -> dict[Hashable, list[str
     return out
 
 
-
 def n_kept(n: int, fraction: float) -> int:
     """How many of ``n`` training sequences data ablation keeps: ``(1 - fraction) * n`` rounded half up,
     computed exactly for the fraction as written (``n_kept(25, 0.9) == 3``)."""
@@ -149,15 +148,16 @@ def ablate(sequences: Sequence[T], fraction: float, seed: int) -> list[T]:
     return [sequences[int(i)] for i in chosen]
 
 
-
 @dataclass
 class PreparedTask:
+    """One task as a run uses it: splits as :class:`Sequences` (training data ablated), gold words per
+    evaluation split (None: from the table), and the training count before ablation."""
+
     name: str
     tags: list[str]
     splits: dict[str, Sequences]
     gold: dict[str, dict[Hashable, list[str]] | None] = field(default_factory=dict)
     train_total: int = 0
-
 
 
 def is_ablated(settings: TrainSettings, task: str) -> bool:
@@ -167,6 +167,7 @@ def is_ablated(settings: TrainSettings, task: str) -> bool:
 
 
 def prepare_tasks(settings: TrainSettings, data: Mapping[str, TaskData]) -> list[PreparedTask]:
+    """The tasks sorted by name, checked, split and (where asked) data-ablated."""
     if not data:
         raise ConfigError("run_training: no tasks given")
     if settings.ablation_tasks is not None and (unknown := sorted(set(settings.ablation_tasks) - set(data))):
@@ -218,6 +219,7 @@ def check_fits_encoder(tasks: Sequence[PreparedTask], config: Any) -> None:
 
 
 def data_record(settings: TrainSettings, tasks: Sequence[PreparedTask]) -> dict[str, Any]:
+    """Per task, the sequences a run had (``best.json``'s ``data``)."""
     return {
         t.name: {
             "train_total": t.train_total,

@@ -43,7 +43,6 @@ def parse_tags(unique_tags: Sequence[str], where: str | Path) -> tuple[np.ndarra
     return prefix, kinds
 
 
-
 def _flatten(values) -> np.ndarray:
     if isinstance(values, np.ndarray):
         return values.ravel()

@@ -36,6 +36,8 @@ ENCODER_DIR = "encoder"
 
 @dataclass
 class RunResult:
+    """A finished run: its epoch rows (``epochs.parquet``), ``best.json`` and where they are."""
+
     epochs: pd.DataFrame
     best: dict[str, Any]
     out_dir: Path
@@ -61,7 +63,6 @@ def run_fingerprint(settings: TrainSettings, tasks: Sequence[PreparedTask], init
                 sha.update(b.tobytes())
                 sha.update(c.tobytes())
     return sha.hexdigest()
-
 
 
 def finished_run(out: Path, fingerprint: str, encoder_dir: Path | None) -> RunResult | None:

@@ -21,6 +21,7 @@ from mtaal.multitask.settings import TrainSettings
 
 
 def resolve_device(name: str) -> torch.device:
+    """``auto``: CUDA when available, else the CPU; an explicit CUDA device must exist."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -139,7 +140,6 @@ def evaluate_split(
     return score_word_tags(words)
 
 
-
 def select_best_epoch(epochs: pd.DataFrame, metric: str = "word_io_f1") -> int:
     """The epoch with the highest mean dev ``metric`` over tasks; the earliest among ties."""
     dev = epochs[epochs["split"] == "dev"]
@@ -149,8 +149,8 @@ def select_best_epoch(epochs: pd.DataFrame, metric: str = "word_io_f1") -> int:
     return int(means.idxmax())
 
 
-
 def best_record(epochs: pd.DataFrame, settings: TrainSettings) -> dict[str, Any]:
+    """The best epoch and the scores at it, per task and as the mean over tasks (``best.json``)."""
     best = select_best_epoch(epochs, settings.selection_metric)
     at_best = epochs[epochs["epoch"] == best]
     per_task: dict[str, Any] = {}

@@ -23,7 +23,7 @@ from mtaal.multitask.batching import bucket_batches, count_batches, pad_batch, r
 from mtaal.multitask.data import TaskData, ablate, n_kept
 from mtaal.multitask.model import MultiTaskTagger, load_encoder, tiny_encoder
 from mtaal.multitask.settings import TrainSettings
-from mtaal.multitask.steps import make_optimizer, select_best_epoch, train_step
+from mtaal.multitask.steps import make_optimizer, make_scheduler, select_best_epoch, train_step
 from mtaal.multitask.training import run_training
 
 torch.set_num_threads(1)
@@ -371,8 +371,6 @@ def test_settings_from_mapping_rejects_unknown_keys():
 def test_the_authors_optimiser_adam_constant_rate_no_clipping_heads_included(monkeypatch):
     # Their code: torch.optim.Adam(lr=5e-5, weight_decay=0), no scheduler, no clipping. Unlike their code
     # (which passes only the encoder's parameters), the heads are optimised as well.
-    from transformers import get_constant_schedule_with_warmup
-
     model = MultiTaskTagger(tiny_encoder(), {"a_x": 3})
     release = TrainSettings(optimizer="adam", schedule="constant", warmup_fraction=0.0, weight_decay=0.0,
                             max_grad_norm=None, learning_rate=5e-5)
@@ -386,7 +384,7 @@ def test_the_authors_optimiser_adam_constant_rate_no_clipping_heads_included(mon
         raise AssertionError("gradients clipped although max_grad_norm is None")
 
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", no_clip)
-    scheduler = get_constant_schedule_with_warmup(optimizer, 0)
+    scheduler = make_scheduler(optimizer, release, total_steps=3)
     ids, mask, labels = torch.tensor([[2, 7, 8, 3]]), torch.ones(1, 4, dtype=torch.long), torch.tensor(
         [[-100, 1, 2, -100]])
     rates = []
