@@ -2,10 +2,10 @@
 
 Same encoder (the packaged MiniLM unless --encoder), same sequences (real sentences of a corpus's training
 split, tokenised inline with the encoder's tokenizer, [CLS] + subwords + [SEP], cut at max_len), same
-optimiser step (``mtaal.multitask.training.train_step``: AdamW, linear schedule, clipping), one epoch each:
+optimiser step (``mtaal.multitask.steps.train_step``: AdamW, linear schedule, clipping), one epoch each:
 
 * naive: shuffled, batches of ``batch_size`` padded to ``max_len`` (the authors' fixed-length batches);
-* bucketed: :func:`~mtaal.multitask.training.bucket_batches` + :func:`~mtaal.multitask.training.pad_batch`
+* bucketed: :func:`~mtaal.multitask.batching.bucket_batches` + :func:`~mtaal.multitask.batching.pad_batch`
   (padded to each batch's longest sequence).
 
 Throughput counts real (non-padding) tokens per second of training. Target: bucketed >= 1.5x naive.
@@ -29,15 +29,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from mtaal.multitask.batching import bucket_batches, pad_batch  # noqa: E402
 from mtaal.multitask.model import MultiTaskTagger, default_encoder_path, load_encoder  # noqa: E402
-from mtaal.multitask.training import (  # noqa: E402
-    TrainSettings,
-    bucket_batches,
-    make_optimizer,
-    pad_batch,
-    resolve_device,
-    train_step,
-)
+from mtaal.multitask.settings import TrainSettings  # noqa: E402
+from mtaal.multitask.steps import make_optimizer, resolve_device, train_step  # noqa: E402
 
 
 def load_sequences(corpus_dir: Path, encoder_dir: Path, n: int, max_len: int, seed: int):

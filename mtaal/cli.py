@@ -401,7 +401,8 @@ def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, ra
 
 def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules ``wordpiece`` and ``multitask_*`` for one dataset / one run, with the config's settings."""
-    from mtaal.multitask.wordpiece import build_wordpiece, revision_of, tokenizer_spec_of
+    from mtaal.multitask.encoder_specs import revision_of, tokenizer_spec_of
+    from mtaal.multitask.wordpiece import build_wordpiece
 
     settings = config["multitask"]
     encoder = args.encoder or settings["encoder"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,40 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.replace(temporary_path, target)
     finally:
         temporary_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_directory(target: str | Path) -> Iterator[Path]:
+    """Yield a new empty directory beside ``target``; on success it takes ``target``'s place, on failure it
+    is removed and ``target`` stays as it was.
+
+    A previous ``target`` is renamed aside before the new one is renamed in and removed after, so a crash
+    between the two renames leaves it as ``.<name>.<random>.old`` beside the missing target, never half of
+    each (POSIX has no atomic exchange of two directories).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    aside = temporary.with_name(temporary.name.removesuffix(".part") + ".old")  # unique: mkdtemp's name
+    try:
+        yield temporary
+        umask = os.umask(0)  # mkdtemp creates 0700, as mkstemp 0600 above
+        os.umask(umask)
+        os.chmod(temporary, 0o777 & ~umask)
+        if target.exists() or target.is_symlink():
+            os.replace(target, aside)
+        try:
+            os.replace(temporary, target)
+        except BaseException:
+            if aside.exists() or aside.is_symlink():
+                os.replace(aside, target)
+            raise
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
 
 
 def write_parquet(table: pa.Table, target: str | Path) -> None:

@@ -1,4 +1,6 @@
-from mtaal.multitask.wordpiece import build_wordpiece, revision_of, tokenizer_spec_of, write_sequence_table
+from mtaal.multitask.encoder_specs import revision_of, tokenizer_spec_of
+from mtaal.multitask.sequence_table import write_sequence_table
+from mtaal.multitask.wordpiece import build_wordpiece
 from mtaal.workflow import rule_logging
 
 # Two rules share this adapter: `wordpiece` (one dataset, one encoder) and `wordpiece_table` (all datasets).

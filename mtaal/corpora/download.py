@@ -1,7 +1,8 @@
 """Fetch a corpus from a mirror directory or its pinned URLs, verifying every file's sha256.
 
-All-or-nothing: files are staged in ``<dest>.partial`` and the directory is renamed into place only when
-every file verified, so an interrupted or failed fetch leaves nothing where a rule reads.
+All-or-nothing: files are staged in a new directory beside ``<dest>`` (:func:`mtaal.io.atomic_directory`)
+that takes ``<dest>``'s place only when every file verified, so an interrupted or failed fetch leaves nothing
+where a rule reads.
 
 Two kinds of failure, kept apart on purpose:
 
@@ -29,7 +30,7 @@ from tqdm import tqdm
 
 from mtaal.corpora.registry import CorpusSpec, FileSpec
 from mtaal.errors import ChecksumError, DownloadError, MissingCorpusError
-from mtaal.io import sha256_file, write_json
+from mtaal.io import atomic_directory, sha256_file, write_json
 
 log = logging.getLogger(__name__)
 MIRROR_ENV = "MTAAL_CORPUS_MIRROR"
@@ -106,30 +107,22 @@ def fetch_corpus(
             f"Get it from the {corpus.where_to_get()}, then place the files as "
             f"<mirror>/{corpus.name}/<file> and set corpus_mirror or ${MIRROR_ENV}"
         )
-    staging = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
     records = []
-    try:
-        with requests.Session() as session:
-            for spec in corpus.files:
-                target = staging / spec.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source = _fetch_file(corpus, spec, target, mirror, session, policy, progress)
-                actual = sha256_file(target)
-                if spec.sha256 is not None and actual != spec.sha256:
-                    raise ChecksumError(
-                        f"{corpus.name}/{spec.path}: sha256 mismatch (from {source}): expected "
-                        f"{spec.sha256}, got {actual}. Get an intact copy from the {corpus.where_to_get()}"
-                    )
-                if spec.sha256 is None:
-                    log.warning("%s/%s: no pinned sha256; accepted %s (allow_unpinned_downloads)",
-                                corpus.name, spec.path, actual)
-                records.append({"path": spec.path, "sha256": actual, "source": source})
-        shutil.rmtree(dest, ignore_errors=True)
-        staging.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with atomic_directory(dest) as staging, requests.Session() as session:
+        for spec in corpus.files:
+            target = staging / spec.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = _fetch_file(corpus, spec, target, mirror, session, policy, progress)
+            actual = sha256_file(target)
+            if spec.sha256 is not None and actual != spec.sha256:
+                raise ChecksumError(
+                    f"{corpus.name}/{spec.path}: sha256 mismatch (from {source}): expected "
+                    f"{spec.sha256}, got {actual}. Get an intact copy from the {corpus.where_to_get()}"
+                )
+            if spec.sha256 is None:
+                log.warning("%s/%s: no pinned sha256; accepted %s (allow_unpinned_downloads)",
+                            corpus.name, spec.path, actual)
+            records.append({"path": spec.path, "sha256": actual, "source": source})
     return records
 
 

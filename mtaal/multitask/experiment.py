@@ -17,15 +17,11 @@ import pandas as pd
 import pyarrow as pa
 
 from mtaal.io import write_json, write_parquet
-from mtaal.multitask.training import (
-    BEST_FILE,
-    EPOCHS_FILE,
-    TaskData,
-    TrainSettings,
-    gold_from_tokens,
-    run_training,
-)
-from mtaal.multitask.wordpiece import resolve_encoder_dir
+from mtaal.multitask.data import TaskData, gold_from_tokens
+from mtaal.multitask.encoder_specs import resolve_encoder_dir
+from mtaal.multitask.run_files import BEST_FILE, EPOCHS_FILE
+from mtaal.multitask.settings import TrainSettings
+from mtaal.multitask.training import run_training
 
 log = logging.getLogger(__name__)
 CAP_SEED = 0

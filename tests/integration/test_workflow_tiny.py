@@ -72,4 +72,4 @@ def test_corrupted_mirror_fails_with_checksum_message_and_leaves_no_output(mirro
     assert "NCBItestset_corpus.txt: sha256 mismatch" in log and "expected 61c8050b" in log
     assert not (workdir / "results/raw/ncbi_disease/download.json").exists()
     assert not (workdir / "results/raw/ncbi_disease/files").exists()
-    assert not (workdir / "results/raw/ncbi_disease/files.partial").exists()
+    assert not list((workdir / "results/raw/ncbi_disease").glob(".files.*"))  # no staging left

@@ -10,13 +10,13 @@ import pytest
 from scipy import stats
 
 from mtaal.multitask import report
+from mtaal.multitask.data import n_kept
 from mtaal.multitask.report import (
     collect_scores,
     entity_type_of,
     parse_run_path,
     write_report,
 )
-from mtaal.multitask.training import n_kept
 
 ENCODER = "minilm"
 TASKS = {"cll_cellline": 0.60, "cdr_chemical": 0.80, "bc2gm_gene": 0.70}  # STL test word F1 at ablation 0

@@ -19,19 +19,12 @@ from hypothesis import strategies as st
 from mtaal.checkpoint import load_checkpoint
 from mtaal.errors import ConfigError
 from mtaal.multitask import training
+from mtaal.multitask.batching import bucket_batches, count_batches, pad_batch, round_robin
+from mtaal.multitask.data import TaskData, ablate, n_kept
 from mtaal.multitask.model import MultiTaskTagger, load_encoder, tiny_encoder
-from mtaal.multitask.training import (
-    TaskData,
-    TrainSettings,
-    ablate,
-    bucket_batches,
-    count_batches,
-    n_kept,
-    pad_batch,
-    round_robin,
-    run_training,
-    select_best_epoch,
-)
+from mtaal.multitask.settings import TrainSettings
+from mtaal.multitask.steps import make_optimizer, make_scheduler, select_best_epoch, train_step
+from mtaal.multitask.training import run_training
 
 torch.set_num_threads(1)
 
@@ -329,7 +322,13 @@ def test_entity_ablation_fine_tunes_held_out_task_from_saved_encoder(encoder_dir
         "b_x": TaskData(make_table(6, seed=2), TAGS),
         "held_x": TaskData(make_table(5, seed=3), TAGS),
     }
-    mtl, stl = training.entity_ablation(tiny_settings(encoder_dir, epochs=2), data, "held_x", tmp_path)
+    # MTL on the other tasks with the best epoch's encoder saved, then STL on the held-out task from it
+    rest = {name: task for name, task in data.items() if name != "held_x"}
+    mtl = run_training(tiny_settings(encoder_dir, epochs=2, save_encoder=True), rest, tmp_path / "mtl")
+    stl = run_training(
+        tiny_settings(encoder_dir, epochs=2), {"held_x": data["held_x"]}, tmp_path / "finetune",
+        init_encoder=mtl.encoder_dir,
+    )
     assert set(mtl.best["tasks"]) == {"a_x", "b_x"}
     saved = tmp_path / "mtl" / "encoder"
     assert (saved / "model.safetensors").is_file() and (saved / "config.json").is_file()
@@ -372,12 +371,10 @@ def test_settings_from_mapping_rejects_unknown_keys():
 def test_the_authors_optimiser_adam_constant_rate_no_clipping_heads_included(monkeypatch):
     # Their code: torch.optim.Adam(lr=5e-5, weight_decay=0), no scheduler, no clipping. Unlike their code
     # (which passes only the encoder's parameters), the heads are optimised as well.
-    from transformers import get_constant_schedule_with_warmup
-
     model = MultiTaskTagger(tiny_encoder(), {"a_x": 3})
     release = TrainSettings(optimizer="adam", schedule="constant", warmup_fraction=0.0, weight_decay=0.0,
                             max_grad_norm=None, learning_rate=5e-5)
-    optimizer = training.make_optimizer(model, release)
+    optimizer = make_optimizer(model, release)
     assert type(optimizer) is torch.optim.Adam and optimizer.defaults["weight_decay"] == 0.0
     optimised = {id(p) for group in optimizer.param_groups for p in group["params"]}
     assert {id(p) for p in model.parameters()} == optimised  # heads included
@@ -387,16 +384,16 @@ def test_the_authors_optimiser_adam_constant_rate_no_clipping_heads_included(mon
         raise AssertionError("gradients clipped although max_grad_norm is None")
 
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", no_clip)
-    scheduler = get_constant_schedule_with_warmup(optimizer, 0)
+    scheduler = make_scheduler(optimizer, release, total_steps=3)
     ids, mask, labels = torch.tensor([[2, 7, 8, 3]]), torch.ones(1, 4, dtype=torch.long), torch.tensor(
         [[-100, 1, 2, -100]])
     rates = []
     for _ in range(3):
-        training.train_step(model, optimizer, scheduler, "a_x", ids, mask, labels, torch.device("cpu"), None)
+        train_step(model, optimizer, scheduler, "a_x", ids, mask, labels, torch.device("cpu"), None)
         rates.append(optimizer.param_groups[0]["lr"])
     assert rates == [5e-5] * 3  # constant: no warm-up, no decay
     assert not torch.equal(model.heads["a_x"][1].weight, head_before)
-    assert type(training.make_optimizer(model, TrainSettings())) is torch.optim.AdamW
+    assert type(make_optimizer(model, TrainSettings())) is torch.optim.AdamW
     with pytest.raises(ConfigError, match="optimizer"):
         TrainSettings(optimizer="sgd")
     with pytest.raises(ConfigError, match="schedule"):

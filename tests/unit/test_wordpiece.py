@@ -11,25 +11,18 @@ from hypothesis import strategies as st
 from tokenizers.implementations import BertWordPieceTokenizer
 
 from mtaal.errors import ConfigError, CorpusFormatError
-from mtaal.multitask.wordpiece import (
-    IGNORE_LABEL,
-    NO_WORD,
-    SubwordTokenizer,
+from mtaal.multitask.encoder_specs import (
     TokenizerError,
-    build_wordpiece,
-    load_subword_tokenizer,
-    pack_document,
-    pack_units,
-    read_wordpiece,
     resolve_encoder_dir,
     resolve_tokenizer,
-    sequence_table,
-    tag_set,
     tokenizer_spec_of,
     vocab_is_cased,
-    word_predictions,
-    write_sequence_table,
 )
+from mtaal.multitask.labels import IGNORE_LABEL, NO_WORD, tag_set, word_predictions
+from mtaal.multitask.packing import pack_document, pack_units
+from mtaal.multitask.sequence_table import sequence_table, write_sequence_table
+from mtaal.multitask.subwords import SubwordTokenizer, load_subword_tokenizer
+from mtaal.multitask.wordpiece import build_wordpiece, read_wordpiece
 
 # The shared folder beside the repository (see README "Corpus mirror").
 CASED_VOCAB = Path(__file__).resolve().parents[3] / "shared" / "vocab" / "bert-base-cased-vocab.txt"

@@ -1,0 +1,87 @@
+"""Batches for the multitask taggers: seeds, length-bucketed training batches, the MTL round-robin, padding.
+
+Every order here is a pure function of its seed, so a resumed run draws the same batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mtaal.multitask.evaluation import IGNORE_INDEX
+
+
+def derive_seed(*parts: Any) -> int:
+    """A 63-bit seed from any parts (stable across processes, unlike ``hash``)."""
+    digest = hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def bucket_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, pool_size: int | None = None
+) -> list[np.ndarray]:
+    """Length-bucketed batches of indices: shuffle, sort by length within pools, cut, shuffle the batches.
+
+    ``pool_size`` defaults to ``50 * batch_size``. Deterministic for a seed; every index appears once.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    pool = pool_size or 50 * batch_size
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def count_batches(n: int, batch_size: int, pool_size: int | None = None) -> int:
+    """How many batches :func:`bucket_batches` makes of ``n`` sequences (the same for every seed)."""
+    pool = pool_size or 50 * batch_size
+    full, rest = divmod(n, pool)
+    return full * math.ceil(pool / batch_size) + math.ceil(rest / batch_size)
+
+
+def eval_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Batches for inference: longest first, so padding is minimal and the peak memory comes first."""
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def round_robin(batches_per_task: Mapping[str, int]) -> list[tuple[str, int]]:
+    """One epoch's MTL schedule: ``(task, batch index)`` taking one batch per task in turn, in the mapping's
+    task order; a task that has used all its batches drops out. Every batch appears exactly once."""
+    schedule: list[tuple[str, int]] = []
+    rounds = max(batches_per_task.values(), default=0)
+    for i in range(rounds):
+        for task, n in batches_per_task.items():
+            if i < n:
+                schedule.append((task, i))
+    return schedule
+
+
+def pad_batch(
+    input_ids: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None, pad_id: int
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Pad to the batch's longest sequence: ids with ``pad_id``, labels with -100; mask 1 on real tokens."""
+    width = max(len(x) for x in input_ids)
+    ids = torch.full((len(input_ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(input_ids), width), dtype=torch.long)
+    out_labels = (
+        None if labels is None else torch.full((len(input_ids), width), IGNORE_INDEX, dtype=torch.long)
+    )
+    for row, seq in enumerate(input_ids):
+        ids[row, : len(seq)] = torch.from_numpy(seq)
+        mask[row, : len(seq)] = 1
+        if out_labels is not None:
+            out_labels[row, : len(seq)] = torch.from_numpy(labels[row])
+    return ids, mask, out_labels
+
