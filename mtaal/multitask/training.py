@@ -872,24 +872,3 @@ def run_training(
         best["mean"]["test"]["word_io_f1"],
     )
     return RunResult(epochs, best, out, encoder_dir)
-
-
-def entity_ablation(
-    settings: TrainSettings, data: Mapping[str, TaskData], held_out: str, out_dir: str | Path
-) -> tuple[RunResult | None, RunResult | None]:
-    """Entity ablation for one held-out task: MTL on the other tasks (``out_dir/mtl``, encoder saved), then
-    STL fine-tuning of ``held_out`` from that encoder with a new head (``out_dir/finetune``)."""
-    if held_out not in data:
-        raise ConfigError(f"held-out task {held_out!r} not in the data")
-    rest = {k: v for k, v in data.items() if k != held_out}
-    out = Path(out_dir)
-    mtl = run_training(dataclasses.replace(settings, save_encoder=True), rest, out / "mtl")
-    if mtl is None or mtl.encoder_dir is None:
-        return mtl, None
-    stl = run_training(
-        dataclasses.replace(settings, save_encoder=False),
-        {held_out: data[held_out]},
-        out / "finetune",
-        init_encoder=mtl.encoder_dir,
-    )
-    return mtl, stl

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from mtaal.multitask.report import entity_type_of
+from mtaal.corpora.registry import entity_type_of
 from mtaal.results import claim_tests as T
 from mtaal.results.compare import mtaal_report_rounds
 
