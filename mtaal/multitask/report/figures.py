@@ -7,14 +7,13 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from mtaal.corpora.registry import entity_type_of
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
 from mtaal.io import png_and_svg, save_figure
 from mtaal.multitask.report.markdown import MODEL_LABELS, p_text
 from mtaal.multitask.report.summary import held_out_rank, task_order, type_order

@@ -26,6 +26,9 @@ SHORT = {
 }
 
 
+# -------------------------------------------------------------------------------- formatting
+
+
 def fmt(mean: float, std: float = math.nan, n: int = 0, digits: int = 3) -> str:
     if mean is None or pd.isna(mean):
         return "–"
@@ -101,6 +104,9 @@ def _status_text(rows: pd.DataFrame) -> str | None:
     if len(rows) and (rows["status"] == "skipped").all():
         return "skipped"
     return None
+
+
+# -------------------------------------------------------------------------------- tables and figure data
 
 
 def table1_markdown(table: pd.DataFrame) -> str:

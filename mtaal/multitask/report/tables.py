@@ -24,6 +24,8 @@ from mtaal.multitask.report.summary import (
     trained_rows,
 )
 
+# -------------------------------------------------------------------------------- Table 1
+
 SPLIT_ORDER = ("train", "dev", "test", "all")
 TABLE1_COLUMNS = [
     "task",
@@ -68,6 +70,9 @@ def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame) -> pd.Data
     return table.drop(columns=["_t", "_s"]).reset_index(drop=True)
 
 
+# -------------------------------------------------------------------------------- Table 2 (STL)
+
+
 def table2_stl(scores: pd.DataFrame) -> pd.DataFrame:
     """Paper Table 2: STL at ablation 0, best epoch and dev / test word-level P, R, F1 (mean ± std over
     seeds), per task, per entity type and overall. ``best_epoch`` rows have no split."""
@@ -80,6 +85,8 @@ def table2_stl(scores: pd.DataFrame) -> pd.DataFrame:
     table = add_skipped(table, skipped, ["word_f1"], split="test")
     return table.reset_index(drop=True)
 
+
+# -------------------------------------------------------------------------------- Table 3 (MTL vs STL)
 
 TABLE3_COLUMNS = [
     "level",
@@ -189,6 +196,8 @@ def table3_mtl_vs_stl(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     return table, tests_frame
 
 
+# -------------------------------------------------------------------------------- Tables 4 and 5 (ablation)
+
 ABLATION_COLUMNS = [
     "level",
     "entity_type",
@@ -249,6 +258,8 @@ def ablation_table(scores: pd.DataFrame, experiment: str, group: str | None = No
     table = add_skipped(table, skipped, ["word_f1"])
     return table.reindex(columns=ABLATION_COLUMNS).reset_index(drop=True)
 
+
+# -------------------------------------------------------------------------------- Figure 4 (correlation)
 
 FIG4_COLUMNS = [
     "task",
@@ -327,6 +338,8 @@ def fig4_data(
     return points, pd.DataFrame(statistics, columns=FIG4_STATS_COLUMNS)
 
 
+# -------------------------------------------------------------------------------- Figure 5 (entity ablation)
+
 FIG5_COLUMNS = [
     "held_out",
     "level",
@@ -404,6 +417,8 @@ def fig5_data(scores: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+# -------------------------------------------------------------------------------- Table 6 (fine-tune)
+
 TABLE6_COLUMNS = [
     "level",
     "entity_type",
@@ -447,6 +462,8 @@ def table6_finetune(scores: pd.DataFrame) -> pd.DataFrame:
     table = add_skipped(table, skipped, ["word_f1"], model="finetune")
     return table.reindex(columns=TABLE6_COLUMNS).reset_index(drop=True)
 
+
+# -------------------------------------------------------------------------------- Table 7 (entity level)
 
 TABLE7_COLUMNS = ["model", *SUMMARY_COLUMNS, "status", "reason"]
 
