@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,6 +80,22 @@ def write_text(text: str, target: str | Path) -> None:
 
 def write_json(data: object, target: str | Path) -> None:
     write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", target)
+
+
+def png_and_svg(base: str | Path) -> list[Path]:
+    """A figure's two files: ``base`` with ``.png`` and with ``.svg``."""
+    return [Path(base).with_suffix(f".{suffix}") for suffix in ("png", "svg")]
+
+
+def save_figure(fig, targets: Iterable[str | Path], *, dpi: int, metadata: dict | None = None) -> None:
+    """Write a matplotlib figure to each target atomically, in the format its suffix names, then close it."""
+    import matplotlib.pyplot as plt  # here, so that importing this module does not load matplotlib
+
+    for target in targets:
+        target = Path(target)
+        with atomic_path(target) as temporary:
+            fig.savefig(temporary, format=target.suffix.lstrip("."), dpi=dpi, metadata=metadata)
+    plt.close(fig)
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

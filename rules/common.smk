@@ -68,7 +68,7 @@ def run_path(experiment, name, group="{group}"):
 
 
 def task_entity(task):
-    return next(iter(set(REGISTRY.dataset(task).entity_types.values())))
+    return REGISTRY.dataset(task).entity_type
 
 
 def held_out_tasks(entity):

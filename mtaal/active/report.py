@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mtaal.io import atomic_path, write_parquet, write_text
+from mtaal.io import png_and_svg, save_figure, write_parquet, write_text
+from mtaal.results.aggregate import over_seeds
 
 METRICS = {
     "ner_f1": "NER F1 (entity, strict)",
@@ -65,18 +66,13 @@ def final_scores(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) ->
         value_vars=list(METRICS),
         var_name="metric",
     )
-    summary = (
-        long.groupby(["dataset", "embedding", "variant", "metric"])
-        .agg(
-            round=("round", "max"),
-            labeled_count=("labeled_count", "mean"),
-            mean=("value", "mean"),
-            std=("value", "std"),
-            n_seeds=("seed", "nunique"),
-        )
-        .reset_index()
+    return over_seeds(
+        long,
+        ["dataset", "embedding", "variant", "metric"],
+        sort=True,
+        round=("round", "max"),
+        labeled_count=("labeled_count", "mean"),
     )
-    return summary
 
 
 def query_diversity(rounds: pd.DataFrame, tokens: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -102,11 +98,7 @@ def query_diversity(rounds: pd.DataFrame, tokens: Mapping[str, pd.DataFrame]) ->
         )
     runs = pd.DataFrame(per_run)
     long = runs.melt(id_vars=["dataset", "variant", "seed"], var_name="statistic")
-    return (
-        long.groupby(["dataset", "variant", "statistic"])["value"]
-        .agg(mean="mean", std="std", n_repeats="count")
-        .reset_index()
-    )
+    return over_seeds(long, ["dataset", "variant", "statistic"], n="n_repeats", sort=True)
 
 
 def sentence_tokens(tokens_path: Path) -> pd.DataFrame:
@@ -193,10 +185,7 @@ def _figure(
                 axis.legend(fontsize=8)
     fig.suptitle(f"{title}\n(embedding {embedding}; mean ± std over seeds)", fontsize=11)
     fig.tight_layout()
-    for suffix in ("png", "svg"):
-        with atomic_path(target.with_suffix(f".{suffix}")) as temporary:
-            fig.savefig(temporary, format=suffix, dpi=130)
-    plt.close(fig)
+    save_figure(fig, png_and_svg(target), dpi=130)
 
 
 def write_figures(rounds: pd.DataFrame, out_dir: Path) -> None:

@@ -6,6 +6,7 @@ the YAML parser, split here in Python, so the 5000-file registry parses in a few
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -67,6 +68,15 @@ class DatasetSpec:
     def fingerprint(self) -> str:
         return _fingerprint(asdict(self))
 
+    @property
+    def entity_type(self) -> str:
+        """The one canonical type every label maps to (each HUNER task has one); a dataset of several
+        types (``bc5cdr``) has none."""
+        types = sorted(set(self.entity_types.values()))
+        if len(types) != 1:
+            raise ConfigError(f"dataset {self.name!r} has entity types {', '.join(types) or 'none'}, not one")
+        return types[0]
+
 
 def _fingerprint(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=list).encode()).hexdigest()[:16]
@@ -107,6 +117,17 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY) -> Registry:
         if dataset.corpus not in corpora:
             raise ConfigError(f"{path}: dataset {dataset.name!r} names unknown corpus {dataset.corpus!r}")
     return Registry(corpora, datasets)
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The repository's registry (``config/corpora.yaml``), read once per process."""
+    return load_registry()
+
+
+def entity_type_of(dataset: str) -> str:
+    """A one-type dataset's canonical entity type from the registry: ``cll_cellline`` -> ``cell_line``."""
+    return default_registry().dataset(dataset).entity_type
 
 
 def parse_files(block: str, where: str) -> tuple[FileSpec, ...]:

@@ -26,12 +26,9 @@ predicted O; the gold tags of wholly missing words can only be known from ``gold
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 from seqeval.metrics.v1 import precision_recall_fscore_support
 from seqeval.scheme import IOB2
 
@@ -249,52 +246,3 @@ def all_outside_scores(gold: Sequence[Sequence[str]]) -> dict[str, float]:
 def score_word_tags(words: WordTags) -> dict[str, float]:
     """:func:`score_words` of the predictions, plus :func:`all_outside_scores` of the same gold."""
     return {**score_words(words.gold, words.pred), **all_outside_scores(words.gold)}
-
-
-# -------------------------------------------------------------------------------- averages over tasks
-
-_ENTITY_SUFFIX = re.compile(r"_([a-z]+)$")
-
-
-def entity_type_of(task: str) -> str:
-    """The entity type a HUNER task name ends with: ``bc2gm_gene`` -> ``gene``."""
-    match = _ENTITY_SUFFIX.search(task)
-    if match is None:
-        raise ValueError(f"task {task!r} does not end with _<entity type>; pass entity_types explicitly")
-    return match.group(1)
-
-
-def average_by_entity_type(
-    scores: pd.DataFrame,
-    metrics: Sequence[str] = METRICS,
-    entity_types: Mapping[str, str] | None = None,
-    group_by: Sequence[str] = (),
-) -> pd.DataFrame:
-    """Unweighted mean of each metric over the tasks of each entity type (macro over tasks).
-
-    ``scores`` has one row per task (column ``task``), optionally per extra keys named in ``group_by`` (e.g.
-    ``model``, ``split``). ``entity_types`` maps task -> type; by default the task name's suffix. The result
-    has ``group_by`` + ``entity_type``, ``tasks`` (how many were averaged) and the metrics.
-    """
-    frame = scores.copy()
-    frame["entity_type"] = [
-        entity_types[t] if entity_types is not None else entity_type_of(t) for t in frame["task"]
-    ]
-    keys = [*group_by, "entity_type"]
-    grouped = frame.groupby(keys, sort=True)
-    out = grouped[list(metrics)].mean()
-    out.insert(0, "tasks", grouped["task"].nunique())
-    return out.reset_index()
-
-
-def overall_average(
-    scores: pd.DataFrame, metrics: Sequence[str] = METRICS, group_by: Sequence[str] = ()
-) -> pd.DataFrame:
-    """Unweighted mean of each metric over all tasks (macro over tasks), per ``group_by`` group."""
-    if group_by:
-        grouped = scores.groupby(list(group_by), sort=True)
-        out = grouped[list(metrics)].mean()
-        out.insert(0, "tasks", grouped["task"].nunique())
-        return out.reset_index()
-    row = {"tasks": int(scores["task"].nunique()), **{m: float(np.mean(scores[m])) for m in metrics}}
-    return pd.DataFrame([row])

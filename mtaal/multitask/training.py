@@ -256,5 +256,3 @@ def run_training(
         best["mean"]["test"]["word_io_f1"],
     )
     return RunResult(epochs, best, out, encoder_dir)
-
-

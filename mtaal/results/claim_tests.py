@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mtaal.results.compare import ci95
+from mtaal.results.aggregate import t_interval
 
 EXACT_UP_TO = 16  # 2^16 sign patterns
 RESAMPLES = 20_000
@@ -89,7 +89,7 @@ def greater(diff: Sequence[float], alpha: float) -> Result:
         return Result("exact sign-flip, one-sided", 0, math.nan, math.nan, 1.0, f"n >= {need} units",
                       math.nan, math.nan, math.nan, math.inf)
     mean, sd = float(d.mean()), float(d.std(ddof=1)) if n > 1 else math.nan
-    low, high = ci95(mean, sd, n)
+    low, high = t_interval(mean, sd, n)
     mde = _t_quantiles(n, alpha, POWER) * sd / math.sqrt(n) if n >= need else math.inf
     return Result("exact sign-flip, one-sided", n, signflip_p(d, "greater"), signflip_p(d, "less"),
                   _signflip_floor(n), f"n >= {need} units", mean, low, high, mde)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from mtaal.multitask.report import entity_type_of
+from mtaal.corpora.registry import entity_type_of
 from mtaal.results import claim_tests as T
 from mtaal.results.compare import mtaal_report_rounds
 
@@ -97,6 +97,7 @@ class Evidence:
     # dataset -> score an all-O predictor reaches on the metric judged for NEN (only where it is high)
     all_o: Mapping[str, float] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)  # paper -> what drop_untrained left out
+    entity_types: Mapping[str, str] = field(default_factory=dict)  # multitask task -> its entity type
 
     def absent(self, what: str) -> str:
         return f"no runs of {what} at this tier" if self.basis == RUNS else f"printed data missing: {what}"
@@ -161,8 +162,11 @@ def runs_evidence(ctx: Context) -> Evidence:
             main = means[means["ablation_fraction"] == 0].assign(study="main")
             parts += [means.assign(study="ablation"), main]
     fig4 = ctx.fig4_points if ctx.fig4_points is not None and not ctx.fig4_points.empty else None
+    # the entity type the store was written with (the registry's)
+    typed = store[store["paper"] == "multitask"].drop_duplicates("dataset")
     return Evidence(RUNS, mtaal, dict(zip(TASKS, RUN_MTAAL_METRICS, strict=True)), ctx.diversity,
-                    pd.concat(parts, ignore_index=True), fig4, {}, notes)
+                    pd.concat(parts, ignore_index=True), fig4, {}, notes,
+                    dict(zip(typed["dataset"], typed["entity_type"], strict=True)))
 
 
 def _table_is(table: pd.Series, *numbers: int) -> pd.Series:
@@ -211,8 +215,9 @@ def paper_evidence(reported: pd.DataFrame, all_o: Mapping[str, float] | None = N
             rows = rows[rows["ablation_fraction"] == 0]
         parts.append(rows.groupby(["dataset", "ablation_fraction"])["value"].mean().reset_index()
                      .assign(experiment=experiment, metric=metric, study=study))
-    return Evidence(PAPER, mtaal, dict(zip(TASKS, PAPER_MTAAL_METRICS, strict=True)), diversity,
-                    pd.concat(parts, ignore_index=True), None, dict(all_o or {}))
+    tasks = pd.concat(parts, ignore_index=True)
+    return Evidence(PAPER, mtaal, dict(zip(TASKS, PAPER_MTAAL_METRICS, strict=True)), diversity, tasks, None,
+                    dict(all_o or {}), entity_types={t: entity_type_of(t) for t in tasks["dataset"].unique()})
 
 
 # -------------------------------------------------------------------------------- MTAAL claims (1-6)
@@ -447,7 +452,7 @@ def claim10(ev: Evidence, alpha: float, margin: float, report: str) -> Verdict:
     claim = "Chemical tasks score highest and species lowest on average"
     rests = _report(ev, "table2_stl.parquet (Table 2)", "Table 2 (test word F1)", report)
     scores = _at_zero(_task_scores(ev, "stl", WORD_F1))
-    types = pd.Series(scores.index.map(entity_type_of), index=scores.index)
+    types = pd.Series(scores.index.map(ev.entity_types), index=scores.index)
     if not {"chemical", "species"} <= set(types):
         return Verdict(10, "multitask", claim, ev.absent("STL chemical and species tasks"), rests,
                        missing=ev.absent("STL chemical and species tasks"))

@@ -28,8 +28,9 @@ from scipy import stats
 
 from mtaal.active.metrics import ALL_O_PREFIX
 from mtaal.active.report import at_report_round
+from mtaal.corpora.registry import entity_type_of
 from mtaal.errors import MtaalError
-from mtaal.multitask.report import entity_type_of
+from mtaal.results.aggregate import prediction_interval
 
 REPORTED_COLUMNS = [
     "paper",
@@ -89,24 +90,7 @@ COUNT_METRICS = ("vocabulary_size", "abstracts", "entities", "ner_labels", "nen_
                  "mentions_total", "mentions_unique", "train_sequences")
 
 
-# -------------------------------------------------------------------------------- intervals
-
-
-def ci95(mean: float, std: float, n: int) -> tuple[float, float]:
-    """Two-sided 95% t interval of a mean over ``n`` seeds; NaN below two seeds."""
-    if n < 2 or not np.isfinite(std):
-        return math.nan, math.nan
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    return mean - half, mean + half
-
-
-def prediction_interval(mean: float, std: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Where one more run (a single printed number) falls with probability ``level``, from ``n`` seeds:
-    ``mean ± t · s · sqrt(1 + 1/n)``. NaN below two seeds."""
-    if n < 2 or not np.isfinite(std):
-        return math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std * math.sqrt(1 + 1 / n)
-    return mean - half, mean + half
+# -------------------------------------------------------------------------------- judging
 
 
 def judge(reported: float, low: float, high: float) -> str:

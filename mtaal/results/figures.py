@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mtaal.io import atomic_path
+from mtaal.io import save_figure
 
 AL_VARIANTS = {
     "mtaal": "MTAAL (active, diversity)",
@@ -116,8 +116,4 @@ def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) 
         wrap=True,
     )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    for target in targets:
-        target = Path(target)
-        with atomic_path(target) as temporary:
-            fig.savefig(temporary, format=target.suffix.lstrip("."), dpi=150)
-    plt.close(fig)
+    save_figure(fig, targets, dpi=150)

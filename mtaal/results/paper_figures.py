@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mtaal.io import atomic_path
+from mtaal.io import save_figure
 
 METRIC = "word_io_f1"
 ENTITY_ORDER = ("cell_line", "chemical", "gene", "species")
@@ -74,19 +74,12 @@ def _order(values: Sequence[str]) -> list[str]:
     return sorted(set(values), key=lambda v: (rank.get(v, len(rank)), v))
 
 
-def _save(fig, targets: Sequence[Path]) -> None:
-    for target in targets:
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=Path(target).suffix.lstrip("."), dpi=150)
-    plt.close(fig)
-
-
 def _empty(targets: Sequence[Path], title: str, message: str) -> None:
     fig, axis = plt.subplots(figsize=(7, 3))
     axis.axis("off")
     axis.text(0.5, 0.5, message, ha="center", va="center")
     fig.suptitle(title)
-    _save(fig, targets)
+    save_figure(fig, targets, dpi=150)
 
 
 def fig5_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> None:
@@ -111,7 +104,7 @@ def fig5_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> N
     axis.grid(axis="y", alpha=0.3)
     axis.legend(title="MTL trained", fontsize=8, title_fontsize=8, loc="lower right")
     fig.suptitle(f"{title}\nerror bars: within-group standard error over tasks; {caption}", fontsize=10)
-    _save(fig, targets)
+    save_figure(fig, targets, dpi=150)
 
 
 def fig6_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> None:
@@ -138,4 +131,4 @@ def fig6_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> N
     axes[0][0].set_ylim(0, 1)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{title}\nerror bars: standard error over tasks; {caption}", fontsize=10)
-    _save(fig, targets)
+    save_figure(fig, targets, dpi=150)

@@ -24,10 +24,11 @@ import pyarrow as pa
 
 from mtaal.active.metrics import ALL_O_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
+from mtaal.corpora.registry import entity_type_of
 from mtaal.io import write_parquet
 from mtaal.multitask.evaluation import ALL_O_METRICS as MULTITASK_ALL_O_METRICS
 from mtaal.multitask.evaluation import METRICS as MULTITASK_METRICS
-from mtaal.multitask.report import entity_type_of, parse_run_path
+from mtaal.multitask.report import parse_run_path
 
 SCHEMA = pa.schema(
     [

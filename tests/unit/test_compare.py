@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from mtaal.errors import MtaalError
+from mtaal.results.aggregate import prediction_interval
 from mtaal.results.compare import (
     NOT_REPRODUCED,
     REFERENCE,
@@ -18,7 +19,6 @@ from mtaal.results.compare import (
     compare,
     comparison_markdown,
     load_reported,
-    prediction_interval,
 )
 from mtaal.results.store import SCHEMA
 

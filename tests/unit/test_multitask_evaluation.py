@@ -1,8 +1,6 @@
 """Word-level (last subword) and strict entity-level scores of the multitask tagger."""
 
-import math
 
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,12 +9,9 @@ from mtaal.multitask.evaluation import (
     ALL_O_METRICS,
     METRICS,
     all_outside_scores,
-    average_by_entity_type,
     entity_scores,
-    entity_type_of,
     first_subword_labels,
     last_subword_predictions,
-    overall_average,
     score_words,
     word_counts,
     words_from_sequences,
@@ -172,35 +167,3 @@ def test_word_scores_swap_precision_and_recall_when_arguments_swap(gold, data):
     assert 0.0 <= forward.f1 <= 1.0
 
 
-def test_averages_over_tasks():
-    scores = pd.DataFrame(
-        [
-            {"task": "bc2gm_gene", **dict.fromkeys(METRICS, 0.8)},
-            {"task": "fsu_gene", **dict.fromkeys(METRICS, 0.6)},
-            {"task": "ncbi_disease", **dict.fromkeys(METRICS, 0.9)},
-        ]
-    )
-    by_type = average_by_entity_type(scores).set_index("entity_type")
-    assert by_type.loc["gene", "word_f1"] == pytest.approx(0.7)
-    assert by_type.loc["gene", "tasks"] == 2
-    assert by_type.loc["disease", "entity_f1"] == pytest.approx(0.9)
-    overall = overall_average(scores)
-    assert overall.loc[0, "word_f1"] == pytest.approx((0.8 + 0.6 + 0.9) / 3)
-    assert entity_type_of("cll_cellline") == "cellline"
-    with pytest.raises(ValueError):
-        entity_type_of("bc5cdr")
-
-
-def test_averages_by_group():
-    scores = pd.DataFrame(
-        [
-            {"model": "stl", "task": "a_gene", "word_f1": 0.5},
-            {"model": "stl", "task": "b_gene", "word_f1": 0.7},
-            {"model": "mtl", "task": "a_gene", "word_f1": 0.9},
-        ]
-    )
-    out = overall_average(scores, metrics=["word_f1"], group_by=["model"]).set_index("model")
-    assert math.isclose(out.loc["stl", "word_f1"], 0.6)
-    assert out.loc["mtl", "tasks"] == 1
-    by_type = average_by_entity_type(scores, metrics=["word_f1"], group_by=["model"])
-    assert set(by_type.columns) == {"model", "entity_type", "tasks", "word_f1"}

@@ -11,12 +11,9 @@ from scipy import stats
 
 from mtaal.multitask import report
 from mtaal.multitask.data import n_kept
-from mtaal.multitask.report import (
-    collect_scores,
-    entity_type_of,
-    parse_run_path,
-    write_report,
-)
+from mtaal.multitask.report import parse_run_path, write_report
+from mtaal.multitask.report.runs import collect_scores
+from mtaal.multitask.report.tables import TABLE3_COLUMNS, paired_tests
 
 ENCODER = "minilm"
 TASKS = {"cll_cellline": 0.60, "cdr_chemical": 0.80, "bc2gm_gene": 0.70}  # STL test word F1 at ablation 0
@@ -258,11 +255,6 @@ def test_run_path_gives_encoder_experiment_group_fraction_seed(tmp_path):
         parse_run_path("x/minilm/other/s800_species/ablation0.75/seed1")
 
 
-def test_entity_type_is_the_canonical_name():
-    assert entity_type_of("cll_cellline") == "cell_line"
-    assert entity_type_of("s800_species") == "species"
-
-
 def test_skipped_runs_and_tasks_are_rows_marked_skipped(inputs):
     scores = collect_scores(inputs[0])
     skipped = scores[scores["status"] == "skipped"]
@@ -340,9 +332,9 @@ def test_table3_differences_and_paired_test_match_scipy(written):
 
 
 def test_paired_tests_say_why_when_they_cannot_run():
-    too_few = report.paired_tests(pd.Series([0.5]), pd.Series([0.6]))
+    too_few = paired_tests(pd.Series([0.5]), pd.Series([0.6]))
     assert all(np.isnan(r["p_value"]) and "too few" in r["note"] for r in too_few)
-    same = report.paired_tests(pd.Series([0.5, 0.6]), pd.Series([0.5, 0.6]))
+    same = paired_tests(pd.Series([0.5, 0.6]), pd.Series([0.5, 0.6]))
     assert all("identical" in r["note"] for r in same)
 
 
@@ -418,7 +410,7 @@ def test_no_runs_gives_empty_tables_and_no_runs_figures(inputs, tmp_path):
     write_report([], corpus_path, sequence_path, out)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == report.output_files()
     assert read(out, "table2_stl").empty and "mean" in read(out, "table2_stl").columns
-    assert read(out, "table3_mtl_vs_stl").columns.tolist() == report.TABLE3_COLUMNS
+    assert read(out, "table3_mtl_vs_stl").columns.tolist() == TABLE3_COLUMNS
     assert "_No runs._" in (out / "table6_finetune.md").read_text()
     assert "no STL runs" in (out / "fig4_stl_correlation.svg").read_text()
 

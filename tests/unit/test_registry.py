@@ -2,9 +2,10 @@ import csv
 from dataclasses import replace
 
 import pytest
+import yaml
 
 from mtaal.corpora.readers import available_readers
-from mtaal.corpora.registry import DEFAULT_REGISTRY, load_registry
+from mtaal.corpora.registry import DEFAULT_REGISTRY, entity_type_of, load_registry
 from mtaal.errors import ConfigError
 
 REGISTRY = load_registry()
@@ -75,3 +76,19 @@ def test_fingerprints_follow_what_the_jobs_read():
     assert changed.download_fingerprint() != corpus.download_fingerprint()
     assert replace(corpus, title="x").reading_fingerprint() == corpus.reading_fingerprint()
     assert replace(corpus, patches={}).reading_fingerprint() != corpus.reading_fingerprint()
+
+
+def test_a_task_has_the_one_entity_type_of_its_labels():
+    assert entity_type_of("cll_cellline") == "cell_line"
+    assert entity_type_of("s800_species") == "species"
+    with pytest.raises(ConfigError, match="chemical, disease, not one"):
+        entity_type_of("bc5cdr")
+    with pytest.raises(ConfigError, match="unknown dataset"):
+        entity_type_of("nope_gene")
+
+
+def test_the_held_out_entity_groups_are_the_registry_types_of_the_huner_tasks():
+    schema = yaml.safe_load((DEFAULT_REGISTRY.parent / "schema" / "config.schema.yaml").read_text())
+    groups = schema["properties"]["multitask"]["properties"]["entity_groups"]["items"]["enum"]
+    huner = {d.entity_type for d in REGISTRY.datasets.values() if d.paper == "huner"}
+    assert sorted(groups) == sorted(huner)

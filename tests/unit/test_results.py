@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtaal.results.compare import ci95
+from mtaal.results.aggregate import t_interval
 from mtaal.results.store import SCHEMA, read_store, write_store
 
 
@@ -117,8 +117,8 @@ def test_store_writes_one_file_per_run_in_the_long_schema(tmp_path):
     assert tr["ablation_fraction"].unique().tolist() == [0.5]
 
 
-def test_ci95_is_the_t_interval_and_undefined_for_one_seed():
-    low, high = ci95(0.5, 0.1, 4)
+def test_t_interval_of_the_mean_is_undefined_for_one_seed():
+    low, high = t_interval(0.5, 0.1, 4)
     assert high - 0.5 == pytest.approx(3.182446 * 0.1 / 2, rel=1e-5)
     assert 0.5 - low == pytest.approx(high - 0.5)
-    assert all(math.isnan(x) for x in ci95(0.5, math.nan, 1))
+    assert all(math.isnan(x) for x in t_interval(0.5, math.nan, 1))
