@@ -33,6 +33,7 @@ from seqeval.metrics.v1 import precision_recall_fscore_support
 from seqeval.scheme import IOB2
 
 from mtaal.active.metrics import ALL_O_PREFIX
+from mtaal.scoring import PRF
 
 OUTSIDE = "O"
 IGNORE_INDEX = -100
@@ -48,28 +49,6 @@ METRICS = (
 )
 # What a tagger that predicts O for every word scores under each metric, on the same split.
 ALL_O_METRICS = tuple(ALL_O_PREFIX + m for m in METRICS)
-
-
-@dataclass(frozen=True)
-class PRF:
-    """Counts behind a precision / recall / F1 triple (each 0 where its denominator is 0)."""
-
-    tp: int
-    n_pred: int
-    n_gold: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / self.n_pred if self.n_pred else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.n_gold if self.n_gold else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 # -------------------------------------------------------------------------------- subwords -> words

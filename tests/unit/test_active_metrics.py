@@ -6,7 +6,6 @@ import pytest
 
 from mtaal.active.metrics import (
     ALL_O_METRICS,
-    PRF,
     all_outside_scores,
     concept_mentions,
     nen_scores,
@@ -17,6 +16,7 @@ from mtaal.active.metrics import (
     release_nen_token_accuracy_batch_mean,
     release_ner_f1_batch_mean,
 )
+from mtaal.scoring import PRF
 
 
 def test_prf_zero_denominators_give_zero():
