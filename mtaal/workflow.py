@@ -64,3 +64,50 @@ def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
     seeds = settings.get("seeds") or mtaal["seeds"]
     per_variant = settings.get("variant_seeds") or {}
     return {variant: list(per_variant.get(variant, seeds)) for variant in variants}
+
+
+MTAAL_RUN = "{root}/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet"
+MULTITASK_RUN = "{root}/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
+
+
+def planned_mtaal_runs(mtaal: Mapping, study: str, root: str = "results") -> list[str]:
+    """The rounds files of a study's runs (config ``mtaal``): per variant, every dataset x embedding (the
+    diversity study: the first embedding only) x seed, seeds varying fastest."""
+    embeddings = mtaal["embeddings"] if study == "curves" else mtaal["embeddings"][:1]
+    return [MTAAL_RUN.format(root=root, study=study, dataset=dataset, embedding=embedding, variant=variant,
+                             seed=seed)
+            for variant, seeds in study_runs(mtaal, study).items()
+            for dataset in mtaal["datasets"] for embedding in embeddings for seed in seeds]
+
+
+def huner_tasks(config: Mapping, registry) -> list[str]:
+    """The config's datasets that are HUNER tasks (the multitask paper's), in config order."""
+    return [name for name in config["datasets"] if registry.dataset(name).paper == "huner"]
+
+
+def task_entity(registry, task: str) -> str:
+    return next(iter(set(registry.dataset(task).entity_types.values())))
+
+
+def planned_multitask_runs(config: Mapping, registry, encoder: str | None = None,
+                           root: str = "results") -> list[str]:
+    """The ``best.json`` of every transformer run the config plans: per seed and ablation fraction, STL per
+    task, MTL on all, each held-out task fine-tuned; per seed, MTL without each entity group."""
+    settings = config["multitask"]
+    encoder = encoder or settings["encoder"]
+    tasks = huner_tasks(config, registry)
+
+    def run(experiment: str, group: str, fraction: str, seed: int) -> str:
+        return MULTITASK_RUN.format(root=root, encoder=encoder, experiment=experiment, group=group,
+                                    fraction=fraction, seed=seed)
+
+    runs = []
+    for seed in settings["seeds"]:
+        for fraction in [f"{fraction:g}" for fraction in settings["ablation_fractions"]]:
+            runs += [run("stl", task, fraction, seed) for task in tasks]
+            runs.append(run("mtl", "all", fraction, seed))
+            for entity in settings["entity_groups"]:
+                runs += [run("finetune", task, fraction, seed) for task in tasks
+                         if task_entity(registry, task) == entity]
+        runs += [run("mtl_without", entity, "0", seed) for entity in settings["entity_groups"]]
+    return [f"{run}/best.json" for run in runs]
