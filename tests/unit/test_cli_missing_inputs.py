@@ -14,8 +14,8 @@ CASES = {
                                  "ncbi_disease --results"],
     ("embeddings", "user"): ["config mtaal.user_vectors is not set"],
     ("embeddings", "fasttext"): ["unknown embedding 'fasttext': expected word2vec, glove, user, coverage"],
-    ("mtaal-tables",): ["no finished MTAAL run of the config under DIR/mtaal",
-                        "`mtaal active-learn <dataset> --results"],
+    ("mtaal-tables",): ["no finished MTAAL curves run of the config under DIR/mtaal",
+                        "`mtaal active-learn <dataset> --study curves --results"],
     ("wordpiece-table",): [f"DIR/wordpiece/minilm/{TASK}.parquet (make it with `mtaal "
                            f"wordpiece {TASK} --encoder minilm --results"],
     ("multitask-report",): ["no finished transformer run of the config under DIR/multitask/minilm",
