@@ -508,8 +508,9 @@ def _stage5(args: argparse.Namespace, config: dict) -> None:
                                "correlation_margin": results["correlation_margin"]},
                               tier, out / "claims.parquet", out / "claims.md")
         counts = claims.assign(outcome=claims["verdict"].map(outcome)).groupby(["basis", "outcome"]).size()
-        print(f"wrote {out}/claims.parquet and claims.md: "
-              + "; ".join(f"{basis}: {n} {what}" for (basis, what), n in counts.items()))
+        print(f"wrote {out}/claims.parquet and claims.md: " + "; ".join(
+            f"{basis}: " + ", ".join(f"{n} {what}" for what, n in per_basis.droplevel(0).items())
+            for basis, per_basis in counts.groupby(level=0)))
     elif args.command == "figures":
         from mtaal.results.figures import write_annotation_curves
         from mtaal.results.paper_figures import write_paper_figures
