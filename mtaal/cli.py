@@ -5,9 +5,13 @@ Examples::
     mtaal download ncbi_disease --mirror ../shared/corpora
     mtaal build-dataset ncbi_disease
     mtaal mtaal-split ncbi_disease
+    mtaal embeddings                    # config mtaal.embeddings as .kv files, then their coverage
     mtaal active-learn ncbi_disease --variant mtaal --embedding glove --seed 1   # one MTAAL run
+    mtaal mtaal-tables                  # MTAAL Tables 2-4 and Figs. 6-8 from the runs there are
     mtaal wordpiece cdr_chemical && mtaal multitask-run cdr_chemical --fraction 0.5   # one transformer run
+    mtaal wordpiece-table && mtaal multitask-report   # the multitask paper's tables and figures
     mtaal store && mtaal compare        # the results store, then every printed cell beside it
+    mtaal claims && mtaal figures && mtaal report   # claim verdicts, cross-paper figures, HTML pages
     mtaal --config config/tiers/paper.yaml --config config/tiers/reproduce-ncbi.yaml \
         record rebuild reproductions/ncbi-paper-scale   # a committed record's comparison and figures
     mtaal check-config config/config.yaml config/tiers/tiny.yaml
@@ -87,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("corpus-stats", help="statistics and coverage over built datasets")
     stats.add_argument("--results", type=Path, default=Path("results"))
 
+    embeddings = commands.add_parser("embeddings", help="word vectors (results/embeddings/<name>.kv) and "
+                                     "their coverage of the MTAAL datasets")
+    embeddings.add_argument("which", nargs="*", metavar="NAME",
+                            help="word2vec, glove, user (config mtaal.user_vectors) or coverage (default: "
+                                 "config mtaal.embeddings, then coverage)")
+    embeddings.add_argument("--mirror", help="embedding_source pretrained: mirror holding embeddings/<file> "
+                            "(default: config, then $MTAAL_CORPUS_MIRROR)")
+    embeddings.add_argument("--results", type=Path, default=Path("results"))
+
     learn = commands.add_parser("active-learn", help="one MTAAL active-learning run (resumes)")
     learn.add_argument("dataset", help="ncbi_disease or bc5cdr (built with build-dataset and mtaal-split)")
     learn.add_argument("--variant", default="mtaal", help="a key of config mtaal.variants (default: mtaal)")
@@ -94,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--seed", type=int, default=1)
     learn.add_argument("--study", default="curves", choices=["curves", "diversity"])
     learn.add_argument("--results", type=Path, default=Path("results"))
+
+    tables = commands.add_parser("mtaal-tables", help="MTAAL tables (F1 after N rounds, query diversity) and "
+                                 "figures from the config's runs that have finished")
+    tables.add_argument("--results", type=Path, default=Path("results"))
 
     wordpiece = commands.add_parser("wordpiece", help="tidy tokens -> WordPiece sequences for one dataset")
     wordpiece.add_argument("dataset")
@@ -110,10 +127,29 @@ def _parser() -> argparse.ArgumentParser:
     multitask.add_argument("--init-encoder", type=Path, help="start from this saved encoder (fine-tuning)")
     multitask.add_argument("--results", type=Path, default=Path("results"))
 
+    sequence_table = commands.add_parser("wordpiece-table", help="WordPiece sequence counts of every HUNER "
+                                         "task (results/tables/wordpiece_<encoder>.*)")
+    sequence_table.add_argument("--encoder", help=ENCODER_HELP)
+    sequence_table.add_argument("--results", type=Path, default=Path("results"))
+    report = commands.add_parser("multitask-report", help="the multitask paper's tables and figures from the "
+                                 "config's transformer runs that have finished")
+    report.add_argument("--encoder", help=ENCODER_HELP)
+    report.add_argument("--results", type=Path, default=Path("results"))
+
     store = commands.add_parser("store", help="every finished run under RESULTS into the results store")
     store.add_argument("--results", type=Path, default=Path("results"))
     compare = commands.add_parser("compare", help="every printed cell of both papers beside the store's runs")
     compare.add_argument("--results", type=Path, default=Path("results"))
+
+    claims = commands.add_parser("claims", help="each claim of both papers judged on the store and on the "
+                                 "printed numbers")
+    claims.add_argument("--results", type=Path, default=Path("results"))
+    figures = commands.add_parser("figures", help="from the store: the cross-paper annotation curves and the "
+                                  "multitask paper's Figs. 5-6 as printed")
+    figures.add_argument("--results", type=Path, default=Path("results"))
+    pages = commands.add_parser("report", help="HTML pages of every table there is, provenance and "
+                                "benchmarks (results/report/)")
+    pages.add_argument("--results", type=Path, default=Path("results"))
 
     record = commands.add_parser("record", help="a committed reproduction record (reproductions/<name>): "
                                  "missing runs, add finished ones, rebuild its tables and figures")
@@ -264,6 +300,14 @@ def _run(args: argparse.Namespace) -> None:
         _multitask(args, config, registry)
     elif args.command in ("store", "compare"):
         _results(args, config)
+    elif args.command == "embeddings":
+        _embeddings(args, config)
+    elif args.command == "mtaal-tables":
+        _mtaal_tables(args, config)
+    elif args.command in ("wordpiece-table", "multitask-report"):
+        _multitask_report(args, config, registry)
+    elif args.command in ("claims", "figures", "report"):
+        _stage5(args, config)
     elif args.command == "record":
         _record(args, config)
     elif args.command == "corpus-stats":
@@ -297,9 +341,8 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
              corpus_dir / "mtaal_split.parquet": split, corpus_dir / "mtaal_labels.json": split})
     vectors = args.results / "embeddings" / f"{args.embedding}.kv"
     if not vectors.is_file():
-        if args.embedding != "glove":
-            require({vectors: f"snakemake {vectors} (the workflow's rule {args.embedding}"
-                              f"{'_vectors' if args.embedding == 'user' else ''})"})
+        if args.embedding != "glove" or config["mtaal"]["embedding_source"] != "substitute":
+            require({vectors: f"mtaal embeddings {args.embedding}{_option(args)}"})
         from mtaal.embeddings import load_glove_package
 
         load_glove_package(vectors)
@@ -314,6 +357,200 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
 
 
+def _embeddings(args: argparse.Namespace, config: dict) -> None:
+    """The rules word2vec and glove (embedding_source substitute) or pretrained_vectors, user_vectors and
+    embedding_coverage."""
+    from mtaal import embeddings as E
+
+    settings = config["mtaal"]
+    folder = args.results / "embeddings"
+    known = ["word2vec", "glove", "user", "coverage"]
+    for name in args.which:
+        if name not in known:
+            raise MtaalError(f"unknown embedding {name!r}: expected {', '.join(known)}")
+
+    def tokens(datasets: list[str]) -> list[Path]:
+        paths = {d: args.results / "corpora" / d / "tokens.parquet" for d in datasets}
+        require({path: f"mtaal build-dataset {d}{_option(args)}" for d, path in paths.items()})
+        return list(paths.values())
+
+    for name in args.which or [*settings["embeddings"], "coverage"]:
+        out = folder / f"{name}.kv"
+        if name == "coverage":
+            vectors = {e: folder / f"{e}.kv" for e in settings["embeddings"]}
+            require({path: f"mtaal embeddings {e}{_option(args)}" for e, path in vectors.items()})
+            tables = args.results / "tables"
+            table = E.write_coverage(vectors, dict(zip(settings["datasets"], tokens(settings["datasets"]),
+                                                       strict=True)),
+                                     tables / "embedding_coverage.parquet", tables / "embedding_coverage.md")
+            print(f"wrote {tables}/embedding_coverage.parquet and .md: {len(table)} rows")
+            continue
+        if name == "user":
+            user = settings["user_vectors"]
+            if not user:
+                raise MtaalError("config mtaal.user_vectors is not set ({path: FILE, binary: null}): no user "
+                                 "vectors to convert")
+            E.load_user_vectors(Path(user["path"]), user.get("binary"), out, limit=None,
+                                unicode_errors="strict")
+        elif settings["embedding_source"] == "pretrained":
+            from mtaal.corpora.download import resolve_mirror
+
+            if name not in settings["pretrained_vectors"]:
+                raise MtaalError(f"config mtaal.pretrained_vectors has no entry {name!r}")
+            E.write_pretrained_vectors(settings["pretrained_vectors"][name],
+                                       args.results / "raw" / "embeddings", tokens(settings["datasets"]), out,
+                                       folder / f"{name}.json",
+                                       mirror=resolve_mirror(args.mirror or config["corpus_mirror"]),
+                                       allow_unpinned=config["allow_unpinned_downloads"])
+        elif name == "word2vec":
+            E.train_word2vec(tokens(config["datasets"]), out, workers=1, **settings["word2vec"])
+        else:
+            E.load_glove_package(out)
+        print(f"wrote {out}")
+
+
+def _finished(planned: list[str]) -> list[Path]:
+    return [Path(path) for path in planned if Path(path).is_file()]
+
+
+def _mtaal_tables(args: argparse.Namespace, config: dict) -> None:
+    """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs that have finished."""
+    from mtaal.active.report import collect_rounds, sentence_tokens, write_figures, write_tables
+    from mtaal.workflow import planned_mtaal_runs
+
+    settings = config["mtaal"]
+    planned = {study: planned_mtaal_runs(settings, study, str(args.results))
+               for study in ("curves", "diversity")}
+    done = {study: _finished(paths) for study, paths in planned.items()}
+    for study, runs in done.items():  # Tables 2-3 come from the curves, Table 4 from the diversity study
+        if not runs:
+            raise MissingInputError(f"no finished MTAAL {study} run of the config under {args.results}/mtaal "
+                                    f"(make one with `mtaal active-learn <dataset> --study {study}"
+                                    f"{_option(args)}`)")
+    tokens = {d: args.results / "corpora" / d / "tokens.parquet" for d in settings["datasets"]}
+    require({path: f"mtaal build-dataset {d}{_option(args)}" for d, path in tokens.items()})
+    tables = args.results / "mtaal" / "tables"
+    rounds = collect_rounds(done["curves"] + done["diversity"])
+    write_tables(rounds, {d: sentence_tokens(path) for d, path in tokens.items()},
+                 settings["report_after_round"],
+                 {"rounds": tables / "rounds.parquet", "final": tables / "final_f1.parquet",
+                  "final_md": tables / "final_f1.md", "diversity": tables / "query_diversity.parquet",
+                  "diversity_md": tables / "query_diversity.md"})
+    print(f"wrote {tables}/: " + ", ".join(f"{study} {len(done[study])} of {len(planned[study])} runs"
+                                           for study in planned))
+    write_figures(collect_rounds(done["curves"]), args.results / "mtaal" / "figures")
+    print(f"wrote {args.results}/mtaal/figures/")
+
+
+def _multitask_report(args: argparse.Namespace, config: dict, registry) -> None:
+    """The rules wordpiece_table and multitask_report (over the config's transformer runs that have
+    finished)."""
+    from mtaal.workflow import huner_tasks, planned_multitask_runs
+
+    settings = config["multitask"]
+    encoder = args.encoder or settings["encoder"]
+    if encoder not in settings["encoders"]:
+        raise MtaalError(f"unknown encoder {encoder!r}; config multitask.encoders has: "
+                         f"{', '.join(sorted(settings['encoders']))}")
+    tables = args.results / "tables"
+    sequences = tables / f"wordpiece_{encoder}.parquet"
+    if args.command == "wordpiece-table":
+        from mtaal.multitask.sequence_table import write_sequence_table
+
+        data = {task: args.results / "wordpiece" / encoder / f"{task}.parquet"
+                for task in huner_tasks(config, registry)}
+        require({path: f"mtaal wordpiece {task} --encoder {encoder}{_option(args)}"
+                 for task, path in data.items()})
+        table = write_sequence_table(list(data.values()), sequences, sequences.with_suffix(".md"))
+        print(f"wrote {sequences} and .md: {len(table)} rows")
+        return
+    from mtaal.multitask.report import write_report
+
+    planned = planned_multitask_runs(config, registry, encoder, str(args.results))
+    done = _finished(planned)
+    if not done:
+        raise MissingInputError(
+            f"no finished transformer run of the config under {args.results}/multitask/{encoder} (the "
+            "workflow's rules multitask_stl / _mtl / _mtl_without / _finetune make them: `snakemake "
+            "multitask`; `mtaal multitask-run` writes its runs under cli/, which the report does not read)")
+    require({tables / "corpus_stats.parquet": f"mtaal corpus-stats{_option(args)}",
+             sequences: f"mtaal wordpiece-table --encoder {encoder}{_option(args)}"})
+    out = args.results / "multitask" / encoder / "report"
+    write_report(done, tables / "corpus_stats.parquet", sequences, out)
+    print(f"wrote {out}/: {len(done)} of {len(planned)} runs")
+
+
+# The command that makes each report table (mtaal.workflow.report_tables), by name prefix.
+REPORT_COMMANDS = {"mtaal_": "mtaal-tables", "embedding_": "embeddings coverage",
+                   "multitask_": "multitask-report", "comparison": "compare", "claims": "claims",
+                   "annotation_": "figures", "corpus_": "corpus-stats"}
+
+
+def _stage5(args: argparse.Namespace, config: dict) -> None:
+    """The rules results_claims, annotation_curves with multitask_paper_figures, and report_table with
+    provenance."""
+    from mtaal.results.store import read_store
+
+    root, option = args.results, _option(args)
+    store_dir, out = root / "store", root / "results"
+    encoder, tier = config["multitask"]["encoder"], config["tier"]
+    if args.command == "claims":
+        from mtaal.results.claims import outcome, write_claims
+
+        report = root / "multitask" / encoder / "report"
+        diversity = root / "mtaal" / "tables" / "query_diversity.parquet"
+        require({store_dir: f"mtaal store{option}", diversity: f"mtaal mtaal-tables{option}",
+                 report / "fig4_stl_correlation.parquet": f"mtaal multitask-report{option}"})
+        results = config["results"]
+        claims = write_claims(store_dir, diversity, report, _reported_paths(config),
+                              {"report_after_round": config["mtaal"]["report_after_round"],
+                               "alpha": results["alpha"], "margin": results["equivalence_margin"],
+                               "correlation_margin": results["correlation_margin"]},
+                              tier, out / "claims.parquet", out / "claims.md")
+        counts = claims.assign(outcome=claims["verdict"].map(outcome)).groupby(["basis", "outcome"]).size()
+        print(f"wrote {out}/claims.parquet and claims.md: " + "; ".join(
+            f"{basis}: " + ", ".join(f"{n} {what}" for what, n in per_basis.droplevel(0).items())
+            for basis, per_basis in counts.groupby(level=0)))
+    elif args.command == "figures":
+        from mtaal.results.figures import write_annotation_curves
+        from mtaal.results.paper_figures import write_paper_figures
+
+        require({store_dir: f"mtaal store{option}"})
+        store = read_store(store_dir)
+        write_annotation_curves(store, config["results"]["shared_datasets"],
+                                out / "annotation_curves.parquet",
+                                [out / "annotation_curves.png", out / "annotation_curves.svg"], tier)
+        write_paper_figures(store, out / "fig5_entity_ablation.parquet",
+                            [out / "fig5_entity_ablation.png", out / "fig5_entity_ablation.svg"],
+                            out / "fig6_finetune_groups.parquet",
+                            [out / "fig6_finetune_groups.png", out / "fig6_finetune_groups.svg"],
+                            f"tier {tier}, encoder {encoder}")
+        print(f"wrote {out}/annotation_curves.*, fig5_entity_ablation.*, fig6_finetune_groups.*")
+    else:
+        from mtaal.results.provenance import write_provenance, write_table_page
+        from mtaal.workflow import report_tables
+
+        sources = {name: Path(entry[0]) for name, entry in report_tables(encoder, str(root)).items()}
+        present = {name: path for name, path in sources.items() if path.is_file()}
+        if not present:
+            raise MissingInputError(f"no table to render under {root} (make them with `mtaal corpus-stats`, "
+                                    f"`mtaal mtaal-tables`, `mtaal compare` ...{option})")
+        pages = root / "report"
+        for name, path in present.items():
+            write_table_page(path, name.replace("_", " "), pages / "tables" / f"{name}.html")
+        write_provenance(config, REPO_CONFIG.parent, root / "benchmarks", pages / "provenance.html",
+                         pages / "benchmarks.parquet", pages / "benchmarks.html")
+        absent = [f"{name} (`mtaal {next(c for p, c in REPORT_COMMANDS.items() if name.startswith(p))}`)"
+                  for name in sources if name not in present]
+        print(f"wrote {pages}/: {len(present)} table pages, provenance.html, benchmarks.*"
+              + (f"; not made yet: {', '.join(absent)}" if absent else ""))
+
+
+def _reported_paths(config: dict) -> list[Path]:
+    """config results.reported, relative paths being the checkout's."""
+    return [REPO_CONFIG.parent / path for path in config["results"]["reported"]]  # an absolute path stays
+
+
 def _record(args: argparse.Namespace, config: dict) -> None:
     from mtaal.results import record as R
     from mtaal.results.compare import load_reported
@@ -326,7 +563,7 @@ def _record(args: argparse.Namespace, config: dict) -> None:
         added = R.add_runs(args.record, args.results, config)
         print(f"{args.record}: {len(added)} runs added" + "".join(f"\n  {run}" for run in added))
     else:
-        reported = load_reported([REPO_CONFIG.parent / path for path in config["results"]["reported"]])
+        reported = load_reported(_reported_paths(config))
         comparison = R.rebuild(args.record, reported, config)
         print(f"{args.record}: {len(comparison)} printed cells compared; see STATUS.md, comparison.md")
 
@@ -371,8 +608,7 @@ def _results(args: argparse.Namespace, config: dict) -> None:
         sequences=(preferred or [t for t in sequences if t is not None] or [None])[0],
         mtaal_sentences=C.mtaal_sentence_counts(splits),
     )
-    reported = C.load_reported([REPO_CONFIG.parent / p if not Path(p).is_absolute() else Path(p)
-                                for p in config["results"]["reported"]])
+    reported = C.load_reported(_reported_paths(config))
     out = root / "results"
     table = C.write_comparison(reproduction, reported, config["tier"], out / "comparison.parquet",
                                out / "comparison_mtaal.md", out / "comparison_multitask.md")

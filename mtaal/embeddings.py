@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from gensim.models import KeyedVectors, Word2Vec
 
 from mtaal.errors import MtaalError
-from mtaal.io import atomic_path, sha256_file, write_parquet, write_text
+from mtaal.io import atomic_path, sha256_file, write_json, write_parquet, write_text
 
 log = logging.getLogger(__name__)
 
@@ -609,6 +609,27 @@ def fetch_pretrained_vectors(
     log.info("%s: kept %d of %d vectors (%d corpus words), sha256 %s", target, len(keep), len(kv),
              len(wanted), digest)
     return record
+
+
+def write_pretrained_vectors(
+    spec: Mapping,
+    raw_dir: str | Path,
+    token_tables: Sequence[str | Path],
+    out: str | Path,
+    record: str | Path,
+    *,
+    mirror: str | Path | None = None,
+    allow_unpinned: bool = False,
+) -> dict:
+    """:func:`fetch_pretrained_vectors` for the words of ``token_tables``; its record written to ``record``
+    (JSON)."""
+    words: set[str] = set()
+    for path in token_tables:
+        words.update(pd.read_parquet(path, columns=["token"])["token"].unique())
+    fetched = fetch_pretrained_vectors(spec, raw_dir, out, words, mirror=mirror,
+                                       allow_unpinned=allow_unpinned)
+    write_json(fetched, record)
+    return fetched
 
 
 def _download_vectors(url: str, target: Path, homepage: str | None, timeout: float = 60.0) -> None:

@@ -3,7 +3,14 @@ from snakemake.utils import validate
 
 from mtaal.config import check_config
 from mtaal.corpora.registry import load_registry
-from mtaal.workflow import study_for, study_runs
+from mtaal.workflow import (
+    MULTITASK_RUN,
+    huner_tasks,
+    planned_mtaal_runs,
+    planned_multitask_runs,
+    study_for,
+    study_runs,
+)
 
 
 validate(config, "../config/schema/config.schema.yaml")
@@ -39,27 +46,15 @@ def study_params(study, dataset):
 
 
 def mtaal_runs(study):
-    return [
-        path
-        for variant, seeds in STUDIES[study].items()
-        for path in expand(
-            "results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
-            study=study,
-            dataset=MTAAL["datasets"],
-            embedding=EMBEDDINGS if study == "curves" else EMBEDDINGS[:1],
-            variant=variant,
-            seed=seeds,
-        )
-    ]
+    return planned_mtaal_runs(MTAAL, study)
 
 
 # Multitask stage (rules/multitask.smk): one training run per (experiment, group, fraction, seed).
 MULTITASK = config["multitask"]
-HUNER_TASKS = [name for name in DATASETS if REGISTRY.dataset(name).paper == "huner"]
+HUNER_TASKS = huner_tasks(config, REGISTRY)
 ENCODER = MULTITASK["encoder"]
-FRACTIONS = [f"{fraction:g}" for fraction in MULTITASK["ablation_fractions"]]
 ENTITY_GROUPS = MULTITASK["entity_groups"]
-RUN_DIR = "results/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
+RUN_DIR = MULTITASK_RUN.replace("{root}", "results")
 
 
 def run_path(experiment, name, group="{group}"):
@@ -71,10 +66,6 @@ def task_entity(task):
     return REGISTRY.dataset(task).entity_type
 
 
-def held_out_tasks(entity):
-    return [task for task in HUNER_TASKS if task_entity(task) == entity]
-
-
 def task_inputs(tasks):
     return {
         **{f"wp_{task}": f"results/wordpiece/{ENCODER}/{task}.parquet" for task in tasks},
@@ -83,18 +74,7 @@ def task_inputs(tasks):
 
 
 def multitask_runs():
-    runs = []
-    for seed in MULTITASK["seeds"]:
-        for fraction in FRACTIONS:
-            runs += [RUN_DIR.format(encoder=ENCODER, experiment="stl", group=t, fraction=fraction, seed=seed)
-                     for t in HUNER_TASKS]
-            runs.append(RUN_DIR.format(encoder=ENCODER, experiment="mtl", group="all", fraction=fraction, seed=seed))
-            for entity in ENTITY_GROUPS:
-                runs += [RUN_DIR.format(encoder=ENCODER, experiment="finetune", group=t, fraction=fraction, seed=seed)
-                         for t in held_out_tasks(entity)]
-        runs += [RUN_DIR.format(encoder=ENCODER, experiment="mtl_without", group=e, fraction="0", seed=seed)
-                 for e in ENTITY_GROUPS]
-    return [f"{run}/best.json" for run in runs]
+    return planned_multitask_runs(config, REGISTRY)
 
 
 def run_rule_settings():

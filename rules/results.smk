@@ -1,61 +1,15 @@
 # Stage 5: what a reader of either paper wants. One long results store for every run, the papers'
 # numbers beside ours, claim verdicts, a cross-paper figure, and the pieces of `snakemake --report`.
 
+from mtaal.workflow import REPORT_CATEGORIES, report_tables
+
 RESULTS = config["results"]
 MULTITASK_REPORT = f"results/multitask/{ENCODER}/report"
 # The paper's sequence counts are of BioBERT's cased vocabulary: compare with that preprocessing when it runs.
 SEQUENCE_ENCODER = next((e for e in MULTITASK["wordpiece_encoders"] if e.startswith("biobert")), ENCODER)
-MTAAL_CAT, MULTITASK_CAT = "MTAAL (Zhou et al. 2021)", "Multitask NER (Rodriguez et al. 2022)"
+MTAAL_CAT, MULTITASK_CAT = REPORT_CATEGORIES
 # name: (parquet source, category, subcategory, what the table shows)
-REPORT_TABLES = {
-    "mtaal_final_f1": ("results/mtaal/tables/final_f1.parquet", MTAAL_CAT, "Tables",
-                       "Paper Tables 2-3: NER and NEN F1 after N query rounds per variant, dataset and embedding "
-                       "(strict and release-style metrics), mean and std over seeds."),
-    "mtaal_query_diversity": ("results/mtaal/tables/query_diversity.parquet", MTAAL_CAT, "Tables",
-                              "Paper Table 4: distinct words, entity mentions and share of sentences with an "
-                              "entity among all sentences a strategy queried; mean and std over repeats."),
-    "embedding_coverage": ("results/tables/embedding_coverage.parquet", MTAAL_CAT, "Tables",
-                           "Vocabulary coverage (OOV rate) of each word embedding on each MTAAL dataset."),
-    "multitask_table1_mentions": (f"{MULTITASK_REPORT}/table1_mentions.parquet", MULTITASK_CAT, "Tables",
-                                  "Paper Table 1: mentions per HUNER task and split."),
-    "multitask_table2_stl": (f"{MULTITASK_REPORT}/table2_stl.parquet", MULTITASK_CAT, "Tables",
-                             "Paper Table 2: single-task models, best epoch, dev and test word-level P/R/F1."),
-    "multitask_table3_mtl_vs_stl": (f"{MULTITASK_REPORT}/table3_mtl_vs_stl.parquet", MULTITASK_CAT, "Tables",
-                                    "Paper Table 3: the multi-task model beside single-task, per task."),
-    "multitask_table3_mtl_vs_stl_tests": (f"{MULTITASK_REPORT}/table3_mtl_vs_stl_tests.parquet",
-                                          MULTITASK_CAT, "Tables",
-                                          "Paired Wilcoxon and t tests of MTL against STL over tasks."),
-    "multitask_table4_stl_ablation": (f"{MULTITASK_REPORT}/table4_stl_ablation.parquet", MULTITASK_CAT,
-                                      "Tables", "Paper Table 4: single-task models under data ablation."),
-    "multitask_table5_mtl_ablation": (f"{MULTITASK_REPORT}/table5_mtl_ablation.parquet", MULTITASK_CAT,
-                                      "Tables", "Paper Table 5: the multi-task model under data ablation."),
-    "multitask_table6_finetune": (f"{MULTITASK_REPORT}/table6_finetune.parquet", MULTITASK_CAT, "Tables",
-                                  "Paper Table 6: held-out tasks fine-tuned from entity-ablated MTL encoders."),
-    "multitask_table7_entity_level": (f"{MULTITASK_REPORT}/table7_entity_level.parquet", MULTITASK_CAT,
-                                      "Tables", "Paper Table 7: entity-level strict P/R/F1 (seqeval)."),
-    "multitask_fig4_stl_correlation_stats": (f"{MULTITASK_REPORT}/fig4_stl_correlation_stats.parquet",
-                                             MULTITASK_CAT, "Tables",
-                                             "Fig. 4 statistics: Pearson r, r squared and p of STL F1 against "
-                                             "training sequences and annotation density."),
-    "comparison": ("results/results/comparison.parquet", "Reproduction", "Reported vs reproduced",
-                   "Every printed cell of both papers (config/reported/) beside ours: mean, std and 95% "
-                   "prediction interval over seeds, our stricter metric, an all-O predictor's score, and "
-                   "the reason where this tier did not reproduce the cell."),
-    "claims": ("results/results/claims.parquet", "Reproduction", "Claims",
-               "Each qualitative claim of both papers judged on this tier's runs and on the paper's own "
-               "printed numbers: verdict, effect with 95% interval, test, n, raw and Holm-adjusted p, "
-               "attainable p, minimum detectable effect and the table or figure it rests on."),
-    "annotation_curves": ("results/results/annotation_curves.parquet", "Reproduction", "Beyond both papers",
-                          "Points of the cross-paper figure: F1 against the labeled share of the training "
-                          "data."),
-    "corpus_stats": ("results/tables/corpus_stats.parquet", "Corpora", "Tables",
-                     "Documents, sentences, tokens, mentions, annotation density, vocabulary and label counts "
-                     "per dataset and split."),
-    "corpus_coverage": ("results/tables/corpus_coverage.parquet", "Corpora", "Tables",
-                        "Which datasets were built at this tier, which were skipped and why."),
-}
-
-
+REPORT_TABLES = report_tables(ENCODER)
 
 
 rule results_store:

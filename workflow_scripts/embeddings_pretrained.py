@@ -1,22 +1,16 @@
 from pathlib import Path
 
-import pandas as pd
-
 from mtaal.corpora.download import resolve_mirror
-from mtaal.embeddings import fetch_pretrained_vectors
-from mtaal.io import write_json
+from mtaal.embeddings import write_pretrained_vectors
 from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):
-    words = set()
-    for path in snakemake.input.tokens:
-        words.update(pd.read_parquet(path, columns=["token"])["token"].unique())
-    record = fetch_pretrained_vectors(
+    write_pretrained_vectors(
         snakemake.params.spec,
         Path(snakemake.params.raw_dir),
+        [Path(path) for path in snakemake.input.tokens],
         Path(snakemake.output.kv),
-        words,
+        Path(snakemake.output.record),
         mirror=resolve_mirror(snakemake.params.mirror),
         allow_unpinned=snakemake.params.allow_unpinned,
     )
-    write_json(record, snakemake.output.record)

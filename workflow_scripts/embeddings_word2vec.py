@@ -3,18 +3,7 @@ from pathlib import Path
 from mtaal.embeddings import train_word2vec
 from mtaal.workflow import rule_logging
 
+# params.settings: config mtaal.word2vec, whose keys (dim, window, ...) are train_word2vec's arguments.
 with rule_logging(snakemake.log):
-    settings = snakemake.params.settings
-    train_word2vec(
-        [Path(path) for path in snakemake.input.tokens],
-        Path(snakemake.output.kv),
-        dim=settings["dim"],
-        window=settings["window"],
-        min_count=settings["min_count"],
-        epochs=settings["epochs"],
-        seed=settings["seed"],
-        workers=1,
-        sg=settings["sg"],
-        lowercase=settings["lowercase"],
-        splits=settings["splits"],
-    )
+    train_word2vec([Path(path) for path in snakemake.input.tokens], Path(snakemake.output.kv), workers=1,
+                   **snakemake.params.settings)

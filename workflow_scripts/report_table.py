@@ -1,10 +1,7 @@
-import pandas as pd
+from pathlib import Path
 
-from mtaal.io import write_text
-from mtaal.results.provenance import table_html
+from mtaal.results.provenance import write_table_page
 from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):
-    write_text(
-        table_html(pd.read_parquet(snakemake.params.table), snakemake.params.title), snakemake.output.html
-    )
+    write_table_page(Path(snakemake.params.table), snakemake.params.title, Path(snakemake.output.html))

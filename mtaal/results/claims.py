@@ -24,15 +24,19 @@ affected verdict says what was left out.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from mtaal.corpora.registry import entity_type_of
+from mtaal.io import write_parquet, write_text
 from mtaal.results import claim_tests as T
-from mtaal.results.compare import mtaal_report_rounds
+from mtaal.results.compare import load_reported, mtaal_report_rounds
+from mtaal.results.store import read_store
 
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "inconclusive"
 RUNS, PAPER = "our runs", "the paper's own numbers"
@@ -621,3 +625,24 @@ def claims_markdown(claims: pd.DataFrame) -> str:
         })
         lines += ["", f"## On {basis}", "", view.to_markdown(index=False)]
     return "\n".join(lines) + "\n"
+
+
+def write_claims(store_dir: Path, diversity: Path, multitask_report: Path, reported: Sequence[Path],
+                 settings: Mapping, tier: str, parquet: Path, markdown: Path) -> pd.DataFrame:
+    """Judge the claims on the results store, MTAAL's query diversity table and the multitask report's
+    Fig. 4 points; write the table (parquet) and its markdown. ``settings``: ``report_after_round`` (config
+    mtaal) and ``alpha``, ``margin``, ``correlation_margin`` (config results)."""
+    context = Context(
+        store=read_store(Path(store_dir)),
+        report_after_round=settings["report_after_round"],
+        diversity=pd.read_parquet(diversity),
+        fig4_points=pd.read_parquet(Path(multitask_report) / "fig4_stl_correlation.parquet"),
+        alpha=settings["alpha"],
+        margin=settings["margin"],
+        correlation_margin=settings["correlation_margin"],
+        multitask_report=str(multitask_report),
+    )
+    claims = judge_claims(context, load_reported([Path(p) for p in reported]), tier)
+    write_parquet(pa.Table.from_pandas(claims, preserve_index=False), parquet)
+    write_text(claims_markdown(claims), markdown)
+    return claims

@@ -11,8 +11,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+import pyarrow as pa
 
-from mtaal.io import save_figure
+from mtaal.io import save_figure, write_parquet
 
 AL_VARIANTS = {
     "mtaal": "MTAAL (active, diversity)",
@@ -117,3 +118,12 @@ def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) 
     )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     save_figure(fig, targets, dpi=150)
+
+
+def write_annotation_curves(store: pd.DataFrame, shared: Mapping[str, Sequence[str]], points: Path,
+                            figures: Sequence[Path], tier: str) -> pd.DataFrame:
+    """:func:`annotation_curves` as parquet (``points``) and its figure (``figures``: .png, .svg)."""
+    table = annotation_curves(store, shared)
+    write_parquet(pa.Table.from_pandas(table, preserve_index=False), points)
+    annotation_figure(table, figures, tier)
+    return table

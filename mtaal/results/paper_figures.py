@@ -18,8 +18,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from mtaal.io import save_figure
+from mtaal.io import save_figure, write_parquet
 
 METRIC = "word_io_f1"
 ENTITY_ORDER = ("cell_line", "chemical", "gene", "species")
@@ -132,3 +133,13 @@ def fig6_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> N
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{title}\nerror bars: standard error over tasks; {caption}", fontsize=10)
     save_figure(fig, targets, dpi=150)
+
+
+def write_paper_figures(store: pd.DataFrame, fig5: Path, fig5_figures: Sequence[Path], fig6: Path,
+                        fig6_figures: Sequence[Path], caption: str) -> None:
+    """Figs. 5 and 6: each table as parquet and its figure (.png, .svg)."""
+    table5, table6 = fig5_table(store), fig6_table(store)
+    write_parquet(pa.Table.from_pandas(table5, preserve_index=False), fig5)
+    write_parquet(pa.Table.from_pandas(table6, preserve_index=False), fig6)
+    fig5_figure(table5, fig5_figures, caption)
+    fig6_figure(table6, fig6_figures, caption)

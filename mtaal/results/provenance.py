@@ -9,7 +9,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import yaml
+
+from mtaal.io import write_parquet, write_text
 
 PACKAGES = (
     "mtaal",
@@ -123,3 +126,21 @@ def table_html(frame: pd.DataFrame, title: str, digits: int = 4) -> str:
         "border-bottom:1px solid #ddd;text-align:left}</style></head>"
         f"<body><h3>{html.escape(title)}</h3>{body}</body></html>\n"
     )
+
+
+def write_table_page(table: Path, title: str, out: Path) -> None:
+    """One report table: the parquet ``table`` as an HTML page."""
+    write_text(table_html(pd.read_parquet(table), title), out)
+
+
+def write_provenance(config: dict, workflow_dir: Path, benchmarks_dir: Path, provenance: Path,
+                     benchmarks: Path, benchmarks_html: Path) -> pd.DataFrame:
+    """The provenance page (resolved config, commit, package versions) and every job's benchmark merged
+    (parquet, and an HTML page: per-stage summary, then every job)."""
+    write_text(provenance_html(config, git_commit(workflow_dir), package_versions()), provenance)
+    table = collect_benchmarks(benchmarks_dir)
+    write_parquet(pa.Table.from_pandas(table, preserve_index=False), benchmarks)
+    summary = table_html(benchmark_summary(table), "Time and memory per stage")
+    detail = table_html(table, "Every job")
+    write_text(summary.replace("</body></html>\n", "") + detail.split("<body>", 1)[1], benchmarks_html)
+    return table

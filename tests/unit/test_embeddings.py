@@ -381,3 +381,32 @@ def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
     with pytest.raises(EmbeddingError, match=r"HTML page.*place it at .*raw/w2v\.bin\.gz"):
         fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True)
     assert not (tmp_path / "raw" / "w2v.bin.gz").exists()
+
+
+def test_cli_pretrained_vectors_cut_to_the_mtaal_datasets_words_with_their_record(tmp_path, monkeypatch):
+    import json
+
+    import yaml
+
+    from mtaal.cli import REPO_CONFIG, main
+    from mtaal.embeddings import load_keyed_vectors
+
+    mirror = tmp_path / "mirror" / "embeddings"
+    mirror.mkdir(parents=True)
+    specs = _pretrained_files(mirror)
+    (tmp_path / "pretrained.yaml").write_text(yaml.safe_dump({
+        "allow_unpinned_downloads": True,
+        "mtaal": {"embedding_source": "pretrained", "pretrained_vectors": {"glove": specs["glove"]}}}))
+    tokens = tmp_path / "results/corpora"
+    for dataset, words in (("ncbi_disease", ["Aspirin", "the"]), ("bc5cdr", ["asthma", "ZEBRA"])):
+        (tokens / dataset).mkdir(parents=True)
+        pd.DataFrame({"token": words}).to_parquet(tokens / dataset / "tokens.parquet")
+    monkeypatch.chdir(tmp_path)
+    config = ["--config", str(REPO_CONFIG / "config.yaml"), "--config", str(tmp_path / "pretrained.yaml")]
+    assert main([*config, "embeddings", "glove", "--mirror", str(tmp_path / "mirror")]) == 0
+    # the rule pretrained_vectors: the words of config mtaal.datasets, looked up lower-cased
+    assert sorted(load_keyed_vectors(tmp_path / "results/embeddings/glove.kv").index_to_key) == [
+        "aspirin", "asthma"]
+    record = json.loads((tmp_path / "results/embeddings/glove.json").read_text())
+    assert record["kept"] == 2 and record["corpus_words"] == 4 and not record["pinned"]
+    assert (tmp_path / "results/raw/embeddings/glove.zip").is_file()

@@ -1,0 +1,50 @@
+"""Each later stage on the `mtaal` command line stops on a missing input naming the command that makes it."""
+
+import pytest
+
+from mtaal.cli import main
+
+TASK = "bc2gm_gene"  # one of config/config.yaml's HUNER tasks: the table needs each one's sequences
+
+CASES = {
+    ("embeddings", "coverage"): [
+        "DIR/embeddings/word2vec.kv (make it with `mtaal embeddings word2vec --results",
+        "DIR/embeddings/glove.kv (make it with `mtaal embeddings glove --results"],
+    ("embeddings", "word2vec"): ["DIR/corpora/ncbi_disease/tokens.parquet (make it with `mtaal build-dataset "
+                                 "ncbi_disease --results"],
+    ("embeddings", "user"): ["config mtaal.user_vectors is not set"],
+    ("embeddings", "fasttext"): ["unknown embedding 'fasttext': expected word2vec, glove, user, coverage"],
+    ("mtaal-tables",): ["no finished MTAAL curves run of the config under DIR/mtaal",
+                        "`mtaal active-learn <dataset> --study curves --results"],
+    ("wordpiece-table",): [f"DIR/wordpiece/minilm/{TASK}.parquet (make it with `mtaal "
+                           f"wordpiece {TASK} --encoder minilm --results"],
+    ("multitask-report",): ["no finished transformer run of the config under DIR/multitask/minilm",
+                            "`snakemake multitask`"],
+    ("claims",): ["DIR/store (make it with `mtaal store --results",
+                  "DIR/mtaal/tables/query_diversity.parquet (make it with `mtaal mtaal-tables --results",
+                  "report/fig4_stl_correlation.parquet (make it with `mtaal multitask-report --results"],
+    ("figures",): ["DIR/store (make it with `mtaal store --results"],
+    ("report",): ["no table to render under DIR"],
+}
+
+
+@pytest.mark.parametrize("step", list(CASES), ids=" ".join)
+def test_a_missing_input_names_the_command_that_makes_it(step, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*step, "--results", "DIR"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for needle in CASES[step]:
+        assert needle in err, err
+    assert not (tmp_path / "DIR").exists()  # nothing half-made
+
+
+def test_active_learn_names_the_embeddings_command_for_missing_vectors(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    corpus = tmp_path / "DIR/corpora/ncbi_disease"
+    corpus.mkdir(parents=True)
+    for name in ("tokens.parquet", "mtaal_split.parquet", "mtaal_labels.json"):
+        (corpus / name).touch()  # only their presence is checked before the vectors
+    assert main(["active-learn", "ncbi_disease", "--embedding", "word2vec", "--results", "DIR"]) == 2
+    assert "DIR/embeddings/word2vec.kv (make it with `mtaal embeddings word2vec --results DIR`)" in (
+        capsys.readouterr().err)
