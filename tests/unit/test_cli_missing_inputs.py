@@ -7,8 +7,7 @@ from mtaal.cli import main
 TASK = "bc2gm_gene"  # one of config/config.yaml's HUNER tasks: the table needs each one's sequences
 
 CASES = {
-    ("embeddings", "coverage"): [
-        "DIR/embeddings/word2vec.kv (make it with `mtaal embeddings word2vec --results",
+    ("embeddings", "coverage"): [  # the default config's embeddings: glove only
         "DIR/embeddings/glove.kv (make it with `mtaal embeddings glove --results"],
     ("embeddings", "word2vec"): ["DIR/corpora/ncbi_disease/tokens.parquet (make it with `mtaal build-dataset "
                                  "ncbi_disease --results"],

@@ -396,7 +396,8 @@ def test_cli_pretrained_vectors_cut_to_the_mtaal_datasets_words_with_their_recor
     specs = _pretrained_files(mirror)
     (tmp_path / "pretrained.yaml").write_text(yaml.safe_dump({
         "allow_unpinned_downloads": True,
-        "mtaal": {"embedding_source": "pretrained", "pretrained_vectors": {"glove": specs["glove"]}}}))
+        "mtaal": {"datasets": ["ncbi_disease", "bc5cdr"], "embedding_source": "pretrained",
+                  "pretrained_vectors": {"glove": specs["glove"]}}}))
     tokens = tmp_path / "results/corpora"
     for dataset, words in (("ncbi_disease", ["Aspirin", "the"]), ("bc5cdr", ["asthma", "ZEBRA"])):
         (tokens / dataset).mkdir(parents=True)
