@@ -34,8 +34,11 @@ def run_tier(commit: str, workdir: Path, targets: list[str]) -> Path:
     mirror = os.environ.get("MTAAL_CORPUS_MIRROR") or str(REPO.parent / "shared" / "corpora")
     env = {**os.environ, "PYTHONPATH": str(workdir), "MTAAL_CORPUS_MIRROR": mirror}
     snakemake = Path(sys.executable).with_name("snakemake")
-    subprocess.run([str(snakemake), "--cores", "2", "--configfile", "config/tiers/tiny.yaml", *targets],
-                   cwd=workdir, env=env, check=True, capture_output=True)
+    command = [str(snakemake), *targets, "--cores", "2", "--configfile", "config/tiers/tiny.yaml"]
+    done = subprocess.run(command,
+                          cwd=workdir, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"snakemake at {commit} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return workdir / "results"
 
 
