@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-TIMING = {"wall_seconds", "seconds", "s", "cpu_time", "max_rss", "mean_load", "datetime", "elapsed_s"}
+TIMING = {"wall_seconds", "train_seconds", "seconds", "s", "cpu_time", "max_rss", "max_vms", "max_uss",
+          "max_pss",
+          "io_in", "io_out", "mean_load", "datetime", "elapsed_s"}
 SKIPPED_DIRS = {"benchmarks", "logs", "raw", "checkpoints"}
 
 
@@ -48,12 +50,16 @@ def tables(results: Path) -> dict[str, Path]:
 
 
 def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if "metric" in frame.columns:  # the store keeps timings as metric rows
+        frame = frame[~frame["metric"].isin(TIMING)]
     frame = frame[columns].copy()
     for column in columns:  # lists / arrays / dicts as text, so that rows sort and compare
         if frame[column].map(lambda v: isinstance(v, (list, tuple, np.ndarray, dict))).any():
             frame[column] = frame[column].map(lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray)
                                                                    else v, default=str))
-    return frame.sort_values(columns, ignore_index=True, na_position="first", key=lambda s: s.astype(str))
+        if not pd.api.types.is_float_dtype(frame[column]):  # None, NaN and NA are one missing value
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "<NA>").astype(str)
+    return frame.sort_values(columns, ignore_index=True, key=lambda s: s.astype(str))
 
 
 def compare_table(before: Path, after: Path) -> dict:
@@ -63,10 +69,10 @@ def compare_table(before: Path, after: Path) -> dict:
     shared = [c for c in a.columns if c in set(b.columns) and c not in TIMING]
     out: dict = {"rows": [len(a), len(b)], "columns_only_before": only_before,
                  "columns_only_after": only_after}
+    a, b = _comparable(a, shared), _comparable(b, shared)
     if len(a) != len(b):
         out["differs"] = "row count"
         return out
-    a, b = _comparable(a, shared), _comparable(b, shared)
     differing = []
     for column in shared:
         x, y = a[column], b[column]
