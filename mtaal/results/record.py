@@ -30,8 +30,15 @@ from mtaal.active.report import write_figures
 from mtaal.io import write_parquet, write_text
 from mtaal.results import compare as C
 from mtaal.results.provenance import git_commit, package_versions
-from mtaal.results.store import _table, mtaal_rows, read_store, rounds_from_store, store_path
-from mtaal.workflow import study_runs
+from mtaal.results.store import (
+    _table,
+    mtaal_rows,
+    mtaal_run_id,
+    read_store,
+    rounds_from_store,
+    store_path,
+)
+from mtaal.workflow import MTAAL_RUN, study_runs
 
 STUDY = "curves"
 JOB_COLUMNS = ["run_id", "wall_seconds", "cpu_seconds", "max_rss_mb", "rounds", "commit", "machine", "tier"]
@@ -45,12 +52,12 @@ class PlannedRun:
     seed: int
 
     @property
-    def run_id(self) -> str:  # as mtaal.results.store.mtaal_rows names it
-        return f"{self.dataset}__{self.embedding}__{self.variant}__seed{self.seed}"
+    def run_id(self) -> str:
+        return mtaal_run_id(self.dataset, self.embedding, self.variant, self.seed)
 
     def rounds_path(self, results: Path) -> Path:
-        return Path(results) / "mtaal" / STUDY / self.dataset / self.embedding / self.variant / \
-            f"seed{self.seed}" / "rounds.parquet"
+        return Path(MTAAL_RUN.format(root=results, study=STUDY, dataset=self.dataset,
+                                     embedding=self.embedding, variant=self.variant, seed=self.seed))
 
     def benchmark_path(self, results: Path) -> Path:
         return Path(results) / "benchmarks" / "mtaal" / STUDY / self.dataset / self.embedding / \

@@ -71,6 +71,11 @@ def _table(rows: pd.DataFrame) -> pa.Table:
 # -------------------------------------------------------------------------------- MTAAL runs
 
 
+def mtaal_run_id(dataset: str, embedding: str, variant: str, seed: int) -> str:
+    """The store file name of one MTAAL run."""
+    return f"{dataset}__{embedding}__{variant}__seed{seed}"
+
+
 def mtaal_rows(rounds_path: Path) -> tuple[str, str, pd.DataFrame]:
     """A ``rounds.parquet`` as store rows, its identity and labeled-fraction denominator (the initial
     labeled set plus the pool after the caps) from its own columns. Returns (experiment, run id, rows)."""
@@ -85,7 +90,7 @@ def mtaal_rows(rounds_path: Path) -> tuple[str, str, pd.DataFrame]:
         var_name="metric",
     )
     dataset = long["dataset"].iat[0]
-    run_id = f"{dataset}__{long['embedding'].iat[0]}__{variant}__seed{long['seed'].iat[0]}"
+    run_id = mtaal_run_id(dataset, long["embedding"].iat[0], variant, long["seed"].iat[0])
     rows = long.rename(columns={"embedding": "model", "round": "step"}).assign(
         run_id=run_id,
         entity_type=None,
