@@ -12,16 +12,22 @@ MTAAL_CAT, MULTITASK_CAT = REPORT_CATEGORIES
 REPORT_TABLES = report_tables(ENCODER)
 
 
+STORE_RUNS = {"mtaal": mtaal_runs("curves") + mtaal_runs("diversity"), "multitask": multitask_runs()}
+# One partition per paper, so that a paper's tables depend on its own runs only; readers of both take both.
+STORE = {paper: f"results/store/paper={paper}" for paper in STORE_RUNS}
+
+
 rule results_store:
     input:
-        mtaal=mtaal_runs("curves") + mtaal_runs("diversity"),
-        multitask=multitask_runs(),
+        runs=lambda w: STORE_RUNS[w.paper],
     output:
-        store=directory("results/store"),
+        store=directory("results/store/paper={paper}"),
+    wildcard_constraints:
+        paper="|".join(STORE_RUNS),
     log:
-        "results/logs/results/store.log",
+        "results/logs/results/store_{paper}.log",
     benchmark:
-        "results/benchmarks/results/store.tsv"
+        "results/benchmarks/results/store_{paper}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -34,7 +40,7 @@ rule results_store:
 
 rule results_compare:
     input:
-        store="results/store",
+        store=list(STORE.values()),
         diversity="results/mtaal/tables/query_diversity.parquet",
         corpus_stats="results/tables/corpus_stats.parquet",
         coverage="results/tables/corpus_coverage.parquet",
@@ -65,7 +71,7 @@ rule results_compare:
 
 rule results_claims:
     input:
-        store="results/store",
+        store=list(STORE.values()),
         diversity="results/mtaal/tables/query_diversity.parquet",
         multitask_report=MULTITASK_REPORT,
         reported=RESULTS["reported"],
@@ -94,7 +100,7 @@ rule results_claims:
 
 rule annotation_curves:
     input:
-        store="results/store",
+        store=list(STORE.values()),
     output:
         points="results/results/annotation_curves.parquet",
         png=report("results/results/annotation_curves.png", caption="../report/annotation_curves.rst",
@@ -119,7 +125,7 @@ rule annotation_curves:
 
 rule multitask_paper_figures:
     input:
-        store="results/store",
+        store=list(STORE.values()),
     output:
         fig5="results/results/fig5_entity_ablation.parquet",
         fig5_png=report("results/results/fig5_entity_ablation.png", caption="../report/paper_figures.rst",

@@ -6,5 +6,5 @@ from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):
     out = snakemake.output
-    write_annotation_curves(read_store(Path(snakemake.input.store)), snakemake.params.shared,
+    write_annotation_curves(read_store(snakemake.input.store), snakemake.params.shared,
                             Path(out.points), [Path(out.png), Path(out.svg)], snakemake.params.tier)

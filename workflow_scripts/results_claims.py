@@ -6,7 +6,7 @@ from mtaal.workflow import rule_logging
 with rule_logging(snakemake.log):
     params = snakemake.params
     write_claims(
-        Path(snakemake.input.store),
+        list(snakemake.input.store),
         Path(snakemake.input.diversity),
         Path(snakemake.input.multitask_report),
         [Path(path) for path in snakemake.input.reported],

@@ -9,7 +9,7 @@ from mtaal.workflow import rule_logging
 with rule_logging(snakemake.log):
     inputs, out = snakemake.input, snakemake.output
     reproduction = Reproduction(
-        store=read_store(Path(inputs.store)),
+        store=read_store(inputs.store),
         report_after_round=snakemake.params.report_after_round,
         diversity=pd.read_parquet(inputs.diversity),
         corpus_stats=pd.read_parquet(inputs.corpus_stats),

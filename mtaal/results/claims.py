@@ -587,7 +587,8 @@ def _num(value: float, digits: str = ".3g") -> str:
 def claims_markdown(claims: pd.DataFrame) -> str:
     caveat = claims["trivial_baseline"].map(
         lambda b: f" (NEN is token accuracy; all-O scores {b.split('token O scores ', 1)[-1]})" if b else "")
-    detectable = [f" (smallest effect detectable at power 0.8: {m:.3g})" if v == UNSURE and np.isfinite(m) else ""
+    detectable = [f" (smallest effect detectable at power 0.8: {m:.3g})"
+                  if v == UNSURE and np.isfinite(m) else ""
                   for v, m in zip(claims["verdict"], claims["mde"], strict=True)]
     shown = claims["verdict"] + detectable + caveat
     wide = (claims.assign(verdict=shown)
@@ -627,13 +628,14 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_claims(store_dir: Path, diversity: Path, multitask_report: Path, reported: Sequence[Path],
-                 settings: Mapping, tier: str, parquet: Path, markdown: Path) -> pd.DataFrame:
+def write_claims(store_dir: Path | Sequence[Path], diversity: Path, multitask_report: Path,
+                 reported: Sequence[Path], settings: Mapping, tier: str, parquet: Path,
+                 markdown: Path) -> pd.DataFrame:
     """Judge the claims on the results store, MTAAL's query diversity table and the multitask report's
     Fig. 4 points; write the table (parquet) and its markdown. ``settings``: ``report_after_round`` (config
     mtaal) and ``alpha``, ``margin``, ``correlation_margin`` (config results)."""
     context = Context(
-        store=read_store(Path(store_dir)),
+        store=read_store(store_dir),
         report_after_round=settings["report_after_round"],
         diversity=pd.read_parquet(diversity),
         fig4_points=pd.read_parquet(Path(multitask_report) / "fig4_stl_correlation.parquet"),

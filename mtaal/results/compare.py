@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mtaal.active.metrics import ALL_O_PREFIX
 from mtaal.active.report import at_report_round
@@ -168,7 +167,8 @@ class Reproduction:
     corpus_stats: pd.DataFrame | None = None  # mtaal.corpora.stats.STATS_COLUMNS
     mtaal_sentences: pd.DataFrame | None = None  # dataset, split (labeled/unlabeled/test), sentences
     coverage: pd.DataFrame | None = None  # dataset, status, reason
-    sequences: pd.DataFrame | None = None  # wordpiece sequence table: encoder, dataset, split, sequences, max_len
+    # wordpiece sequence table: encoder, dataset, split, sequences, max_len
+    sequences: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         store = self.store
@@ -432,7 +432,8 @@ def compare(reported: pd.DataFrame, rep: Reproduction, tier: str) -> pd.DataFram
             "values": [float(v) for v in values],
             "pi95_low": low,
             "pi95_high": high,
-            "judgement": _ratio(mean, row.value) if row.metric in COUNT_METRICS else judge(row.value, low, high),
+            "judgement": (_ratio(mean, row.value) if row.metric in COUNT_METRICS
+                          else judge(row.value, low, high)),
             "second_metric": SECOND_METRIC.get(row.metric, ""),
             "second_mean": _mean_of(cell.second),
             "all_o": _mean_of(cell.all_o),
@@ -500,7 +501,8 @@ def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
     rows = comparison[(comparison["paper"] == paper) & (comparison["table"] == table)]
     cells = rows.assign(
         cell=[
-            (f"ref {p}" if s == REFERENCE else f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'} / {p}")
+            (f"ref {p}" if s == REFERENCE
+             else f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'} / {p}")
             + ("" if st == "value" else f" ({st})")
             for m, s, p, st, metric in zip(
                 rows["mean"], rows["status"], rows["printed"], rows["statistic"], rows["metric"], strict=True

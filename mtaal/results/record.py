@@ -69,7 +69,7 @@ def planned_runs(config: Mapping) -> list[PlannedRun]:
     the repeated variants (those with ``variant_seeds``: the main comparison) at their first seed, then at
     their further seeds, then the others (each group in the tier's variant and embedding order)."""
     mtaal = config["mtaal"]
-    repeated = set((mtaal[STUDY].get("variant_seeds") or {}))
+    repeated = set(mtaal[STUDY].get("variant_seeds") or {})
     ranked = [((variant not in repeated, rank), PlannedRun(dataset, embedding, variant, int(seed)))
               for variant, seeds in study_runs(mtaal, STUDY).items() for rank, seed in enumerate(seeds)
               for dataset in mtaal["datasets"] for embedding in mtaal["embeddings"]]

@@ -16,7 +16,7 @@ runs on one axis.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +41,7 @@ SCHEMA = pa.schema(
         ("model", pa.string()),  # word embedding (MTAAL) or encoder (transformer)
         ("seed", pa.int64()),
         ("tier", pa.string()),  # the scale tier the run belongs to (MTAAL runs write it; else null)
-        ("settings_hash", pa.string()),  # what a resumed MTAAL run must share (mtaal.active.settings.ALSettings)
+        ("settings_hash", pa.string()),  # what a resumed run must share (mtaal.active.settings.ALSettings)
         ("ablation_fraction", pa.float64()),  # transformer data ablation asked for; MTAAL: 0
         ("step_kind", pa.string()),  # round | epoch
         ("step", pa.int64()),
@@ -167,16 +167,23 @@ def write_store(root: Path, mtaal_rounds: Iterable[Path], multitask_runs: Iterab
     return written
 
 
-def read_store(root: Path) -> pd.DataFrame:
-    """The whole store as one pandas frame (partition columns as plain strings)."""
+def partition_path(root: Path, paper: str) -> Path:
+    """The folder of one paper's runs in the store (what a rule that reads one paper depends on)."""
+    return Path(root) / f"paper={paper}"
+
+
+def read_store(root: Path | Sequence[Path]) -> pd.DataFrame:
+    """The store as one pandas frame (partition columns as plain strings): the whole store under ``root``,
+    or only the given paper partitions (:func:`partition_path`, e.g. a rule's inputs)."""
     import pyarrow.dataset as ds
 
-    files = sorted(Path(root).rglob("*.parquet"))
+    folders = [Path(root)] if isinstance(root, (str, Path)) else [Path(p) for p in root]
+    base = folders[0] if isinstance(root, (str, Path)) else folders[0].parent if folders else Path(".")
+    files = sorted(f for folder in folders for f in folder.rglob("*.parquet"))
     if not files:
         return pd.DataFrame(columns=[*PARTITIONS, *SCHEMA.names])
-    dataset = ds.dataset(
-        [str(f) for f in files], format="parquet", partitioning="hive", partition_base_dir=str(root)
-    )
+    dataset = ds.dataset([str(f) for f in files], format="parquet", partitioning="hive",
+                         partition_base_dir=str(base))
     frame = dataset.to_table().to_pandas()
     for column in PARTITIONS:
         frame[column] = frame[column].astype(str)

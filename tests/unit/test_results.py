@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mtaal.results.aggregate import t_interval
-from mtaal.results.store import SCHEMA, read_store, write_store
+from mtaal.results.store import SCHEMA, partition_path, read_store, write_store
 
 
 def _rounds(path, dataset, embedding, variant, seed, f1s):
@@ -115,6 +115,12 @@ def test_store_writes_one_file_per_run_in_the_long_schema(tmp_path):
     assert tr.loc[tr["final"], "value"].tolist() == [0.65]
     assert tr["labeled_fraction"].unique().tolist() == [0.5]
     assert tr["ablation_fraction"].unique().tolist() == [0.5]
+    # A rule reading one paper depends on (and reads) that paper's partition only.
+    only_multitask = read_store([partition_path(tmp_path / "store", "multitask")])
+    assert only_multitask["paper"].unique().tolist() == ["multitask"]
+    assert len(only_multitask) == (store["paper"] == "multitask").sum()
+    both = read_store([partition_path(tmp_path / "store", p) for p in ("mtaal", "multitask")])
+    assert len(both) == len(store)
 
 
 def test_t_interval_of_the_mean_is_undefined_for_one_seed():

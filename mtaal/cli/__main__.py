@@ -1,0 +1,3 @@
+from mtaal.cli import main
+
+raise SystemExit(main())

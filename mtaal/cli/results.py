@@ -1,0 +1,210 @@
+"""``mtaal`` commands that read finished runs: MTAAL and multitask tables, the store and the comparison,
+claims, figures, HTML pages and the committed reproduction records."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mtaal.cli.common import REPO_CONFIG, require, results_option
+from mtaal.errors import MissingInputError, MtaalError
+
+
+def _finished(planned: list[str]) -> list[Path]:
+    return [Path(path) for path in planned if Path(path).is_file()]
+
+def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
+    """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs that have finished."""
+    from mtaal.active.report import collect_rounds, sentence_tokens, write_figures, write_tables
+    from mtaal.workflow import planned_mtaal_runs
+
+    settings = config["mtaal"]
+    planned = {study: planned_mtaal_runs(settings, study, str(args.results))
+               for study in ("curves", "diversity")}
+    done = {study: _finished(paths) for study, paths in planned.items()}
+    for study, runs in done.items():  # Tables 2-3 come from the curves, Table 4 from the diversity study
+        if not runs:
+            raise MissingInputError(f"no finished MTAAL {study} run of the config under {args.results}/mtaal "
+                                    f"(make one with `mtaal active-learn <dataset> --study {study}"
+                                    f"{results_option(args)}`)")
+    tokens = {d: args.results / "corpora" / d / "tokens.parquet" for d in settings["datasets"]}
+    require({path: f"mtaal build-dataset {d}{results_option(args)}" for d, path in tokens.items()})
+    tables = args.results / "mtaal" / "tables"
+    rounds = collect_rounds(done["curves"] + done["diversity"])
+    write_tables(rounds, {d: sentence_tokens(path) for d, path in tokens.items()},
+                 settings["report_after_round"],
+                 {"rounds": tables / "rounds.parquet", "final": tables / "final_f1.parquet",
+                  "final_md": tables / "final_f1.md", "diversity": tables / "query_diversity.parquet",
+                  "diversity_md": tables / "query_diversity.md"})
+    print(f"wrote {tables}/: " + ", ".join(f"{study} {len(done[study])} of {len(planned[study])} runs"
+                                           for study in planned))
+    write_figures(collect_rounds(done["curves"]), args.results / "mtaal" / "figures")
+    print(f"wrote {args.results}/mtaal/figures/")
+
+def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> None:
+    """The rules wordpiece_table and multitask_report (over the config's transformer runs that have
+    finished)."""
+    from mtaal.workflow import huner_tasks, planned_multitask_runs
+
+    settings = config["multitask"]
+    encoder = args.encoder or settings["encoder"]
+    if encoder not in settings["encoders"]:
+        raise MtaalError(f"unknown encoder {encoder!r}; config multitask.encoders has: "
+                         f"{', '.join(sorted(settings['encoders']))}")
+    tables = args.results / "tables"
+    sequences = tables / f"wordpiece_{encoder}.parquet"
+    if args.command == "wordpiece-table":
+        from mtaal.multitask.sequence_table import write_sequence_table
+
+        data = {task: args.results / "wordpiece" / encoder / f"{task}.parquet"
+                for task in huner_tasks(config, registry)}
+        require({path: f"mtaal wordpiece {task} --encoder {encoder}{results_option(args)}"
+                 for task, path in data.items()})
+        table = write_sequence_table(list(data.values()), sequences, sequences.with_suffix(".md"))
+        print(f"wrote {sequences} and .md: {len(table)} rows")
+        return
+    from mtaal.multitask.report import write_report
+
+    planned = planned_multitask_runs(config, registry, encoder, str(args.results))
+    done = _finished(planned)
+    if not done:
+        raise MissingInputError(
+            f"no finished transformer run of the config under {args.results}/multitask/{encoder} (the "
+            "workflow's rules multitask_stl / _mtl / _mtl_without / _finetune make them: `snakemake "
+            "multitask`; `mtaal multitask-run` writes its runs under cli/, which the report does not read)")
+    require({tables / "corpus_stats.parquet": f"mtaal corpus-stats{results_option(args)}",
+             sequences: f"mtaal wordpiece-table --encoder {encoder}{results_option(args)}"})
+    out = args.results / "multitask" / encoder / "report"
+    write_report(done, tables / "corpus_stats.parquet", sequences, out)
+    print(f"wrote {out}/: {len(done)} of {len(planned)} runs")
+
+# The command that makes each report table (mtaal.workflow.report_tables), by name prefix.
+REPORT_COMMANDS = {"mtaal_": "mtaal-tables", "embedding_": "embeddings coverage",
+                   "multitask_": "multitask-report", "comparison": "compare", "claims": "claims",
+                   "annotation_": "figures", "corpus_": "corpus-stats"}
+
+def run_stage5(args: argparse.Namespace, config: dict) -> None:
+    """The rules results_claims, annotation_curves with multitask_paper_figures, and report_table with
+    provenance."""
+    from mtaal.results.store import read_store
+
+    root, option = args.results, results_option(args)
+    store_dir, out = root / "store", root / "results"
+    encoder, tier = config["multitask"]["encoder"], config["tier"]
+    if args.command == "claims":
+        from mtaal.results.claims import outcome, write_claims
+
+        report = root / "multitask" / encoder / "report"
+        diversity = root / "mtaal" / "tables" / "query_diversity.parquet"
+        require({store_dir: f"mtaal store{option}", diversity: f"mtaal mtaal-tables{option}",
+                 report / "fig4_stl_correlation.parquet": f"mtaal multitask-report{option}"})
+        results = config["results"]
+        claims = write_claims(store_dir, diversity, report, _reported_paths(config),
+                              {"report_after_round": config["mtaal"]["report_after_round"],
+                               "alpha": results["alpha"], "margin": results["equivalence_margin"],
+                               "correlation_margin": results["correlation_margin"]},
+                              tier, out / "claims.parquet", out / "claims.md")
+        counts = claims.assign(outcome=claims["verdict"].map(outcome)).groupby(["basis", "outcome"]).size()
+        print(f"wrote {out}/claims.parquet and claims.md: " + "; ".join(
+            f"{basis}: " + ", ".join(f"{n} {what}" for what, n in per_basis.droplevel(0).items())
+            for basis, per_basis in counts.groupby(level=0)))
+    elif args.command == "figures":
+        from mtaal.results.figures import write_annotation_curves
+        from mtaal.results.paper_figures import write_paper_figures
+
+        require({store_dir: f"mtaal store{option}"})
+        store = read_store(store_dir)
+        write_annotation_curves(store, config["results"]["shared_datasets"],
+                                out / "annotation_curves.parquet",
+                                [out / "annotation_curves.png", out / "annotation_curves.svg"], tier)
+        write_paper_figures(store, out / "fig5_entity_ablation.parquet",
+                            [out / "fig5_entity_ablation.png", out / "fig5_entity_ablation.svg"],
+                            out / "fig6_finetune_groups.parquet",
+                            [out / "fig6_finetune_groups.png", out / "fig6_finetune_groups.svg"],
+                            f"tier {tier}, encoder {encoder}")
+        print(f"wrote {out}/annotation_curves.*, fig5_entity_ablation.*, fig6_finetune_groups.*")
+    else:
+        from mtaal.results.provenance import write_provenance, write_table_page
+        from mtaal.workflow import report_tables
+
+        sources = {name: Path(entry[0]) for name, entry in report_tables(encoder, str(root)).items()}
+        present = {name: path for name, path in sources.items() if path.is_file()}
+        if not present:
+            raise MissingInputError(f"no table to render under {root} (make them with `mtaal corpus-stats`, "
+                                    f"`mtaal mtaal-tables`, `mtaal compare` ...{option})")
+        pages = root / "report"
+        for name, path in present.items():
+            write_table_page(path, name.replace("_", " "), pages / "tables" / f"{name}.html")
+        write_provenance(config, REPO_CONFIG.parent, root / "benchmarks", pages / "provenance.html",
+                         pages / "benchmarks.parquet", pages / "benchmarks.html")
+        absent = [f"{name} (`mtaal {next(c for p, c in REPORT_COMMANDS.items() if name.startswith(p))}`)"
+                  for name in sources if name not in present]
+        print(f"wrote {pages}/: {len(present)} table pages, provenance.html, benchmarks.*"
+              + (f"; not made yet: {', '.join(absent)}" if absent else ""))
+
+def _reported_paths(config: dict) -> list[Path]:
+    """config results.reported, relative paths being the checkout's."""
+    return [REPO_CONFIG.parent / path for path in config["results"]["reported"]]  # an absolute path stays
+
+def run_record(args: argparse.Namespace, config: dict) -> None:
+    from mtaal.results import record as R
+    from mtaal.results.compare import load_reported
+
+    if args.action == "missing":
+        for run in R.missing_runs(args.record, config):
+            if args.rank is None or R.seed_rank(run, config) == args.rank:
+                print(run.rounds_path(args.results))
+    elif args.action == "add":
+        added = R.add_runs(args.record, args.results, config)
+        print(f"{args.record}: {len(added)} runs added" + "".join(f"\n  {run}" for run in added))
+    else:
+        reported = load_reported(_reported_paths(config))
+        comparison = R.rebuild(args.record, reported, config)
+        print(f"{args.record}: {len(comparison)} printed cells compared; see STATUS.md, comparison.md")
+
+def run_results(args: argparse.Namespace, config: dict) -> None:
+    """The rules ``results_store`` / ``results_compare`` over whatever runs RESULTS holds (a partial tier
+    too: a printed cell without runs is listed with its reason)."""
+    import pandas as pd
+
+    from mtaal.results import compare as C
+    from mtaal.results.store import read_store, write_store
+
+    root = args.results
+    splits = {d: root / "corpora" / d / "mtaal_split.parquet" for d in config["mtaal"]["datasets"]}
+    splits = {d: path for d, path in splits.items() if path.is_file()}
+    store_dir = root / "store"
+    if args.command == "store":
+        studies = [s for s in ("curves", "diversity") if s in config["mtaal"]]
+        rounds = sorted(p for p in (root / "mtaal").glob("*/*/*/*/seed*/rounds.parquet")
+                        if p.parts[-6] in studies and p.parts[-5] in splits)
+        runs = sorted(p.parent for p in (root / "multitask").glob("*/*/*/ablation*/seed*/best.json"))
+        if not rounds and not runs:
+            raise MissingInputError(f"no finished run under {root}/mtaal or {root}/multitask (make one with "
+                                    f"`mtaal active-learn` or `mtaal multitask-run`{results_option(args)})")
+        written = write_store(store_dir, rounds, runs)
+        print(f"{store_dir}: {len(written)} run files ({len(rounds)} MTAAL, {len(runs)} transformer runs)")
+        return
+    require({store_dir: f"mtaal store{results_option(args)}"})
+    tables = root / "tables"
+
+    def optional(path: Path) -> pd.DataFrame | None:
+        return pd.read_parquet(path) if path.is_file() else None
+
+    sequences = [optional(p) for p in sorted(tables.glob("wordpiece_*.parquet"))]
+    preferred = [t for t in sequences if t is not None and t["encoder"].str.startswith("biobert").any()]
+    reproduction = C.Reproduction(
+        store=read_store(store_dir),
+        report_after_round=config["mtaal"]["report_after_round"],
+        diversity=optional(root / "mtaal" / "tables" / "query_diversity.parquet"),
+        corpus_stats=optional(tables / "corpus_stats.parquet"),
+        coverage=optional(tables / "corpus_coverage.parquet"),
+        sequences=(preferred or [t for t in sequences if t is not None] or [None])[0],
+        mtaal_sentences=C.mtaal_sentence_counts(splits),
+    )
+    reported = C.load_reported(_reported_paths(config))
+    out = root / "results"
+    table = C.write_comparison(reproduction, reported, config["tier"], out / "comparison.parquet",
+                               out / "comparison_mtaal.md", out / "comparison_multitask.md")
+    counts = table["status"].value_counts().to_dict()
+    print(f"wrote {out}/comparison.parquet and comparison_{{mtaal,multitask}}.md: {counts}")
