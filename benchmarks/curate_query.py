@@ -107,6 +107,7 @@ def main() -> None:
     import torch
 
     from mtaal.cli import KERNEL_CACHE_CAPACITY
+    from mtaal.results.provenance import usable_cores
 
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps({
@@ -114,7 +115,7 @@ def main() -> None:
                 "DD game + streamed scoring + batch files, one process per command",
         "settings": {k: config[k] for k in ("hidden", "char_dim", "dd_steps", "scoring_batch_size",
                                             "query_chunk_sentences", "embedding")},
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpus": usable_cores(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "torch": torch.__version__,
                     "onednn_primitive_cache_capacity": os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY",
                                                                       KERNEL_CACHE_CAPACITY)},

@@ -52,6 +52,7 @@ from mtaal.active.data import load_al_data  # noqa: E402
 from mtaal.active.loop import ActiveLearner  # noqa: E402
 from mtaal.active.settings import ALSettings  # noqa: E402
 from mtaal.active.training import adversarial_td_step  # noqa: E402
+from mtaal.results.provenance import usable_cores  # noqa: E402
 
 STEPS = ("dd_game", "score_pool_and_select", "td_pass", "task_epoch", "evaluate_test")
 VARIANTS = {
@@ -194,7 +195,7 @@ def main() -> None:
         "sentences": {"labeled_before_query": len(data.labeled), "unlabeled_pool": len(data.unlabeled),
                       "test": len(data.test)},
         "embedding": embedding,
-        "machine": f"{platform.machine()} {platform.processor()}".strip(), "cpu_count": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.processor()}".strip(), "cpu_count": usable_cores(),
         "torch": torch.__version__, "threads": args.threads,
         "fp32_gemm_peak_gflops": round(peak, 2),
         "load_average_per_repeat": [],

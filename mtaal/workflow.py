@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from mtaal.errors import ConfigError
@@ -67,17 +68,54 @@ def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
 
 
 MTAAL_RUN = "{root}/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet"
+MTAAL_BENCHMARK = "{root}/benchmarks/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.tsv"
 MULTITASK_RUN = "{root}/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
 
 
-def planned_mtaal_runs(mtaal: Mapping, study: str, root: str = "results") -> list[str]:
-    """The rounds files of a study's runs (config ``mtaal``): per variant, every dataset x embedding (the
-    diversity study: the first embedding only) x seed, seeds varying fastest."""
+@dataclass(frozen=True)
+class MtaalRun:
+    """One active-learning run of a study (rule ``mtaal_run``)."""
+
+    study: str
+    dataset: str
+    embedding: str
+    variant: str
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        from mtaal.results.store import mtaal_run_id  # imported here: planning stays free of pandas
+
+        return mtaal_run_id(self.dataset, self.embedding, self.variant, self.seed)
+
+    def _path(self, template: str, root: str | Path) -> Path:
+        return Path(template.format(root=root, study=self.study, dataset=self.dataset,
+                                    embedding=self.embedding, variant=self.variant, seed=self.seed))
+
+    def rounds_path(self, root: str | Path = "results") -> Path:
+        return self._path(MTAAL_RUN, root)
+
+    def benchmark_path(self, root: str | Path = "results") -> Path:
+        return self._path(MTAAL_BENCHMARK, root)
+
+
+def mtaal_run_plan(mtaal: Mapping, study: str) -> list[MtaalRun]:
+    """A study's runs (config ``mtaal``), most wanted first, so that a tier cut off anywhere (a record, a
+    scheduler) holds the most of a table: the repeated variants (those with ``variant_seeds``: the main
+    comparison) at their first seed, then at their further seeds, then the others by seed; within each, the
+    tier's variant, dataset and embedding order. Every dataset x embedding (the diversity study: the first
+    embedding only) x variant x seed."""
     embeddings = mtaal["embeddings"] if study == "curves" else mtaal["embeddings"][:1]
-    return [MTAAL_RUN.format(root=root, study=study, dataset=dataset, embedding=embedding, variant=variant,
-                             seed=seed)
-            for variant, seeds in study_runs(mtaal, study).items()
-            for dataset in mtaal["datasets"] for embedding in embeddings for seed in seeds]
+    repeated = set(mtaal[study].get("variant_seeds") or {})
+    ranked = [((variant not in repeated, rank), MtaalRun(study, dataset, embedding, variant, int(seed)))
+              for variant, seeds in study_runs(mtaal, study).items() for rank, seed in enumerate(seeds)
+              for dataset in mtaal["datasets"] for embedding in embeddings]
+    return [run for _, run in sorted(ranked, key=lambda item: item[0])]  # stable: tier order kept
+
+
+def planned_mtaal_runs(mtaal: Mapping, study: str, root: str = "results") -> list[str]:
+    """The rounds files of :func:`mtaal_run_plan`, in its order."""
+    return [str(run.rounds_path(root)) for run in mtaal_run_plan(mtaal, study)]
 
 
 def huner_tasks(config: Mapping, registry) -> list[str]:

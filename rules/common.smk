@@ -4,6 +4,8 @@ from snakemake.utils import validate
 from mtaal.config import check_config
 from mtaal.corpora.registry import load_registry
 from mtaal.workflow import (
+    MTAAL_BENCHMARK,
+    MTAAL_RUN,
     MULTITASK_RUN,
     huner_tasks,
     planned_mtaal_runs,

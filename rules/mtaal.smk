@@ -132,7 +132,7 @@ rule mtaal_run:
         labels="results/corpora/{dataset}/mtaal_labels.json",
         vectors="results/embeddings/{embedding}.kv",
     output:
-        rounds="results/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet",
+        rounds=MTAAL_RUN.replace("{root}", "results"),
     params:
         variant=lambda w: MTAAL["variants"][w.variant],
         # A study's settings less its seed and variant lists (those choose which runs exist: adding a seed
@@ -145,7 +145,7 @@ rule mtaal_run:
     log:
         "results/logs/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.tsv"
+        MTAAL_BENCHMARK.replace("{root}", "results")  # read back by mtaal.results.record
     wildcard_constraints:
         study="curves|diversity",
         embedding="word2vec|glove|user",

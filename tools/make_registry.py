@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from mtaal.corpora.registry import format_files
+from mtaal.io import write_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +53,7 @@ def main(manifest: Path) -> None:
         {"datasets": meta["datasets"]}, default_flow_style=None, width=110, sort_keys=False
     )
     lines.extend(dumped.rstrip().splitlines())
-    (REPO / "config" / "corpora.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text("\n".join(lines) + "\n", REPO / "config" / "corpora.yaml")  # a failed run leaves the old one
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mtaal.multitask.evaluation import IGNORE_INDEX
+from mtaal.multitask.labels import IGNORE_LABEL
 
 
 def derive_seed(*parts: Any) -> int:
@@ -76,7 +76,7 @@ def pad_batch(
     ids = torch.full((len(input_ids), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(input_ids), width), dtype=torch.long)
     out_labels = (
-        None if labels is None else torch.full((len(input_ids), width), IGNORE_INDEX, dtype=torch.long)
+        None if labels is None else torch.full((len(input_ids), width), IGNORE_LABEL, dtype=torch.long)
     )
     for row, seq in enumerate(input_ids):
         ids[row, : len(seq)] = torch.from_numpy(seq)

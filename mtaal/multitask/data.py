@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from mtaal.errors import ConfigError
 from mtaal.multitask.batching import derive_seed
-from mtaal.multitask.evaluation import IGNORE_INDEX
+from mtaal.multitask.labels import IGNORE_LABEL
 from mtaal.multitask.settings import TrainSettings
 from mtaal.multitask.wordpiece import METADATA_KEY
 
@@ -112,7 +112,7 @@ def split_sequences(table: pd.DataFrame, split: str, n_labels: int, task: str = 
     for i, (a, b, c) in enumerate(zip(ids, labels, words, strict=True)):
         if not len(a) == len(b) == len(c) or len(a) == 0:
             raise ConfigError(f"task {task}, {split} row {i}: input_ids, labels, word_index differ in length")
-        bad = (b != IGNORE_INDEX) & ((b < 0) | (b >= n_labels))
+        bad = (b != IGNORE_LABEL) & ((b < 0) | (b >= n_labels))
         if bad.any():
             raise ConfigError(f"task {task}, {split} row {i}: label ids outside 0..{n_labels - 1}")
     return Sequences(list(rows["doc_id"]), ids, labels, words)

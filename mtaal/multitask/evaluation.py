@@ -33,10 +33,10 @@ from seqeval.metrics.v1 import precision_recall_fscore_support
 from seqeval.scheme import IOB2
 
 from mtaal.active.metrics import ALL_O_PREFIX
+from mtaal.multitask.labels import IGNORE_LABEL
 from mtaal.scoring import PRF
 
 OUTSIDE = "O"
-IGNORE_INDEX = -100
 WORD_IO_PRF = ("word_io_precision", "word_io_recall", "word_io_f1")
 METRICS = (
     *WORD_IO_PRF,
@@ -80,7 +80,7 @@ def first_subword_labels(word_index: Sequence[int], labels: Sequence[int]) -> di
         raise ValueError(f"word_index has {len(word_index)} positions, labels {len(labels)}")
     out: dict[int, int] = {}
     for word, label in zip(word_index, labels, strict=True):
-        if word >= 0 and label != IGNORE_INDEX and int(word) not in out:
+        if word >= 0 and label != IGNORE_LABEL and int(word) not in out:
             out[int(word)] = int(label)
     return out
 

@@ -15,7 +15,8 @@ from torch import Tensor, nn
 from mtaal.errors import ConfigError
 from mtaal.multitask.batching import eval_batches, pad_batch
 from mtaal.multitask.data import EVAL_SPLITS, Sequences
-from mtaal.multitask.evaluation import IGNORE_INDEX, METRICS, score_word_tags, words_from_sequences
+from mtaal.multitask.evaluation import METRICS, score_word_tags, words_from_sequences
+from mtaal.multitask.labels import IGNORE_LABEL
 from mtaal.multitask.model import MultiTaskTagger
 from mtaal.multitask.settings import TrainSettings
 
@@ -85,7 +86,7 @@ def train_step(
     ids, mask, labels = ids.to(device), mask.to(device), labels.to(device)
     with autocast(device):
         logits = model(ids, mask, task)
-    loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
+    loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE_LABEL)
     loss.backward()
     if max_grad_norm is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)

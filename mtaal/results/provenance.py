@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -55,6 +56,11 @@ def package_versions() -> pd.DataFrame:
             rows.append({"package": name, "version": "not installed"})
     rows.append({"package": "python", "version": platform.python_version()})
     return pd.DataFrame(rows)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one, else all)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
 def git_commit(directory: Path) -> str:

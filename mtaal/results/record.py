@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -29,54 +28,21 @@ import yaml
 from mtaal.active.report import write_figures
 from mtaal.io import write_parquet, write_text
 from mtaal.results import compare as C
-from mtaal.results.provenance import git_commit, package_versions
-from mtaal.results.store import (
-    _table,
-    mtaal_rows,
-    mtaal_run_id,
-    read_store,
-    rounds_from_store,
-    store_path,
-)
-from mtaal.workflow import MTAAL_RUN, study_runs
+from mtaal.results.provenance import git_commit, package_versions, usable_cores
+from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write_run
+from mtaal.workflow import MtaalRun, mtaal_run_plan, study_runs
 
 STUDY = "curves"
 JOB_COLUMNS = ["run_id", "wall_seconds", "cpu_seconds", "max_rss_mb", "rounds", "commit", "machine", "tier"]
 
 
-@dataclass(frozen=True)
-class PlannedRun:
-    dataset: str
-    embedding: str
-    variant: str
-    seed: int
-
-    @property
-    def run_id(self) -> str:
-        return mtaal_run_id(self.dataset, self.embedding, self.variant, self.seed)
-
-    def rounds_path(self, results: Path) -> Path:
-        return Path(MTAAL_RUN.format(root=results, study=STUDY, dataset=self.dataset,
-                                     embedding=self.embedding, variant=self.variant, seed=self.seed))
-
-    def benchmark_path(self, results: Path) -> Path:
-        return Path(results) / "benchmarks" / "mtaal" / STUDY / self.dataset / self.embedding / \
-            self.variant / f"seed{self.seed}.tsv"
+def planned_runs(config: Mapping) -> list[MtaalRun]:
+    """The tier's curve runs, most wanted first (:func:`mtaal.workflow.mtaal_run_plan`), so that a record
+    cut off anywhere holds the most of a table."""
+    return mtaal_run_plan(config["mtaal"], STUDY)
 
 
-def planned_runs(config: Mapping) -> list[PlannedRun]:
-    """The tier's curve runs, most wanted first, so that a record cut off anywhere holds the most of a table:
-    the repeated variants (those with ``variant_seeds``: the main comparison) at their first seed, then at
-    their further seeds, then the others (each group in the tier's variant and embedding order)."""
-    mtaal = config["mtaal"]
-    repeated = set(mtaal[STUDY].get("variant_seeds") or {})
-    ranked = [((variant not in repeated, rank), PlannedRun(dataset, embedding, variant, int(seed)))
-              for variant, seeds in study_runs(mtaal, STUDY).items() for rank, seed in enumerate(seeds)
-              for dataset in mtaal["datasets"] for embedding in mtaal["embeddings"]]
-    return [run for key, run in sorted(ranked, key=lambda item: item[0])]  # stable: tier order kept
-
-
-def seed_rank(run: PlannedRun, config: Mapping) -> int:
+def seed_rank(run: MtaalRun, config: Mapping) -> int:
     """0 for its variant's first seed, 1 for the second, ..."""
     return study_runs(config["mtaal"], STUDY)[run.variant].index(run.seed)
 
@@ -85,12 +51,12 @@ def recorded_ids(record: Path) -> set[str]:
     return {path.stem for path in (Path(record) / "store").rglob("*.parquet")}
 
 
-def missing_runs(record: Path, config: Mapping) -> list[PlannedRun]:
+def missing_runs(record: Path, config: Mapping) -> list[MtaalRun]:
     done = recorded_ids(record)
     return [run for run in planned_runs(config) if run.run_id not in done]
 
 
-def _job_row(run: PlannedRun, results: Path, rows: pd.DataFrame) -> dict:
+def _job_row(run: MtaalRun, results: Path, rows: pd.DataFrame) -> dict:
     bench = run.benchmark_path(results)
     stats = pd.read_csv(bench, sep="\t").iloc[-1] if bench.is_file() else {}
     return {
@@ -100,15 +66,9 @@ def _job_row(run: PlannedRun, results: Path, rows: pd.DataFrame) -> dict:
         "max_rss_mb": float(stats.get("max_rss", float("nan"))),
         "rounds": int(rows["step"].max()),
         "commit": git_commit(Path(results).resolve().parent),  # the checkout that ran it
-        "machine": f"{platform.machine()}, {_cores()} cores",
+        "machine": f"{platform.machine()}, {usable_cores()} cores",
         "tier": str(rows["tier"].iat[0]),
     }
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
 def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
@@ -125,7 +85,7 @@ def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
         experiment, run_id, rows = mtaal_rows(path)
         if run_id != run.run_id:
             raise ValueError(f"{path}: its rows say run {run_id}, its place says {run.run_id}")
-        write_parquet(_table(rows), store_path(record / "store", "mtaal", experiment, run_id))
+        write_run(rows, record / "store", "mtaal", experiment, run_id)
         jobs = pd.concat([jobs[jobs["run_id"] != run_id], pd.DataFrame([_job_row(run, results, rows)])],
                          ignore_index=True)
         added.append(run_id)

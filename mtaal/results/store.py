@@ -149,21 +149,24 @@ def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
 # -------------------------------------------------------------------------------- the store
 
 
+def write_run(rows: pd.DataFrame, root: Path, paper: str, experiment: str, run_id: str) -> Path:
+    """One run's store rows (checked against :data:`SCHEMA`) as its store file under ``root``."""
+    target = store_path(root, paper, experiment, run_id)
+    write_parquet(_table(rows), target)
+    return target
+
+
 def write_store(root: Path, mtaal_rounds: Iterable[Path], multitask_runs: Iterable[Path]) -> list[Path]:
     """Write one store file per run under ``root``. Returns the files written."""
     written = []
     for path in mtaal_rounds:
         experiment, run_id, rows = mtaal_rows(Path(path))
-        target = store_path(root, "mtaal", experiment, run_id)
-        write_parquet(_table(rows), target)
-        written.append(target)
+        written.append(write_run(rows, root, "mtaal", experiment, run_id))
     for run in multitask_runs:
         experiment, run_id, rows = multitask_rows(Path(run))
         if rows.empty:
             continue
-        target = store_path(root, "multitask", experiment, run_id)
-        write_parquet(_table(rows), target)
-        written.append(target)
+        written.append(write_run(rows, root, "multitask", experiment, run_id))
     return written
 
 

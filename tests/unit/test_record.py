@@ -8,6 +8,7 @@ import pytest
 from mtaal.cli import REPO_CONFIG, load_config
 from mtaal.results import record as R
 from mtaal.results.compare import load_reported
+from mtaal.workflow import MtaalRun
 
 TIER = [REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers" / "paper.yaml",
         REPO_CONFIG / "tiers" / "reproduce-ncbi.yaml"]
@@ -48,7 +49,7 @@ def test_the_tier_plans_table_3_and_the_figure_runs_repeated_cells_first(config)
     assert {("mtaal", "glove", s) for s in (1, 2, 3)} <= table3
     assert {r.dataset for r in runs} == {"ncbi_disease"}
     assert len(runs) == len(set(runs)) == 8 * 3 + 8 * 2 + 6 * 2  # MT cells x 3 seeds, ST x 1, figures x 1
-    assert runs[0] == R.PlannedRun("ncbi_disease", "glove", "mtaal", 1)
+    assert runs[0] == MtaalRun("curves", "ncbi_disease", "glove", "mtaal", 1)
 
 
 def test_add_then_rebuild_from_the_store_alone(config, tmp_path):

@@ -1,0 +1,38 @@
+"""The MTAAL run plan: one ordered enumeration for the rules and the record."""
+
+import itertools
+
+from mtaal.workflow import MtaalRun, mtaal_run_plan, planned_mtaal_runs
+
+MTAAL = {
+    "datasets": ["ncbi_disease", "bc5cdr"],
+    "embeddings": ["word2vec", "glove"],
+    "variants": {"mtaal": {}, "mtl-random": {}, "stl_ner-lc": {}},
+    "seeds": [1],
+    "curves": {"variant_seeds": {"mtaal": [1, 2], "mtl-random": [1, 2]}},
+    "diversity": {"variants": ["mtaal", "mtl-random"], "seeds": [3, 4]},
+}
+
+
+def test_repeated_variants_first_seed_by_seed_then_the_others():
+    runs = mtaal_run_plan(MTAAL, "curves")
+    cells = list(itertools.product(MTAAL["datasets"], MTAAL["embeddings"]))
+    expected = [MtaalRun("curves", d, e, v, s)
+                for s in (1, 2) for v in ("mtaal", "mtl-random") for d, e in cells]
+    expected += [MtaalRun("curves", d, e, "stl_ner-lc", 1) for d, e in cells]
+    assert runs == expected
+
+
+def test_the_diversity_study_runs_the_first_embedding_only():
+    runs = mtaal_run_plan(MTAAL, "diversity")
+    assert {r.embedding for r in runs} == {"word2vec"} and len(runs) == 2 * 2 * 2
+    assert [r.seed for r in runs] == [3] * 4 + [4] * 4
+
+
+def test_paths_follow_the_rule_templates():
+    run = MtaalRun("curves", "bc5cdr", "glove", "mtaal", 2)
+    assert str(run.rounds_path("out")) == "out/mtaal/curves/bc5cdr/glove/mtaal/seed2/rounds.parquet"
+    assert str(run.benchmark_path("out")) == "out/benchmarks/mtaal/curves/bc5cdr/glove/mtaal/seed2.tsv"
+    assert run.run_id == "bc5cdr__glove__mtaal__seed2"
+    assert planned_mtaal_runs(MTAAL, "diversity")[:2] == [
+        f"results/mtaal/diversity/{d}/word2vec/mtaal/seed3/rounds.parquet" for d in MTAAL["datasets"]]
