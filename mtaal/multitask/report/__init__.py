@@ -163,7 +163,7 @@ def write_report(
     def tables45() -> None:
         note = (
             "Test word F1 (mean ± std over seeds) per ablation fraction (share of training sequences "
-            "removed); `kept`: training sequences kept / available to the run (its data record), "
+            "removed); `kept`: training sequences kept / available to the run (best.json data record), "
             "seed mean; averages give sums. `change_vs_full` and the sequences seen in the best epoch are in "
             "the parquet table."
         )
