@@ -161,13 +161,15 @@ rule multitask_finetune:
 
 rule multitask_report:
     input:
-        runs=multitask_runs(),
+        store="results/store/paper=multitask",  # the runs, as rule results_store wrote them
         corpus_stats="results/tables/corpus_stats.parquet",
         sequences=f"results/tables/wordpiece_{ENCODER}.parquet",
     output:
         report(directory(f"results/multitask/{ENCODER}/report"), patterns=["{name}.png"],
                caption="../report/multitask_figure.rst", category="Multitask NER (Rodriguez et al. 2022)",
                subcategory="Figures"),
+    params:
+        encoder=ENCODER,
     log:
         "results/logs/multitask/report.log",
     benchmark:

@@ -244,13 +244,22 @@ def write_run(rows: pd.DataFrame, root: Path, paper: str, experiment: str, run_i
 
 
 def write_store(root: Path, mtaal_rounds: Iterable[Path], multitask_runs: Iterable[Path]) -> list[Path]:
-    """Write one store file per run under ``root``. Returns the files written."""
+    """Write one store file per run under ``root``. Returns the files written. Two transformer runs that
+    say they are the same run (one store file) are an error before anything is written."""
+    runs: dict[Path, Path] = {}
+    for run in multitask_runs:
+        _, who = read_identity(Path(run) / BEST_FILE)
+        target = store_path(root, "multitask", who["experiment"], multitask_run_id(who))
+        if target in runs:
+            raise MtaalError(f"{run} and {runs[target]}: both say they are run {target.stem} of experiment "
+                             f"{who['experiment']} (one store file); store one of them")
+        runs[target] = Path(run)
     written = []
     for path in mtaal_rounds:
         experiment, run_id, rows = mtaal_rows(Path(path))
         written.append(write_run(rows, root, "mtaal", experiment, run_id))
-    for run in multitask_runs:
-        experiment, run_id, rows = multitask_rows(Path(run))
+    for run in runs.values():
+        experiment, run_id, rows = multitask_rows(run)
         written.append(write_run(rows, root, "multitask", experiment, run_id))
     return written
 

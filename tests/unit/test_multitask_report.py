@@ -17,7 +17,7 @@ from mtaal.multitask.identity import SKIP_REASONS, run_identity
 from mtaal.multitask.report import write_report
 from mtaal.multitask.report.runs import SCORE_COLUMNS, scores_from_store
 from mtaal.multitask.report.tables import TABLE3_COLUMNS, paired_tests
-from mtaal.results.store import read_store, write_store
+from mtaal.results.store import partition_path, read_store, write_store
 
 ENCODER = "minilm"
 TASKS = {"cll_cellline": 0.60, "cdr_chemical": 0.80, "bc2gm_gene": 0.70}  # STL test word F1 at ablation 0
@@ -231,8 +231,8 @@ def inputs(tmp_path_factory):
     sequence_path = tmp_path / "wordpiece_minilm.parquet"
     sequences.to_parquet(sequence_path)
     out = tmp_path / "results" / "multitask" / ENCODER / "report"
-    store = tmp_path / "results" / "store"
-    write_store(store, [], runs)
+    write_store(tmp_path / "results" / "store", [], runs)
+    store = partition_path(tmp_path / "results" / "store", "multitask")  # what the report reads
     return runs, store, corpus_path, sequence_path, out
 
 
@@ -299,7 +299,7 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_store_gives_the_report_what_best_json_says(inputs):
     runs, store, *_ = inputs
-    from_store = scores_from_store(read_store(store), ENCODER)
+    from_store = scores_from_store(read_store([store]), ENCODER)
     expected = scores_from_best_json(runs)
     assert len(from_store) == len(expected) > 0
     pd.testing.assert_frame_equal(canonical(from_store), canonical(expected))
@@ -307,13 +307,13 @@ def test_store_gives_the_report_what_best_json_says(inputs):
 
 def test_report_keeps_its_encoders_runs_only(inputs):
     _, store, *_ = inputs
-    assert scores_from_store(read_store(store), "biobert").empty
+    assert scores_from_store(read_store([store]), "biobert").empty
     with pytest.raises(ValueError, match="several encoders"):
-        scores_from_store(read_store(store).assign(model=lambda f: np.where(f["seed"] == 1, "a", "b")))
+        scores_from_store(read_store([store]).assign(model=lambda f: np.where(f["seed"] == 1, "a", "b")))
 
 
 def test_skipped_runs_and_tasks_are_rows_marked_skipped(inputs):
-    scores = scores_from_store(read_store(inputs[1]), ENCODER)
+    scores = scores_from_store(read_store([inputs[1]]), ENCODER)
     skipped = scores[scores["status"] == "skipped"]
     assert set(skipped["task"].dropna()) == {"s800_species"}
     assert skipped[skipped["experiment"] == "mtl_without"]["group"].tolist().count("species") == 2
@@ -499,7 +499,7 @@ def test_stl_only_tier_still_writes_everything(inputs, tmp_path):
     stl_only = [r for r in runs if "/stl/" in str(r) and "seed1" in str(r)]
     out = tmp_path / "stl_only"
     write_store(tmp_path / "store", [], stl_only)
-    write_report(tmp_path / "store", corpus_path, sequence_path, out, ENCODER)
+    write_report(partition_path(tmp_path / "store", "multitask"), corpus_path, sequence_path, out, ENCODER)
     table = read(out, "table2_stl")
     assert task_row(table, "bc2gm_gene", split="test", metric="word_f1")["n_seeds"] == 1
     assert read(out, "table3_mtl_vs_stl_tests")["p_value"].isna().all()

@@ -170,6 +170,14 @@ def test_transformer_run_without_identity_is_refused(tmp_path):
     assert not (tmp_path / "store").exists()
 
 
+def test_two_runs_that_say_they_are_one_are_refused(tmp_path):
+    runs = [_transformer_run(tmp_path, "stl", "cdr_chemical", 0.0, 1, {"cdr_chemical": ([0.5], [f1])})
+            for f1 in (0.4, 0.3)]
+    with pytest.raises(MtaalError, match="both say they are run minilm__cdr_chemical__ablation0__seed1"):
+        write_store(tmp_path / "store", [], runs)
+    assert not (tmp_path / "store").exists()
+
+
 def test_skipped_runs_and_tasks_are_store_rows(tmp_path):
     run = tmp_path / "skipped"
     run.mkdir()

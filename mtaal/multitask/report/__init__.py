@@ -1,8 +1,8 @@
 """Multitask NER runs -> the tables and figures of Rodriguez, Nguyen & McInnes (J Biomed Inform 2022).
 
-Entry point: :func:`write_report` ``(store_dir, corpus_stats, sequence_table, out_dir, encoder)``. The runs
-are the results store's (:mod:`mtaal.results.store`, its ``paper=multitask`` partition), made one score
-table by :mod:`.runs`; the tables' data made by :mod:`.tables` (from :mod:`.summary`), rendered by
+Entry point: :func:`write_report` ``(store_partition, corpus_stats, sequence_table, out_dir, encoder)``.
+The runs are the results store's (:mod:`mtaal.results.store`, its ``paper=multitask`` partition), made one
+score table by :mod:`.runs`; the tables' data made by :mod:`.tables` (from :mod:`.summary`), rendered by
 :mod:`.markdown` and drawn by :mod:`.figures`.
 
 Conventions, each on purpose:
@@ -127,13 +127,14 @@ def _write_table(frame: pd.DataFrame, out_dir: Path, name: str, markdown: str | 
 
 
 def write_report(
-    store_dir: Path, corpus_stats: Path, sequence_table: Path, out_dir: Path, encoder: str
-) -> None:
-    """Read ``encoder``'s runs from the results store at ``store_dir`` and write all tables (``.parquet`` +
-    ``.md``) and figures (``.png`` + ``.svg``) under ``out_dir`` (see :func:`output_files`)."""
+    store_partition: Path, corpus_stats: Path, sequence_table: Path, out_dir: Path, encoder: str
+) -> pd.DataFrame:
+    """Read ``encoder``'s runs from the results store's ``paper=multitask`` partition and write all tables
+    (``.parquet`` + ``.md``) and figures (``.png`` + ``.svg``) under ``out_dir`` (see :func:`output_files`).
+    Returns the score table (``scores.parquet``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores = scores_from_store(read_store(Path(store_dir)), encoder)
+    scores = scores_from_store(read_store([Path(store_partition)]), encoder)
     counts = scores.drop_duplicates(["experiment", "group", "fraction", "seed"]).groupby("experiment").size()
     log.info("%d runs: %s", int(counts.sum()), ", ".join(f"{k} {v}" for k, v in counts.items()) or "none")
     skipped_runs = scores[scores["status"] == "skipped"]
@@ -218,3 +219,4 @@ def write_report(
     for name, step in steps:
         step()
         log.info("%s written", name)
+    return scores
