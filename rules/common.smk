@@ -75,7 +75,7 @@ def task_inputs(tasks):
     }
 
 
-def run_identity(experiment, group, tasks):
+def identity_params(experiment, group, tasks):
     """A run's params.identity (mtaal.multitask.identity.IDENTITY_NAMES): who it is, and each task's entity
     type from this config's corpus registry."""
     return dict(experiment=experiment, group=group, encoder=ENCODER, tier=config["tier"],

@@ -60,7 +60,7 @@ rule multitask_stl:
         epochs=run_path("stl", "epochs.parquet"),
     params:
         **run_rule_settings(),
-        identity=lambda w: run_identity("stl", w.group, [w.group]),
+        identity=lambda w: identity_params("stl", w.group, [w.group]),
         save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.log",
@@ -85,7 +85,7 @@ rule multitask_mtl:
         epochs=run_path("mtl", "epochs.parquet", group="all"),
     params:
         **run_rule_settings(),
-        identity=run_identity("mtl", "all", HUNER_TASKS),
+        identity=identity_params("mtl", "all", HUNER_TASKS),
         save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.log",
@@ -111,7 +111,7 @@ rule multitask_mtl_without:
         encoder=directory(run_path("mtl_without", "encoder")),
     params:
         **run_rule_settings(),
-        identity=lambda w: run_identity("mtl_without", w.group, without_group(w.group)),
+        identity=lambda w: identity_params("mtl_without", w.group, without_group(w.group)),
         save_encoder=True,
     wildcard_constraints:
         group="|".join(ENTITY_GROUPS),
@@ -142,7 +142,7 @@ rule multitask_finetune:
         epochs=run_path("finetune", "epochs.parquet"),
     params:
         **run_rule_settings(),
-        identity=lambda w: run_identity("finetune", w.group, [w.group]),
+        identity=lambda w: identity_params("finetune", w.group, [w.group]),
         save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.log",

@@ -16,7 +16,13 @@ from mtaal.multitask.data import n_kept
 from mtaal.multitask.identity import SKIP_REASONS, run_identity
 from mtaal.multitask.report import write_report
 from mtaal.multitask.report.runs import SCORE_COLUMNS, scores_from_store
-from mtaal.multitask.report.tables import TABLE3_COLUMNS, paired_tests
+from mtaal.multitask.report.tables import (
+    TABLE3_COLUMNS,
+    ablation_table,
+    paired_tests,
+    table1_mentions,
+    table2_stl,
+)
 from mtaal.results.store import partition_path, read_store, write_store
 
 ENCODER = "minilm"
@@ -310,6 +316,21 @@ def test_report_keeps_its_encoders_runs_only(inputs):
     assert scores_from_store(read_store([store]), "biobert").empty
     with pytest.raises(ValueError, match="several encoders"):
         scores_from_store(read_store([store]).assign(model=lambda f: np.where(f["seed"] == 1, "a", "b")))
+
+
+def test_entity_types_are_the_runs_not_the_registrys(inputs):
+    _, store, corpus_path, *_ = inputs
+    rows = read_store([store])
+    rows.loc[rows["dataset"] == "cdr_chemical", "entity_type"] = "widget"  # as a run's own registry says
+    scores = scores_from_store(rows, ENCODER)
+    averages = table2_stl(scores).query("level == 'entity_type'")
+    assert set(averages["entity_type"]) == {"cell_line", "gene", "widget"}
+    stl = ablation_table(scores, "stl").query("level == 'entity_type' and fraction == 0")
+    assert stl.set_index("entity_type")["train_total"].to_dict() == {
+        "cell_line": TRAIN_TOTAL["cll_cellline"], "gene": TRAIN_TOTAL["bc2gm_gene"],
+        "widget": TRAIN_TOTAL["cdr_chemical"]}
+    table1 = table1_mentions(pd.read_parquet(corpus_path), scores)
+    assert set(table1.loc[table1["task"] == "cdr_chemical", "entity_type"]) == {"widget"}
 
 
 def test_skipped_runs_and_tasks_are_rows_marked_skipped(inputs):
