@@ -14,7 +14,7 @@ Conventions, each on purpose:
 * **MTL vs STL.** Wilcoxon signed-rank and paired t tests (scipy, two-sided) over tasks, on the per-task
   seed means of test word P, R and F1.
 * **Fig. 4.** Training size is the number of training sequences the STL run had (``train_total`` in
-  in the store, after any small-tier cap; the sequence table's count where that is missing); the corpus's own
+  the store, after any small-tier cap; the sequence table's count where that is missing); the corpus's own
   count (sequence table) is kept beside it. Pearson r, r² and p are on the raw values.
 * **Skipped.** A run that could not train and the tasks an MTL run left out (the store's ``skipped_<code>``
   rows) appear as rows with ``status`` ``skipped`` and the reason, never as scores.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mtaal.multitask.evaluation import METRICS
-from mtaal.multitask.identity import SKIP_REASONS
+from mtaal.multitask.identity import EXPERIMENTS, SKIP_REASONS
 from mtaal.results.store import SKIPPED_PREFIX
 
 SCORE_COLUMNS = {
@@ -38,7 +38,7 @@ SCORE_COLUMNS = {
 # The reason a trained run gives for a task it left out (store code no_training_data).
 LEFT_OUT = "no training data (corpus skipped)"
 RUN = ["experiment", "run_id"]
-EXPERIMENT_ORDER = {"stl": 0, "mtl": 1, "mtl_without": 2, "finetune": 3}
+EXPERIMENT_ORDER = {experiment: i for i, experiment in enumerate(EXPERIMENTS)}
 
 
 def _frame(rows: pd.DataFrame | list[dict], columns: dict[str, str]) -> pd.DataFrame:
