@@ -28,7 +28,8 @@ The best epoch is the ``step`` of the ``final`` rows; the epochs run are the lar
 
 **Skipped.** A run that could not train, and each task a trained run left out, is one row per task (the
 tasks a skipped run was asked to train; ``dataset`` null when none was named) with ``step_kind`` ``run``,
-``step`` 0, ``final`` true, ``split`` null, ``value`` 1 and ``metric`` ``skipped_<code>``, the code one of
+``step`` 0, ``final`` true, ``split`` null, ``value`` 1, ``tasks`` the tasks the run trained (null for a
+skipped run) and ``metric`` ``skipped_<code>``, the code one of
 :data:`mtaal.multitask.identity.SKIP_REASONS` (``no_training_data``: the task's corpus was skipped;
 ``no_encoder``: a fine-tune whose entity-ablated MTL run was skipped). Such rows carry no score: a reader
 of scores selects its metrics by name.
