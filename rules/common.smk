@@ -75,6 +75,18 @@ def task_inputs(tasks):
     }
 
 
+def identity_params(experiment, group, tasks):
+    """A run's params.identity (mtaal.multitask.identity.IDENTITY_NAMES): who it is, and each task's entity
+    type from this config's corpus registry."""
+    return dict(experiment=experiment, group=group, encoder=ENCODER, tier=config["tier"],
+                entity_types={task: task_entity(task) for task in tasks})
+
+
+def without_group(group):
+    """The tasks of MTL without an entity group."""
+    return [t for t in HUNER_TASKS if task_entity(t) != group]
+
+
 def multitask_runs():
     return planned_multitask_runs(config, REGISTRY)
 

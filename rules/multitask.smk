@@ -60,6 +60,7 @@ rule multitask_stl:
         epochs=run_path("stl", "epochs.parquet"),
     params:
         **run_rule_settings(),
+        identity=lambda w: identity_params("stl", w.group, [w.group]),
         save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.log",
@@ -84,6 +85,7 @@ rule multitask_mtl:
         epochs=run_path("mtl", "epochs.parquet", group="all"),
     params:
         **run_rule_settings(),
+        identity=identity_params("mtl", "all", HUNER_TASKS),
         save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.log",
@@ -102,13 +104,14 @@ rule multitask_mtl:
 
 rule multitask_mtl_without:
     input:
-        unpack(lambda w: task_inputs([t for t in HUNER_TASKS if task_entity(t) != w.group])),
+        unpack(lambda w: task_inputs(without_group(w.group))),
     output:
         best=run_path("mtl_without", "best.json"),
         epochs=run_path("mtl_without", "epochs.parquet"),
         encoder=directory(run_path("mtl_without", "encoder")),
     params:
         **run_rule_settings(),
+        identity=lambda w: identity_params("mtl_without", w.group, without_group(w.group)),
         save_encoder=True,
     wildcard_constraints:
         group="|".join(ENTITY_GROUPS),
@@ -139,6 +142,7 @@ rule multitask_finetune:
         epochs=run_path("finetune", "epochs.parquet"),
     params:
         **run_rule_settings(),
+        identity=lambda w: identity_params("finetune", w.group, [w.group]),
         save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.log",
@@ -157,13 +161,15 @@ rule multitask_finetune:
 
 rule multitask_report:
     input:
-        runs=multitask_runs(),
+        store="results/store/paper=multitask",  # the runs, as rule results_store wrote them
         corpus_stats="results/tables/corpus_stats.parquet",
         sequences=f"results/tables/wordpiece_{ENCODER}.parquet",
     output:
         report(directory(f"results/multitask/{ENCODER}/report"), patterns=["{name}.png"],
                caption="../report/multitask_figure.rst", category="Multitask NER (Rodriguez et al. 2022)",
                subcategory="Figures"),
+    params:
+        encoder=ENCODER,
     log:
         "results/logs/multitask/report.log",
     benchmark:

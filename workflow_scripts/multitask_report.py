@@ -3,12 +3,13 @@ from pathlib import Path
 from mtaal.multitask.report import write_report
 from mtaal.workflow import rule_logging
 
-# Inputs: runs (each run's best.json), corpus_stats, sequences (wordpiece_<encoder>.parquet); output: the
-# report directory (params.out_dir, when given, wins).
+# Inputs: store (the results store's paper=multitask partition), corpus_stats, sequences
+# (wordpiece_<encoder>.parquet); output: the report directory (params.out_dir, when given, wins).
 with rule_logging(snakemake.log):
     write_report(
-        [Path(path) for path in snakemake.input.runs],
+        Path(snakemake.input.store),
         Path(snakemake.input.corpus_stats),
         Path(snakemake.input.sequences),
         Path(snakemake.params.get("out_dir", snakemake.output[0])),
+        snakemake.params.encoder,
     )

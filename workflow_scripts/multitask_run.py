@@ -16,6 +16,7 @@ with rule_logging(snakemake.log):
         {**snakemake.params.training, "num_threads": snakemake.threads},  # no oversubscribed cores
         snakemake.params.encoder_spec,
         Path(snakemake.output.best).parent,
+        identity=snakemake.params.identity,
         seed=int(snakemake.wildcards.seed),
         ablation_fraction=float(snakemake.wildcards.fraction),
         max_train_sequences=snakemake.params.max_train_sequences,

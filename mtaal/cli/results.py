@@ -42,9 +42,9 @@ def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
     print(f"wrote {args.results}/mtaal/figures/")
 
 def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> None:
-    """The rules wordpiece_table and multitask_report (over the config's transformer runs that have
-    finished)."""
-    from mtaal.workflow import huner_tasks, planned_multitask_runs
+    """The rules wordpiece_table and multitask_report (over the runs in the results store's multitask
+    partition: `mtaal store`)."""
+    from mtaal.workflow import huner_tasks
 
     settings = config["multitask"]
     encoder = args.encoder or settings["encoder"]
@@ -64,19 +64,17 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
         print(f"wrote {sequences} and .md: {len(table)} rows")
         return
     from mtaal.multitask.report import write_report
+    from mtaal.results.store import partition_path
 
-    planned = planned_multitask_runs(config, registry, encoder, str(args.results))
-    done = _finished(planned)
-    if not done:
-        raise MissingInputError(
-            f"no finished transformer run of the config under {args.results}/multitask/{encoder} (the "
-            "workflow's rules multitask_stl / _mtl / _mtl_without / _finetune make them: `snakemake "
-            "multitask`; `mtaal multitask-run` writes its runs under cli/, which the report does not read)")
-    require({tables / "corpus_stats.parquet": f"mtaal corpus-stats{results_option(args)}",
+    store = partition_path(args.results / "store", "multitask")
+    require({store: f"mtaal store{results_option(args)}",
+             tables / "corpus_stats.parquet": f"mtaal corpus-stats{results_option(args)}",
              sequences: f"mtaal wordpiece-table --encoder {encoder}{results_option(args)}"})
     out = args.results / "multitask" / encoder / "report"
-    write_report(done, tables / "corpus_stats.parquet", sequences, out)
-    print(f"wrote {out}/: {len(done)} of {len(planned)} runs")
+    scores = write_report(store, tables / "corpus_stats.parquet", sequences, out, encoder)
+    runs = scores.drop_duplicates(["experiment", "group", "fraction", "seed"])
+    print(f"wrote {out}/ from {store}: {encoder}, {len(runs)} runs")
+
 
 # The command that makes each report table (mtaal.workflow.report_tables), by name prefix.
 REPORT_COMMANDS = {"mtaal_": "mtaal-tables", "embedding_": "embeddings coverage",
@@ -162,13 +160,14 @@ def run_record(args: argparse.Namespace, config: dict) -> None:
         comparison = R.rebuild(args.record, reported, config)
         print(f"{args.record}: {len(comparison)} printed cells compared; see STATUS.md, comparison.md")
 
-def run_results(args: argparse.Namespace, config: dict) -> None:
+def run_results(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules ``results_store`` / ``results_compare`` over whatever runs RESULTS holds (a partial tier
     too: a printed cell without runs is listed with its reason)."""
     import pandas as pd
 
     from mtaal.results import compare as C
     from mtaal.results.store import read_store, write_store
+    from mtaal.workflow import planned_multitask_runs
 
     root = args.results
     splits = {d: root / "corpora" / d / "mtaal_split.parquet" for d in config["mtaal"]["datasets"]}
@@ -178,10 +177,13 @@ def run_results(args: argparse.Namespace, config: dict) -> None:
         studies = [s for s in ("curves", "diversity") if s in config["mtaal"]]
         rounds = sorted(p for p in (root / "mtaal").glob("*/*/*/*/seed*/rounds.parquet")
                         if p.parts[-6] in studies and p.parts[-5] in splits)
-        runs = sorted(p.parent for p in (root / "multitask").glob("*/*/*/ablation*/seed*/best.json"))
+        # The config's planned runs of every encoder (`mtaal multitask-run` writes its own under cli/).
+        runs = [Path(p).parent for encoder in config["multitask"]["encoders"]
+                for p in planned_multitask_runs(config, registry, encoder, str(root)) if Path(p).is_file()]
         if not rounds and not runs:
             raise MissingInputError(f"no finished run under {root}/mtaal or {root}/multitask (make one with "
-                                    f"`mtaal active-learn` or `mtaal multitask-run`{results_option(args)})")
+                                    f"`mtaal active-learn`{results_option(args)}, or the workflow's rules "
+                                    "multitask_stl / _mtl / _mtl_without / _finetune)")
         written = write_store(store_dir, rounds, runs)
         print(f"{store_dir}: {len(written)} run files ({len(rounds)} MTAAL, {len(runs)} transformer runs)")
         return

@@ -79,7 +79,7 @@ def run_command(args: argparse.Namespace) -> None:
     elif args.command in ("wordpiece", "multitask-run"):
         _multitask(args, config, registry)
     elif args.command in ("store", "compare"):
-        run_results(args, config)
+        run_results(args, config, registry)
     elif args.command == "embeddings":
         _embeddings(args, config)
     elif args.command == "mtaal-tables":
@@ -246,7 +246,10 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
     group = args.tasks[0] if len(args.tasks) == 1 else "+".join(sorted(args.tasks))
     out = (args.results / "multitask" / encoder / "cli" / group / f"ablation{args.fraction:g}"
            / f"seed{args.seed}")
-    best = run_multitask(tasks, settings["training"], model, out, seed=args.seed,
+    experiment = "finetune" if args.init_encoder is not None else "stl" if len(args.tasks) == 1 else "mtl"
+    identity = dict(experiment=experiment, group=group, encoder=encoder, tier=config["tier"],
+                    entity_types={task: registry.dataset(task).entity_type for task in args.tasks})
+    best = run_multitask(tasks, settings["training"], model, out, identity=identity, seed=args.seed,
                          ablation_fraction=args.fraction, max_train_sequences=settings["max_train_sequences"],
                          max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder,
                          encoder_revision=revision_of(settings["encoders"][encoder]))

@@ -3,14 +3,17 @@
 Shared by the Snakemake rules and the ``mtaal`` command line. Small tiers cap each task's data: a fixed
 (seed-independent) sample of training sequences, so STL and MTL runs see the same subset, and the first
 documents of dev/test up to a sequence budget (their gold words restricted to those documents).
+
+Every run, trained or skipped, writes its identity (:mod:`mtaal.multitask.identity`) into ``best.json`` and,
+when trained, as constant columns of ``epochs.parquet``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +22,8 @@ import pyarrow as pa
 from mtaal.io import write_json, write_parquet
 from mtaal.multitask.data import TaskData, gold_from_tokens
 from mtaal.multitask.encoder_specs import resolve_encoder_dir
-from mtaal.multitask.run_files import BEST_FILE, EPOCHS_FILE
+from mtaal.multitask.identity import BEST_FILE, EPOCH_IDENTITY, EPOCHS_FILE, SKIP_REASONS, run_identity
+from mtaal.multitask.run_files import write_finished_run
 from mtaal.multitask.settings import TrainSettings
 from mtaal.multitask.training import run_training
 
@@ -65,6 +69,7 @@ def run_multitask(
     encoder: str,
     out_dir: Path,
     *,
+    identity: Mapping[str, Any],
     seed: int,
     ablation_fraction: float,
     max_train_sequences: int | None,
@@ -75,10 +80,16 @@ def run_multitask(
 ) -> dict:
     """Train on ``tasks`` (name -> (wordpiece parquet, tokens parquet)); write epochs.parquet + best.json.
 
-    Tasks whose corpus was skipped are left out and listed in best.json; with none left the run is
-    recorded as skipped (empty epochs.parquet) instead of failing.
+    ``identity``: the names of :data:`~mtaal.multitask.identity.IDENTITY_NAMES` (experiment, group,
+    encoder key, tier, entity type per task). Tasks whose corpus was skipped are left out and listed in
+    best.json; with none left the run is recorded as skipped (empty epochs.parquet) instead of failing.
     """
     out_dir = Path(out_dir)
+    who = run_identity(
+        identity, list(tasks), training, encoder, seed=seed, ablation_fraction=ablation_fraction,
+        max_train_sequences=max_train_sequences, max_eval_sequences=max_eval_sequences,
+        fine_tuned=init_encoder is not None, save_encoder=save_encoder, encoder_revision=encoder_revision,
+    )
     data, skipped = {}, []
     for name, (wordpiece_path, tokens_path) in sorted(tasks.items()):
         task = load_task(Path(wordpiece_path), Path(tokens_path), max_train_sequences, max_eval_sequences)
@@ -89,12 +100,13 @@ def run_multitask(
     if skipped:
         log.warning("tasks without training data (corpus skipped): %s", ", ".join(skipped))
     if not data or (init_encoder is not None and not (Path(init_encoder) / "config.json").is_file()):
-        reason = "no task has training data" if not data else f"no encoder at {init_encoder}"
+        reason = SKIP_REASONS["no_training_data" if not data else "no_encoder"]
+        log.warning("run skipped: %s%s", reason, "" if not data else f" (none at {init_encoder})")
         write_parquet(
             pa.table({"epoch": pa.array([], pa.int32()), "task": pa.array([], pa.string())}),
             out_dir / EPOCHS_FILE,
         )
-        record = {"status": "skipped", "reason": reason, "skipped_tasks": skipped}
+        record = {"status": "skipped", "reason": reason, "skipped_tasks": skipped, "identity": who}
         write_json(record, out_dir / BEST_FILE)
         if save_encoder:
             (out_dir / "encoder").mkdir(parents=True, exist_ok=True)
@@ -108,8 +120,11 @@ def run_multitask(
             "save_encoder": save_encoder,
         }
     )
-    run_training(settings, data, out_dir, init_encoder=init_encoder)
-    best = json.loads((out_dir / BEST_FILE).read_text(encoding="utf-8"))
-    best.update(status="trained", skipped_tasks=skipped)
-    write_json(best, out_dir / BEST_FILE)
+    result = run_training(settings, data, out_dir, init_encoder=init_encoder)
+    best = {**result.best, "status": "trained", "skipped_tasks": skipped, "identity": who}
+    epochs = result.epochs.assign(
+        **{key: who[key] for key in EPOCH_IDENTITY},
+        entity_type=[who["entity_types"][t] for t in result.epochs["task"]],
+    )
+    write_finished_run(out_dir, epochs, best)
     return best

@@ -3,6 +3,7 @@
 ``checkpoint.safetensors`` (:mod:`mtaal.checkpoint`: model, optimizer, scheduler, RNG states, epoch rows,
 best epoch; refused when its fingerprint of settings and data differs), ``epochs.parquet`` and ``best.json``
 once finished, and (``save_encoder``) the best epoch's encoder under ``encoder/``. Every write is atomic.
+``best.json`` also carries the run's identity (:mod:`mtaal.multitask.identity`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ from mtaal.checkpoint import load_checkpoint, save_checkpoint
 from mtaal.errors import ConfigError
 from mtaal.io import atomic_directory, write_json, write_parquet
 from mtaal.multitask.data import SPLITS, PreparedTask
+from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE
 from mtaal.multitask.model import save_encoder
 from mtaal.multitask.settings import TrainSettings
 
 CHECKPOINT = "checkpoint.safetensors"
-EPOCHS_FILE = "epochs.parquet"
-BEST_FILE = "best.json"
 ENCODER_DIR = "encoder"
 
 

@@ -30,6 +30,7 @@ from mtaal.active.report import at_report_round
 from mtaal.corpora.registry import entity_type_of
 from mtaal.errors import MtaalError
 from mtaal.results.aggregate import prediction_interval
+from mtaal.results.store import SKIPPED_PREFIX
 
 REPORTED_COLUMNS = [
     "paper",
@@ -366,7 +367,8 @@ def _why_missing(row, rep: Reproduction, members, cell: Cell) -> str:
         return "corpus statistics not built at this tier"
     if row.metric == "train_sequences":
         return "no WordPiece sequence table at this tier"
-    runs = rep.store[(rep.store["paper"] == "multitask") & (rep.store["experiment"] == row.setting)]
+    runs = rep.store[(rep.store["paper"] == "multitask") & (rep.store["experiment"] == row.setting)
+                     & ~rep.store["metric"].str.startswith(SKIPPED_PREFIX)]  # runs with scores
     if runs.empty:
         return f"not run at this tier (experiment {row.setting})"
     fractions = runs["ablation_fraction"].astype(float).unique()

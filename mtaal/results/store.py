@@ -11,6 +11,28 @@ folder as one table with those two columns); every other column of :data:`SCHEMA
 labeled (MTAAL: labeled count over the initial labeled set plus the unlabeled pool, after a tier's caps;
 transformer: training sequences kept after data ablation over those before it). It puts the two papers'
 runs on one axis.
+
+Every run's identity comes from the run's own files, never from its path: MTAAL's ``rounds.parquet``
+columns (:data:`mtaal.active.settings.IDENTITY_SCHEMA`), a transformer run's ``best.json`` ``identity``
+(:data:`mtaal.multitask.identity.RUN_IDENTITY`; entity types from the run's corpus registry).
+
+A transformer run (``step_kind`` ``epoch``, ``step`` the epoch) stores per task and epoch its dev and test
+scores (``split`` dev / test), and besides them, under ``split`` ``train``:
+
+* ``train_sequences``: training sequences seen in that epoch (every epoch);
+* ``train_total`` (the task's training sequences before ablation, after a tier's cap), ``train_kept`` (after
+  ablation; also ``labeled_count``) and ``task_ablation_fraction`` (the fraction applied to this task: 0
+  for a task not ablated): on the best dev epoch only (``final``).
+
+The best epoch is the ``step`` of the ``final`` rows; the epochs run are the largest ``step``.
+
+**Skipped.** A run that could not train, and each task a trained run left out, is one row per task (the
+tasks a skipped run was asked to train; ``dataset`` null when none was named) with ``step_kind`` ``run``,
+``step`` 0, ``final`` true, ``split`` null, ``value`` 1, ``tasks`` the tasks the run trained (null for a
+skipped run) and ``metric`` ``skipped_<code>``, the code one of
+:data:`mtaal.multitask.identity.SKIP_REASONS` (``no_training_data``: the task's corpus was skipped;
+``no_encoder``: a fine-tune whose entity-ablated MTL run was skipped). Such rows carry no score: a reader
+of scores selects its metrics by name.
 """
 
 from __future__ import annotations
@@ -24,11 +46,11 @@ import pyarrow as pa
 
 from mtaal.active.metrics import ALL_O_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
-from mtaal.corpora.registry import entity_type_of
+from mtaal.errors import MtaalError
 from mtaal.io import write_parquet
 from mtaal.multitask.evaluation import ALL_O_METRICS as MULTITASK_ALL_O_METRICS
 from mtaal.multitask.evaluation import METRICS as MULTITASK_METRICS
-from mtaal.multitask.report import parse_run_path
+from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE, RUN_IDENTITY, SKIP_REASONS
 
 SCHEMA = pa.schema(
     [
@@ -41,9 +63,10 @@ SCHEMA = pa.schema(
         ("model", pa.string()),  # word embedding (MTAAL) or encoder (transformer)
         ("seed", pa.int64()),
         ("tier", pa.string()),  # the scale tier the run belongs to (MTAAL runs write it; else null)
-        ("settings_hash", pa.string()),  # what a resumed run must share (mtaal.active.settings.ALSettings)
+        # MTAAL: what a resumed run must share (ALSettings); transformer: the settings that produced it
+        ("settings_hash", pa.string()),
         ("ablation_fraction", pa.float64()),  # transformer data ablation asked for; MTAAL: 0
-        ("step_kind", pa.string()),  # round | epoch
+        ("step_kind", pa.string()),  # round | epoch | run (a skipped transformer run or task)
         ("step", pa.int64()),
         ("final", pa.bool_()),  # the step a paper table reports (best dev epoch; MTAAL: every round)
         ("labeled_count", pa.int64()),
@@ -55,6 +78,9 @@ SCHEMA = pa.schema(
 )
 PARTITIONS = ("paper", "experiment")
 MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds")
+# A transformer run's data record at its best epoch (split "train"); train_sequences is on every epoch.
+DATA_METRICS = ("train_total", "train_kept", "task_ablation_fraction")
+SKIPPED_PREFIX = "skipped_"
 
 
 def store_path(root: Path, paper: str, experiment: str, run_id: str) -> Path:
@@ -107,43 +133,105 @@ def mtaal_rows(rounds_path: Path) -> tuple[str, str, pd.DataFrame]:
 # -------------------------------------------------------------------------------- transformer runs
 
 
+def multitask_run_id(identity: dict) -> str:
+    """The store file name of one transformer run (unique within its experiment)."""
+    return (f"{identity['encoder']}__{identity['group']}__ablation{identity['ablation_fraction']:g}"
+            f"__seed{identity['seed']}")
+
+
+def read_identity(best_path: Path) -> tuple[dict, dict]:
+    """A transformer run's ``best.json`` and its identity; an error when the run did not record it."""
+    record = json.loads(Path(best_path).read_text(encoding="utf-8"))
+    identity = record.get("identity")
+    if not isinstance(identity, dict):
+        raise MtaalError(f"{best_path}: no identity: written before runs recorded who they are: rerun it")
+    missing = [key for key in RUN_IDENTITY if key not in identity]
+    if missing:
+        raise MtaalError(f"{best_path}: identity lacks {missing}: written by an older version: rerun it")
+    return record, identity
+
+
 def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
     """A transformer run directory (``best.json`` + ``epochs.parquet``) as store rows: every epoch's dev
-    and test scores per task, ``final`` on the best dev epoch. A skipped run gives no rows."""
-    key = parse_run_path(run_dir)
-    record = json.loads((key.directory / "best.json").read_text(encoding="utf-8"))
-    run_id = f"{key.encoder}__{key.group}__ablation{key.fraction:g}__seed{key.seed}"
-    epochs_path = key.directory / "epochs.parquet"
-    if record.get("status") == "skipped" or not epochs_path.exists():
-        return key.experiment, run_id, pd.DataFrame(columns=SCHEMA.names)
-    epochs = pd.read_parquet(epochs_path)
+    and test scores and training sequences per task, ``final`` on the best dev epoch, the data record on
+    it; a skipped run or task as ``skipped_<code>`` rows (module docstring). Returns (experiment, run id,
+    rows)."""
+    best_path = Path(run_dir) / BEST_FILE
+    record, who = read_identity(best_path)
+    run_id = multitask_run_id(who)
+    types = who["entity_types"]
+    base = dict(
+        run_id=run_id,
+        setting=f"{who['experiment']}/{who['group']}",
+        strategy=None,
+        model=who["encoder"],
+        seed=int(who["seed"]),
+        tier=who["tier"],
+        settings_hash=who["settings_hash"],
+        ablation_fraction=float(who["ablation_fraction"]),
+    )
+    skipped = list(record.get("skipped_tasks") or [])
+    if record.get("status") == "skipped":
+        codes = {text: code for code, text in SKIP_REASONS.items()}
+        if record.get("reason") not in codes:
+            raise MtaalError(f"{best_path}: unknown skip reason {record.get('reason')!r} (expected one of "
+                             f"{sorted(codes)})")
+        only = who["tasks"] if len(who["tasks"]) == 1 else [None]
+        rows = _skipped_rows(skipped or only, codes[record["reason"]], types, base, None)
+        return who["experiment"], run_id, rows
+    if "tasks" not in record:
+        raise MtaalError(f"{best_path}: a trained run without per-task scores")
+    epochs = pd.read_parquet(Path(run_dir) / EPOCHS_FILE)
     data = record.get("data", {})
     long = epochs.melt(
-        id_vars=["epoch", "task", "split", "train_sequences"],
+        id_vars=["epoch", "task", "split"],
         value_vars=[m for m in (*MULTITASK_METRICS, *MULTITASK_ALL_O_METRICS) if m in epochs.columns],
         var_name="metric",
     )
+    seen = epochs.drop_duplicates(["epoch", "task"])[["epoch", "task", "train_sequences"]]
+    seen = seen.rename(columns={"train_sequences": "value"}).assign(split="train", metric="train_sequences")
+    best = record["best_epoch"]
+    recorded = pd.DataFrame(
+        [
+            {"epoch": best, "task": task, "split": "train", "metric": metric,
+             "value": data[task].get("ablation_fraction" if metric == "task_ablation_fraction" else metric)}
+            for task in sorted(data)
+            for metric in DATA_METRICS
+        ],
+        columns=["epoch", "task", "split", "metric", "value"],
+    )
+    long = pd.concat([long, seen, recorded], ignore_index=True)
+    long["value"] = long["value"].astype(float)
     kept = {task: entry.get("train_kept") for task, entry in data.items()}
     total = {task: entry.get("train_total") for task, entry in data.items()}
     fraction = [(kept[t] / total[t]) if total.get(t) else float("nan") for t in long["task"]]
     rows = long.rename(columns={"task": "dataset", "epoch": "step"}).assign(
-        run_id=run_id,
-        entity_type=[entity_type_of(t) for t in long["task"]],
-        setting=f"{key.experiment}/{key.group}",
-        tasks="+".join(sorted(record.get("tasks", {}))),
-        strategy=None,
-        model=key.encoder,
-        seed=key.seed,
-        tier=None,
-        settings_hash=None,
-        ablation_fraction=key.fraction,
+        **base,
+        entity_type=[types[t] for t in long["task"]],
+        tasks="+".join(sorted(record["tasks"])),
         step_kind="epoch",
-        final=long["epoch"] == record.get("best_epoch"),
+        final=long["epoch"] == best,
         labeled_count=[kept.get(t) for t in long["task"]],
         labeled_fraction=fraction,
     )
     rows["labeled_count"] = rows["labeled_count"].astype("Int64")
-    return key.experiment, run_id, rows
+    if skipped:
+        left_out = _skipped_rows(skipped, "no_training_data", types, base, rows["tasks"].iat[0])
+        rows = pd.concat([left_out, rows], ignore_index=True)
+    return who["experiment"], run_id, rows
+
+
+def _skipped_rows(tasks: list, code: str, types: dict, base: dict, trained: str | None) -> pd.DataFrame:
+    """One ``skipped_<code>`` row per task; ``trained``: the run's ``tasks`` column (None: nothing)."""
+    return pd.DataFrame(
+        [
+            {**base, "dataset": task, "entity_type": types.get(task) if task else None,
+             "tasks": trained, "step_kind": "run", "step": 0, "final": True, "labeled_count": None,
+             "labeled_fraction": float("nan"), "split": None, "metric": SKIPPED_PREFIX + code, "value": 1.0}
+            for task in tasks
+        ],
+        columns=SCHEMA.names,
+    )
 
 
 # -------------------------------------------------------------------------------- the store
@@ -157,15 +245,22 @@ def write_run(rows: pd.DataFrame, root: Path, paper: str, experiment: str, run_i
 
 
 def write_store(root: Path, mtaal_rounds: Iterable[Path], multitask_runs: Iterable[Path]) -> list[Path]:
-    """Write one store file per run under ``root``. Returns the files written."""
+    """Write one store file per run under ``root``. Returns the files written. Two transformer runs that
+    say they are the same run (one store file) are an error before anything is written."""
+    runs: dict[Path, Path] = {}
+    for run in multitask_runs:
+        _, who = read_identity(Path(run) / BEST_FILE)
+        target = store_path(root, "multitask", who["experiment"], multitask_run_id(who))
+        if target in runs:
+            raise MtaalError(f"{run} and {runs[target]}: both say they are run {target.stem} of experiment "
+                             f"{who['experiment']} (one store file); store one of them")
+        runs[target] = Path(run)
     written = []
     for path in mtaal_rounds:
         experiment, run_id, rows = mtaal_rows(Path(path))
         written.append(write_run(rows, root, "mtaal", experiment, run_id))
-    for run in multitask_runs:
-        experiment, run_id, rows = multitask_rows(Path(run))
-        if rows.empty:
-            continue
+    for run in runs.values():
+        experiment, run_id, rows = multitask_rows(run)
         written.append(write_run(rows, root, "multitask", experiment, run_id))
     return written
 

@@ -55,6 +55,9 @@ def test_one_transformer_run_without_snakemake(mirror, tmp_path):
     run_dir = tmp_path / "results/multitask/minilm/cli/s800_species/ablation0.5/seed2"
     best = json.loads((run_dir / "best.json").read_text())
     assert best["status"] == "trained" and best["settings"]["seed"] == 2
+    assert {k: best["identity"][k] for k in ("experiment", "group", "seed", "ablation_fraction", "tier")} == {
+        "experiment": "stl", "group": "s800_species", "seed": 2, "ablation_fraction": 0.5, "tier": "tiny"}
+    assert best["identity"]["entity_types"] == {"s800_species": "species"}
     assert best["data"]["s800_species"]["train_kept"] == best["data"]["s800_species"]["train_total"] // 2
     assert set(pd.read_parquet(run_dir / "epochs.parquet")["split"]) == {"dev", "test"}
     wrong = run(*config, "multitask-run", "s800_species", "--encoder", "biobert_vocab", *results,

@@ -2,6 +2,7 @@
 on NCBI-disease and S800 from the mirror: each writes the rule's outputs at the rule's paths."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,10 @@ def chain(mirror, tmp_path_factory, one_torch_thread):
     run_multitask({"s800_species": (results / "wordpiece/minilm/s800_species.parquet",
                                     results / "corpora/s800_species/tokens.parquet")},
                   settings["training"], settings["encoders"]["minilm"]["model"],
-                  results / "multitask/minilm/stl/s800_species/ablation0/seed1", seed=1,
+                  results / "multitask/minilm/stl/s800_species/ablation0/seed1",
+                  identity=dict(experiment="stl", group="s800_species", encoder="minilm", tier=config["tier"],
+                                entity_types={"s800_species": "species"}),
+                  seed=1,
                   ablation_fraction=0.0,
                   max_train_sequences=settings["max_train_sequences"],
                   max_eval_sequences=settings["max_eval_sequences"])
@@ -114,17 +118,19 @@ def test_mtaal_tables_and_figures_from_the_runs_that_finished(chain, capsys):
         assert (results / f"mtaal/figures/{name}.png").stat().st_size > 1000
 
 
-def test_multitask_report_from_the_planned_runs_that_finished(chain, capsys):
+def test_multitask_report_from_the_store(chain, capsys):
     results, mtaal, _ = chain
     report = results / "multitask/minilm/report"
     mtaal("multitask-report", code=2)
-    assert "wordpiece_minilm.parquet (make it with `mtaal wordpiece-table --encoder minilm" in (
-        capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert "wordpiece_minilm.parquet (make it with `mtaal wordpiece-table --encoder minilm" in err
+    assert "store/paper=multitask (make it with `mtaal store" in err
     mtaal("wordpiece-table")
     sequences = pd.read_parquet(results / "tables/wordpiece_minilm.parquet")
     assert set(sequences["dataset"]) == {"s800_species"} and set(sequences["max_len"]) == {32}
+    mtaal("store")
     mtaal("multitask-report")
-    assert "1 of 7 runs" in capsys.readouterr().out
+    assert "minilm, 1 runs" in capsys.readouterr().out
     best = json.loads((results / "multitask/minilm/stl/s800_species/ablation0/seed1/best.json").read_text())
     stl = pd.read_parquet(report / "table2_stl.parquet")
     row = stl[(stl["task"] == "s800_species") & (stl["split"] == "test") & (stl["metric"] == "word_f1")]
@@ -134,14 +140,15 @@ def test_multitask_report_from_the_planned_runs_that_finished(chain, capsys):
 
 def test_store_claims_figures_and_report_pages(chain, capsys):
     results, mtaal, _ = chain
+    shutil.rmtree(results / "store", ignore_errors=True)  # the multitask report's test made one
     mtaal("claims", code=2)
     assert "make it with `mtaal store --results" in capsys.readouterr().err
+    mtaal("store")
     if not (results / "multitask/minilm/report").is_dir():
         mtaal("wordpiece-table")
         mtaal("multitask-report")
     if not (results / "mtaal/tables/query_diversity.parquet").is_file():
         mtaal("mtaal-tables")
-    mtaal("store")
     mtaal("claims")
     claims = pd.read_parquet(results / "results/claims.parquet")
     assert list(claims.columns) == CLAIM_COLUMNS and set(claims["tier"]) == {"tiny"}

@@ -17,8 +17,8 @@ CASES = {
                         "`mtaal active-learn <dataset> --study curves --results"],
     ("wordpiece-table",): [f"DIR/wordpiece/minilm/{TASK}.parquet (make it with `mtaal "
                            f"wordpiece {TASK} --encoder minilm --results"],
-    ("multitask-report",): ["no finished transformer run of the config under DIR/multitask/minilm",
-                            "`snakemake multitask`"],
+    ("multitask-report",): ["DIR/store/paper=multitask (make it with `mtaal store --results",
+                            "DIR/tables/wordpiece_minilm.parquet (make it with `mtaal wordpiece-table"],
     ("claims",): ["DIR/store (make it with `mtaal store --results",
                   "DIR/mtaal/tables/query_diversity.parquet (make it with `mtaal mtaal-tables --results",
                   "report/fig4_stl_correlation.parquet (make it with `mtaal multitask-report --results"],

@@ -1,4 +1,5 @@
-"""Multitask report: fake run directories with known scores -> the paper's tables and figures."""
+"""Multitask report: fake run directories with known scores -> the results store -> the paper's tables and
+figures."""
 
 import json
 import re
@@ -9,11 +10,20 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from mtaal.corpora.registry import entity_type_of
 from mtaal.multitask import report
 from mtaal.multitask.data import n_kept
-from mtaal.multitask.report import parse_run_path, write_report
-from mtaal.multitask.report.runs import collect_scores
-from mtaal.multitask.report.tables import TABLE3_COLUMNS, paired_tests
+from mtaal.multitask.identity import SKIP_REASONS, run_identity
+from mtaal.multitask.report import write_report
+from mtaal.multitask.report.runs import SCORE_COLUMNS, scores_from_store
+from mtaal.multitask.report.tables import (
+    TABLE3_COLUMNS,
+    ablation_table,
+    paired_tests,
+    table1_mentions,
+    table2_stl,
+)
+from mtaal.results.store import partition_path, read_store, write_store
 
 ENCODER = "minilm"
 TASKS = {"cll_cellline": 0.60, "cdr_chemical": 0.80, "bc2gm_gene": 0.70}  # STL test word F1 at ablation 0
@@ -65,6 +75,15 @@ def run_dir(root: Path, experiment: str, group: str, fraction: float, seed: int)
     return path
 
 
+def identity(experiment, group, fraction, seed, tasks) -> dict:
+    names = dict(experiment=experiment, group=group, encoder=ENCODER, tier="test",
+                 entity_types={t: entity_type_of(t) for t in tasks})
+    return run_identity(names, list(tasks), {"epochs": 4}, "minilm", seed=seed, ablation_fraction=fraction,
+                        max_train_sequences=None, max_eval_sequences=None,
+                        fine_tuned=experiment == "finetune", save_encoder=experiment == "mtl_without",
+                        encoder_revision=None)
+
+
 def write_run(root, experiment, group, fraction, seed, tasks, skipped_tasks=()) -> Path:
     """A finished run as mtaal.multitask.training + experiment write it: best.json and epochs.parquet."""
     path = run_dir(root, experiment, group, fraction, seed)
@@ -113,18 +132,20 @@ def write_run(root, experiment, group, fraction, seed, tasks, skipped_tasks=()) 
         "data": data,
         "status": "trained",
         "skipped_tasks": list(skipped_tasks),
+        "identity": identity(experiment, group, fraction, seed, [*tasks, *skipped_tasks]),
     }
     (path / "best.json").write_text(json.dumps(best))
     pd.DataFrame(rows).to_parquet(path / "epochs.parquet")
     return path
 
 
-def write_skipped(root, experiment, group, fraction, seed, skipped_tasks=()) -> Path:
+def write_skipped(root, experiment, group, fraction, seed, skipped_tasks=(), tasks=()) -> Path:
     path = run_dir(root, experiment, group, fraction, seed)
     record = {
         "status": "skipped",
-        "reason": "no task has training data",
+        "reason": SKIP_REASONS["no_training_data"],
         "skipped_tasks": list(skipped_tasks),
+        "identity": identity(experiment, group, fraction, seed, [*tasks, *skipped_tasks]),
     }
     (path / "best.json").write_text(json.dumps(record))
     pd.DataFrame({"epoch": pd.Series([], dtype="int32"), "task": pd.Series([], dtype="str")}).to_parquet(
@@ -149,7 +170,7 @@ def inputs(tmp_path_factory):
                 tmp_path, "mtl_without", "gene", 0.0, seed, ["cll_cellline", "cdr_chemical"], ["s800_species"]
             )
         )
-        runs.append(write_skipped(tmp_path, "mtl_without", "species", 0.0, seed))
+        runs.append(write_skipped(tmp_path, "mtl_without", "species", 0.0, seed, tasks=list(TASKS)))
     density = {"cll_cellline": 0.048, "cdr_chemical": 0.044, "bc2gm_gene": 0.046, "s800_species": 0.02}
     corpus = pd.DataFrame(
         [
@@ -216,13 +237,15 @@ def inputs(tmp_path_factory):
     sequence_path = tmp_path / "wordpiece_minilm.parquet"
     sequences.to_parquet(sequence_path)
     out = tmp_path / "results" / "multitask" / ENCODER / "report"
-    return [p / "best.json" if i % 2 else p for i, p in enumerate(runs)], corpus_path, sequence_path, out
+    write_store(tmp_path / "results" / "store", [], runs)
+    store = partition_path(tmp_path / "results" / "store", "multitask")  # what the report reads
+    return runs, store, corpus_path, sequence_path, out
 
 
 @pytest.fixture(scope="module")
 def written(inputs):
-    runs, corpus_path, sequence_path, out = inputs
-    write_report(runs, corpus_path, sequence_path, out)
+    _, store, corpus_path, sequence_path, out = inputs
+    write_report(store, corpus_path, sequence_path, out, ENCODER)
     return out
 
 
@@ -238,25 +261,80 @@ def task_row(table, task, **where):
     return rows.iloc[0]
 
 
-# -------------------------------------------------------------------------------- paths
+# -------------------------------------------------------------------------------- runs via the store
 
 
-def test_run_path_gives_encoder_experiment_group_fraction_seed(tmp_path):
-    key = parse_run_path(tmp_path / "multitask/minilm/mtl_without/cell_line/ablation0/seed3/best.json")
-    assert (key.encoder, key.experiment, key.group, key.fraction, key.seed) == (
-        "minilm",
-        "mtl_without",
-        "cell_line",
-        0.0,
-        3,
-    )
-    assert parse_run_path("x/minilm/stl/s800_species/ablation0.75/seed1").fraction == 0.75
-    with pytest.raises(ValueError, match="experiment"):
-        parse_run_path("x/minilm/other/s800_species/ablation0.75/seed1")
+def scores_from_best_json(run_dirs) -> pd.DataFrame:
+    """What the report needs, read straight from each run's best.json (no store): the reference the
+    store's score frame must equal."""
+    rows = []
+    for run in run_dirs:
+        record = json.loads((run / "best.json").read_text())
+        who = record["identity"]
+        base = {"encoder": who["encoder"], "experiment": who["experiment"], "group": who["group"],
+                "fraction": who["ablation_fraction"], "seed": who["seed"]}
+        if record["status"] == "skipped":
+            tasks = record["skipped_tasks"] or (who["tasks"] if len(who["tasks"]) == 1 else [None])
+            rows += [{**base, "task": t, "status": "skipped", "reason": record["reason"]} for t in tasks]
+            continue
+        rows += [{**base, "task": t, "status": "skipped", "reason": "no training data (corpus skipped)"}
+                 for t in record["skipped_tasks"]]
+        for task, entry in record["tasks"].items():
+            data = record["data"][task]
+            rows += [
+                {**base, "task": task, "status": "trained", "split": split,
+                 "best_epoch": record["best_epoch"], "epochs_run": record["epochs_run"],
+                 "train_sequences": entry["train_sequences"],
+                 "train_total": data["train_total"], "train_kept": data["train_kept"],
+                 "task_ablation_fraction": data["ablation_fraction"], **entry[split]}
+                for split in ("dev", "test")
+            ]
+    frame = pd.DataFrame(rows).reindex(columns=list(SCORE_COLUMNS))
+    frame["entity_type"] = [who_type(t) for t in frame["task"]]
+    return frame.astype(SCORE_COLUMNS)
+
+
+def who_type(task):
+    return entity_type_of(task) if isinstance(task, str) else None
+
+
+def canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = ["experiment", "group", "fraction", "seed", "status", "task", "split"]
+    return frame.sort_values(keys, na_position="first", ignore_index=True)
+
+
+def test_store_gives_the_report_what_best_json_says(inputs):
+    runs, store, *_ = inputs
+    from_store = scores_from_store(read_store([store]), ENCODER)
+    expected = scores_from_best_json(runs)
+    assert len(from_store) == len(expected) > 0
+    pd.testing.assert_frame_equal(canonical(from_store), canonical(expected))
+
+
+def test_report_keeps_its_encoders_runs_only(inputs):
+    _, store, *_ = inputs
+    assert scores_from_store(read_store([store]), "biobert").empty
+    with pytest.raises(ValueError, match="several encoders"):
+        scores_from_store(read_store([store]).assign(model=lambda f: np.where(f["seed"] == 1, "a", "b")))
+
+
+def test_entity_types_are_the_runs_not_the_registrys(inputs):
+    _, store, corpus_path, *_ = inputs
+    rows = read_store([store])
+    rows.loc[rows["dataset"] == "cdr_chemical", "entity_type"] = "widget"  # as a run's own registry says
+    scores = scores_from_store(rows, ENCODER)
+    averages = table2_stl(scores).query("level == 'entity_type'")
+    assert set(averages["entity_type"]) == {"cell_line", "gene", "widget"}
+    stl = ablation_table(scores, "stl").query("level == 'entity_type' and fraction == 0")
+    assert stl.set_index("entity_type")["train_total"].to_dict() == {
+        "cell_line": TRAIN_TOTAL["cll_cellline"], "gene": TRAIN_TOTAL["bc2gm_gene"],
+        "widget": TRAIN_TOTAL["cdr_chemical"]}
+    table1 = table1_mentions(pd.read_parquet(corpus_path), scores)
+    assert set(table1.loc[table1["task"] == "cdr_chemical", "entity_type"]) == {"widget"}
 
 
 def test_skipped_runs_and_tasks_are_rows_marked_skipped(inputs):
-    scores = collect_scores(inputs[0])
+    scores = scores_from_store(read_store([inputs[1]]), ENCODER)
     skipped = scores[scores["status"] == "skipped"]
     assert set(skipped["task"].dropna()) == {"s800_species"}
     assert skipped[skipped["experiment"] == "mtl_without"]["group"].tolist().count("species") == 2
@@ -405,9 +483,9 @@ def test_table7_entity_level_beside_word_level(written):
 
 
 def test_no_runs_gives_empty_tables_and_no_runs_figures(inputs, tmp_path):
-    _, corpus_path, sequence_path, _ = inputs
+    _, _, corpus_path, sequence_path, _ = inputs
     out = tmp_path / "empty"
-    write_report([], corpus_path, sequence_path, out)
+    write_report(tmp_path / "no_store", corpus_path, sequence_path, out, ENCODER)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == report.output_files()
     assert read(out, "table2_stl").empty and "mean" in read(out, "table2_stl").columns
     assert read(out, "table3_mtl_vs_stl").columns.tolist() == TABLE3_COLUMNS
@@ -416,9 +494,9 @@ def test_no_runs_gives_empty_tables_and_no_runs_figures(inputs, tmp_path):
 
 
 def test_tables_keep_their_schema_when_empty(written, inputs, tmp_path):
-    _, corpus_path, sequence_path, _ = inputs
+    _, _, corpus_path, sequence_path, _ = inputs
     out = tmp_path / "empty"
-    write_report([], corpus_path, sequence_path, out)
+    write_report(tmp_path / "no_store", corpus_path, sequence_path, out, ENCODER)
     for name in [*report.TABLES, *report.EXTRA_TABLES]:
         if name == "table1_mentions":  # built from corpus_stats, never empty here
             continue
@@ -438,10 +516,11 @@ def test_skipped_tasks_are_listed_with_their_reason(written):
 
 
 def test_stl_only_tier_still_writes_everything(inputs, tmp_path):
-    runs, corpus_path, sequence_path, _ = inputs
+    runs, _, corpus_path, sequence_path, _ = inputs
     stl_only = [r for r in runs if "/stl/" in str(r) and "seed1" in str(r)]
     out = tmp_path / "stl_only"
-    write_report(stl_only, corpus_path, sequence_path, out)
+    write_store(tmp_path / "store", [], stl_only)
+    write_report(partition_path(tmp_path / "store", "multitask"), corpus_path, sequence_path, out, ENCODER)
     table = read(out, "table2_stl")
     assert task_row(table, "bc2gm_gene", split="test", metric="word_f1")["n_seeds"] == 1
     assert read(out, "table3_mtl_vs_stl_tests")["p_value"].isna().all()

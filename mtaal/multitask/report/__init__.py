@@ -1,8 +1,9 @@
 """Multitask NER runs -> the tables and figures of Rodriguez, Nguyen & McInnes (J Biomed Inform 2022).
 
-Entry point: :func:`write_report` ``(run_dirs, corpus_stats, sequence_table, out_dir)``. Runs are read by
-:mod:`.runs`, the tables' data made by :mod:`.tables` (from :mod:`.summary`), rendered by :mod:`.markdown`
-and drawn by :mod:`.figures`.
+Entry point: :func:`write_report` ``(store_partition, corpus_stats, sequence_table, out_dir, encoder)``.
+The runs are the results store's (:mod:`mtaal.results.store`, its ``paper=multitask`` partition), made one
+score table by :mod:`.runs`; the tables' data made by :mod:`.tables` (from :mod:`.summary`), rendered by
+:mod:`.markdown` and drawn by :mod:`.figures`.
 
 Conventions, each on purpose:
 
@@ -13,10 +14,10 @@ Conventions, each on purpose:
 * **MTL vs STL.** Wilcoxon signed-rank and paired t tests (scipy, two-sided) over tasks, on the per-task
   seed means of test word P, R and F1.
 * **Fig. 4.** Training size is the number of training sequences the STL run had (``train_total`` in
-  best.json, after any small-tier cap; the sequence table's count where that is missing); the corpus's own
+  the store, after any small-tier cap; the sequence table's count where that is missing); the corpus's own
   count (sequence table) is kept beside it. Pearson r, r² and p are on the raw values.
-* **Skipped.** A run whose corpus was missing (``{"status": "skipped"}``) and the tasks an MTL run left out
-  (``skipped_tasks``) appear as rows with ``status`` ``skipped`` and the reason, never as scores.
+* **Skipped.** A run that could not train and the tasks an MTL run left out (the store's ``skipped_<code>``
+  rows) appear as rows with ``status`` ``skipped`` and the reason, never as scores.
 * **Empty.** An experiment without runs gives its table with the right columns and no rows, and a figure
   that says "no runs".
 
@@ -26,7 +27,7 @@ Every table is tidy parquet plus a markdown rendering; every figure is PNG + SVG
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -44,7 +45,7 @@ from mtaal.multitask.report.markdown import (
     table6_markdown,
     table7_markdown,
 )
-from mtaal.multitask.report.runs import collect_scores, parse_run_path
+from mtaal.multitask.report.runs import scores_from_store
 from mtaal.multitask.report.tables import (
     ablation_table,
     fig4_data,
@@ -55,8 +56,9 @@ from mtaal.multitask.report.tables import (
     table6_finetune,
     table7_entity_level,
 )
+from mtaal.results.store import read_store
 
-__all__ = ["output_files", "parse_run_path", "write_report"]
+__all__ = ["output_files", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +126,15 @@ def _write_table(frame: pd.DataFrame, out_dir: Path, name: str, markdown: str | 
         write_text(markdown, out_dir / f"{name}.md")
 
 
-def write_report(run_dirs: Sequence[Path], corpus_stats: Path, sequence_table: Path, out_dir: Path) -> None:
-    """Read every run and write all tables (``.parquet`` + ``.md``) and figures (``.png`` + ``.svg``) under
-    ``out_dir`` (see :func:`output_files`)."""
+def write_report(
+    store_partition: Path, corpus_stats: Path, sequence_table: Path, out_dir: Path, encoder: str
+) -> pd.DataFrame:
+    """Read ``encoder``'s runs from the results store's ``paper=multitask`` partition and write all tables
+    (``.parquet`` + ``.md``) and figures (``.png`` + ``.svg``) under ``out_dir`` (see :func:`output_files`).
+    Returns the score table (``scores.parquet``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores = collect_scores(run_dirs)
-    encoder = scores["encoder"].iloc[0] if len(scores) else out_dir.parent.name
+    scores = scores_from_store(read_store([Path(store_partition)]), encoder)
     counts = scores.drop_duplicates(["experiment", "group", "fraction", "seed"]).groupby("experiment").size()
     log.info("%d runs: %s", int(counts.sum()), ", ".join(f"{k} {v}" for k, v in counts.items()) or "none")
     skipped_runs = scores[scores["status"] == "skipped"]
@@ -215,3 +219,4 @@ def write_report(run_dirs: Sequence[Path], corpus_stats: Path, sequence_table: P
     for name, step in steps:
         step()
         log.info("%s written", name)
+    return scores

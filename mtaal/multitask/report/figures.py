@@ -13,7 +13,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mtaal.corpora.registry import entity_type_of
 from mtaal.io import png_and_svg, save_figure
 from mtaal.multitask.report.markdown import MODEL_LABELS, p_text
 from mtaal.multitask.report.summary import held_out_rank, task_order, type_order
@@ -187,7 +186,8 @@ def fig5_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
 def fig6_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
     title = f"Held-out tasks fine-tuned from the entity-ablated MTL encoder (paper Fig. 6; {encoder})"
     trained = table[(table["level"] == "task") & (table["status"] == "trained")]
-    tasks = task_order(trained.loc[trained["model"] == "finetune", "task"])
+    tasks = task_order(trained[trained["model"] == "finetune"])
+    types = dict(zip(trained["task"], trained["entity_type"], strict=True))
     if not tasks:
         _no_runs(target, title, "no fine-tuning runs")
         return
@@ -221,7 +221,7 @@ def fig6_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
                 capsize=2,
                 label=label,
             )
-        axis.set_title(f"{task} ({entity_type_of(task)})", fontsize=9)
+        axis.set_title(f"{task} ({types[task]})", fontsize=9)
         axis.grid(alpha=0.3)
         axis.tick_params(labelsize=8, labelbottom=True)
     for column in range(columns):  # x label under the lowest panel of each column

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from mtaal.corpora.registry import entity_type_of
 from mtaal.multitask.report.summary import ENTITY_PRF, WORD_PRF, held_out_rank, task_order, type_order
 from mtaal.multitask.report.tables import FIG4_VARIABLES, FULL_MTL
 
@@ -65,7 +64,7 @@ def _ordered_rows(table: pd.DataFrame) -> list[tuple[str, str | None, str | None
     tasks = keys[keys["level"] == "task"]
     averages = keys[keys["level"] == "entity_type"]
     for kind in type_order([*tasks["entity_type"], *averages["entity_type"]]):
-        out += [("task", kind, t) for t in task_order(tasks.loc[tasks["entity_type"] == kind, "task"])]
+        out += [("task", kind, t) for t in task_order(tasks[tasks["entity_type"] == kind])]
         if (averages["entity_type"] == kind).any():
             out.append(("entity_type", kind, None))
     if (keys["level"] == "overall").any():
@@ -111,9 +110,9 @@ def _status_text(rows: pd.DataFrame) -> str | None:
 
 def table1_markdown(table: pd.DataFrame) -> str:
     rows = []
-    for task in task_order(table["task"]):
+    for task in task_order(table):
         part = table[table["task"] == task]
-        row = {"task": task, "entity type": entity_type_of(task)}
+        row = {"task": task, "entity type": part["entity_type"].iloc[0]}
         for split in ("train", "dev", "test", "all"):
             value = part.loc[part["split"] == split, "mentions"]
             row[split] = "–" if value.empty or pd.isna(value.iloc[0]) else f"{int(value.iloc[0]):,}"

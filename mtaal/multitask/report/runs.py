@@ -1,59 +1,20 @@
-"""Run directories -> one tidy score table.
+"""The results store's transformer rows -> one tidy score table.
 
-A run is a directory ``results/multitask/<encoder>/<experiment>/<group>/ablation<fraction>/seed<seed>/``
-holding ``best.json`` (and ``epochs.parquet``); the path (or the path of its ``best.json``) names the
-experiment: ``stl/<task>``, ``mtl/all``, ``mtl_without/<entity type>`` or ``finetune/<task>``. Everything
-reported comes from ``best.json`` (``epochs.parquet`` is not read): the best epoch (highest mean dev word
-F1), every task's dev and test scores at that epoch, and the data record (training sequences in total, kept
-after ablation, seen per epoch). A task's entity type is the corpus registry's.
+The report reads the store (:mod:`mtaal.results.store`, partition ``paper=multitask``), never the run
+directories: per run and task its best dev epoch's dev and test scores (the ``final`` rows), the best epoch
+(their ``step``), the epochs run (the run's largest ``step``), the training sequences seen in the best epoch
+and the data record (``split`` ``train``: training sequences in total, kept after ablation, the task's
+ablation fraction). A run's identity (experiment, group, encoder, seed, ablation fraction, entity types) is
+the store's, which the run wrote itself.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
-
 import pandas as pd
 
-from mtaal.corpora.registry import entity_type_of
 from mtaal.multitask.evaluation import METRICS
-
-EXPERIMENTS = ("stl", "mtl", "mtl_without", "finetune")
-
-
-@dataclass(frozen=True)
-class RunKey:
-    """What a run's path says: ``<encoder>/<experiment>/<group>/ablation<fraction>/seed<seed>``."""
-
-    encoder: str
-    experiment: str
-    group: str
-    fraction: float
-    seed: int
-    directory: Path
-
-
-def parse_run_path(path: str | Path) -> RunKey:
-    """The run's keys from its directory (or from its ``best.json`` / ``epochs.parquet``)."""
-    directory = Path(path)
-    if directory.name in ("best.json", "epochs.parquet"):
-        directory = directory.parent
-    parts = directory.parts
-    if len(parts) < 5:
-        raise ValueError(f"{path}: expected .../<encoder>/<experiment>/<group>/ablation<f>/seed<s>")
-    encoder, experiment, group, ablation, seed = parts[-5:]
-    if experiment not in EXPERIMENTS or not ablation.startswith("ablation") or not seed.startswith("seed"):
-        raise ValueError(
-            f"{path}: expected .../<encoder>/<experiment>/<group>/ablation<f>/seed<s> with experiment one "
-            f"of {EXPERIMENTS}"
-        )
-    try:
-        return RunKey(encoder, experiment, group, float(ablation[8:]), int(seed[4:]), directory)
-    except ValueError as error:
-        raise ValueError(f"{path}: cannot read the ablation fraction or seed ({error})") from error
-
+from mtaal.multitask.identity import EXPERIMENTS, SKIP_REASONS
+from mtaal.results.store import SKIPPED_PREFIX
 
 SCORE_COLUMNS = {
     "encoder": "str",
@@ -74,63 +35,57 @@ SCORE_COLUMNS = {
     "task_ablation_fraction": "float64",
     **dict.fromkeys(METRICS, "float64"),
 }
+# The reason a trained run gives for a task it left out (store code no_training_data).
+LEFT_OUT = "no training data (corpus skipped)"
+RUN = ["experiment", "run_id"]
+EXPERIMENT_ORDER = {experiment: i for i, experiment in enumerate(EXPERIMENTS)}
 
 
-def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(columns))
+def _frame(rows: pd.DataFrame | list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows).reindex(columns=list(columns))
     return frame.astype(columns)
 
 
-def collect_scores(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
+def scores_from_store(store: pd.DataFrame, encoder: str | None = None) -> pd.DataFrame:
     """One row per run x task x split (dev, test) with the best epoch's scores and the data record; a
-    skipped run or task gives one row with ``status`` ``skipped``, its ``reason`` and no split or scores."""
-    rows: list[dict] = []
-    for path in run_dirs:
-        key = parse_run_path(path)
-        best_path = key.directory / "best.json"
-        record = json.loads(best_path.read_text(encoding="utf-8"))
-        base = {
-            "encoder": key.encoder,
-            "experiment": key.experiment,
-            "group": key.group,
-            "fraction": key.fraction,
-            "seed": key.seed,
-        }
-        own_task = key.group if key.experiment in ("stl", "finetune") else None
-        if record.get("status") == "skipped" or "tasks" not in record:
-            reason = str(record.get("reason", "no scores in best.json"))
-            tasks = list(record.get("skipped_tasks") or []) or [own_task]
-            for task in tasks:
-                rows.append({**base, "task": task, "status": "skipped", "reason": reason})
-            continue
-        data = record.get("data", {})
-        for task in record.get("skipped_tasks") or []:
-            rows.append(
-                {**base, "task": task, "status": "skipped", "reason": "no training data (corpus skipped)"}
-            )
-        for task, entry in record["tasks"].items():
-            kept = data.get(task, {})
-            for split in ("dev", "test"):
-                if split not in entry:
-                    continue
-                rows.append(
-                    {
-                        **base,
-                        "task": task,
-                        "status": "trained",
-                        "split": split,
-                        "best_epoch": record.get("best_epoch"),
-                        "epochs_run": record.get("epochs_run"),
-                        "train_sequences": entry.get("train_sequences"),
-                        "train_total": kept.get("train_total"),
-                        "train_kept": kept.get("train_kept"),
-                        "task_ablation_fraction": kept.get("ablation_fraction"),
-                        **{m: entry[split].get(m) for m in METRICS},
-                    }
-                )
-    frame = _frame(rows, SCORE_COLUMNS)
-    frame["entity_type"] = [entity_type_of(t) if isinstance(t, str) else None for t in frame["task"]]
-    encoders = sorted(frame["encoder"].unique())
+    skipped run or task gives one row with ``status`` ``skipped``, its ``reason`` and no split or scores.
+
+    ``store``: :func:`~mtaal.results.store.read_store` rows (other papers' are left out). ``encoder``: keep
+    that encoder's runs only; None: the store must hold one encoder's."""
+    rows = store[store["paper"] == "multitask"] if "paper" in store.columns else store
+    if encoder is not None:
+        rows = rows[rows["model"] == encoder]
+    encoders = sorted(rows["model"].dropna().unique())
     if len(encoders) > 1:
         raise ValueError(f"runs of several encoders ({', '.join(encoders)}); report one encoder at a time")
-    return frame
+    if rows.empty:
+        return _frame([], SCORE_COLUMNS)
+    rows = rows.assign(group=rows["setting"].str.split("/", n=1).str[1])
+    skipped = rows["metric"].str.startswith(SKIPPED_PREFIX)
+    epochs_run = rows[rows["step_kind"] == "epoch"].groupby(RUN)["step"].max().rename("epochs_run")
+    final = rows[~skipped & rows["final"].astype(bool)]
+    keys = [*RUN, "model", "group", "ablation_fraction", "seed", "dataset", "entity_type"]
+    data = final[final["split"] == "train"].set_index([*RUN, "dataset", "metric"])["value"].unstack("metric")
+    scored = final[final["split"].isin(["dev", "test"]) & final["metric"].isin(METRICS)]
+    trained = scored.set_index([*keys, "split", "step", "metric"])["value"].unstack("metric").reset_index()
+    trained = (
+        trained.merge(data.reset_index(), on=[*RUN, "dataset"], how="left")
+        .merge(epochs_run.reset_index(), on=RUN, how="left")
+        .assign(status="trained", best_epoch=lambda f: f["step"].astype(float))
+    )
+    left = rows[skipped].copy()
+    has_scores = left.set_index(RUN).index.isin(trained.set_index(RUN).index)
+    codes = left["metric"].str.removeprefix(SKIPPED_PREFIX)
+    left["reason"] = [LEFT_OUT if scored_run else SKIP_REASONS.get(code, code)
+                      for code, scored_run in zip(codes, has_scores, strict=True)]
+    left = left.drop(columns="split").assign(status="skipped")  # no split, as no scores
+    frame = pd.concat([left, trained], ignore_index=True)
+    frame = frame.rename(columns={"model": "encoder", "ablation_fraction": "fraction", "dataset": "task"})
+    # Runs in a fixed order (experiment, group, fraction, seed); within a run skipped tasks first, then
+    # each task's dev and test rows.
+    frame = frame.assign(
+        _e=frame["experiment"].map(EXPERIMENT_ORDER),
+        _s=(frame["status"] == "trained").astype(int),
+        _p=frame["split"].map({"dev": 0, "test": 1}),
+    ).sort_values(["_e", "group", "fraction", "seed", "_s", "task", "_p"], kind="stable", na_position="first")
+    return _frame(frame.drop(columns=["_e", "_s", "_p"]).reset_index(drop=True), SCORE_COLUMNS)

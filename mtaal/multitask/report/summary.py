@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from mtaal.corpora.registry import entity_type_of
 from mtaal.results.aggregate import over_seeds
 
 WORD_PRF = ("word_precision", "word_recall", "word_f1")
@@ -81,12 +80,16 @@ def summarise(
     return out.astype({"n_seeds": "int64", "tasks": "int64"})
 
 
-def task_order(tasks: Iterable[str]) -> list[str]:
+def task_order(rows: pd.DataFrame) -> list[str]:
+    """The tasks of ``rows`` (columns ``task``, ``entity_type``: the runs' own) by entity type, then name."""
+    types = dict(zip(rows["task"], rows["entity_type"], strict=True))
+
     def rank(task: str) -> tuple:
-        kind = entity_type_of(task)
+        kind = types[task]
+        kind = kind if isinstance(kind, str) else ""
         return (ENTITY_ORDER.index(kind) if kind in ENTITY_ORDER else len(ENTITY_ORDER), kind, task)
 
-    return sorted(set(tasks), key=rank)
+    return sorted(set(rows["task"].dropna()), key=rank)
 
 
 def type_order(types: Iterable[str]) -> list[str]:

@@ -41,21 +41,23 @@ TABLE1_COLUMNS = [
 
 
 def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """Paper Table 1: mentions (and documents / sentences / tokens) per HUNER task and split."""
+    """Paper Table 1: mentions (and documents / sentences / tokens) per HUNER task and split; a task's entity
+    type is its runs' (the store's), the corpus registry's for a task without runs."""
     run_tasks = set(scores["task"].dropna())
+    run_types = dict(zip(scores["task"], scores["entity_type"], strict=True))
     stats_rows = corpus_stats[(corpus_stats["paper"] == "huner") | corpus_stats["dataset"].isin(run_tasks)]
     table = stats_rows.rename(columns={"dataset": "task"}).assign(status="built")
-    table["entity_type"] = [entity_type_of(t) for t in table["task"]]
+    table["entity_type"] = [run_types[t] if t in run_types else entity_type_of(t) for t in table["task"]]
     skipped = set(scores.loc[scores["status"] == "skipped", "task"].dropna()) - set(
         scores.loc[scores["status"] == "trained", "task"]
     )
     table.loc[table["task"].isin(skipped), "status"] = "skipped"
-    missing = task_order(run_tasks - set(table["task"]))
+    missing = task_order(scores[scores["task"].isin(run_tasks - set(table["task"]))])
     extra = pd.DataFrame(
         [
             {
                 "task": t,
-                "entity_type": entity_type_of(t),
+                "entity_type": run_types[t],
                 "split": s,
                 "status": "skipped" if t in skipped else "not in corpus stats",
             }
@@ -64,7 +66,7 @@ def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame) -> pd.Data
         ]
     )
     table = pd.concat([table[TABLE1_COLUMNS], extra.reindex(columns=TABLE1_COLUMNS)], ignore_index=True)
-    order = {t: i for i, t in enumerate(task_order(table["task"]))}
+    order = {t: i for i, t in enumerate(task_order(table))}
     split_rank = table["split"].map({s: i for i, s in enumerate(SPLIT_ORDER)}).fillna(len(SPLIT_ORDER))
     table = table.assign(_t=table["task"].map(order), _s=split_rank).sort_values(["_t", "_s"], kind="stable")
     return table.drop(columns=["_t", "_s"]).reset_index(drop=True)
@@ -228,15 +230,14 @@ def ablation_table(scores: pd.DataFrame, experiment: str, group: str | None = No
     table = summarise(long_form(rows, ["word_f1"], keys=["fraction"]), keys=["fraction"])
     if len(table):
         data = (
-            rows.groupby(["task", "fraction"])[
+            rows.groupby(["task", "entity_type", "fraction"])[
                 ["train_total", "train_kept", "train_sequences", "task_ablation_fraction"]
             ]
             .mean()
             .rename(columns={"train_sequences": "train_sequences_seen"})
             .reset_index()
         )
-        table = table.merge(data, on=["task", "fraction"], how="left")
-        data["entity_type"] = [entity_type_of(t) for t in data["task"]]
+        table = table.merge(data.drop(columns="entity_type"), on=["task", "fraction"], how="left")
         for level, by in (("entity_type", ["entity_type"]), ("overall", [])):
             sums = data.groupby([*by, "fraction"])[
                 ["train_total", "train_kept", "train_sequences_seen"]
