@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from mtaal.active.metrics import ALL_O_METRICS, TEST_METRICS
+from mtaal.active.metrics import ALL_O_METRICS, QUERY_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
 from mtaal.corpora.registry import entity_type_of
 from mtaal.io import write_parquet
@@ -54,7 +54,8 @@ SCHEMA = pa.schema(
     ]
 )
 PARTITIONS = ("paper", "experiment")
-MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds")
+# A run written before the query statistics existed has none of them (it is then not in Table 4).
+MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds", *QUERY_METRICS)
 
 
 def store_path(root: Path, paper: str, experiment: str, run_id: str) -> Path:
