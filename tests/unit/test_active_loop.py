@@ -14,6 +14,7 @@ from mtaal.active.data import OUTSIDE, UNK_LABEL, load_al_data
 from mtaal.active.loop import load_checkpoint, run_active_learning
 from mtaal.active.settings import IDENTITY_SCHEMA, ROUND_COLUMNS, ALSettings
 from mtaal.errors import ConfigError
+from tests.table4_reference import table4_from_tokens
 
 FILLER = ["the", "patients", "with", "showed", "no", "signs", "of", "and", "were", "treated", "after"]
 MENTIONS = [  # (tokens, concept id); None: a mention without a concept id
@@ -446,26 +447,6 @@ def test_a_finished_run_writes_who_it_is_with_its_rounds(data, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ Table 4
-
-
-def table4_from_tokens(rounds, tokens):
-    """Paper Table 4 as it was computed before runs wrote their query statistics: each run's selected ids
-    looked up in the dataset's tokens table."""
-    from mtaal.results.aggregate import over_seeds
-
-    tokens = tokens.assign(sentence_id=tokens["doc_id"] + ":" + tokens["sentence"].astype(str))
-    per_run = []
-    for (dataset, variant, seed), frame in rounds.groupby(["dataset", "variant", "seed"]):
-        selected = [sid for ids in frame["selected_ids"] for sid in ids]
-        picked = tokens[tokens["sentence_id"].isin(set(selected))]
-        mentions = picked["tag"].str.startswith("B-").groupby(picked["sentence_id"]).sum()
-        per_run.append({"dataset": dataset, "variant": variant, "seed": seed,
-                        "selected_sentences": len(selected), "distinct_words": picked["token"].nunique(),
-                        "entity_mentions": int(mentions.sum()),
-                        "sentences_with_entity_pct": 100.0 * float((mentions > 0).mean()) if len(mentions)
-                        else 0.0})
-    long = pd.DataFrame(per_run).melt(id_vars=["dataset", "variant", "seed"], var_name="statistic")
-    return over_seeds(long, ["dataset", "variant", "statistic"], n="n_repeats", sort=True)
 
 
 def test_query_statistics_give_table_4_as_the_selected_ids_and_tokens_did(corpus, data, tmp_path):
