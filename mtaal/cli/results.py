@@ -16,14 +16,14 @@ def _finished(planned: list[str]) -> list[Path]:
 def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
     """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs in the store (`mtaal store`)."""
     from mtaal.active.report import write_figures, write_tables
-    from mtaal.results.store import mtaal_run_id, partition_path, read_store, rounds_from_store
-    from mtaal.workflow import planned_mtaal_keys
+    from mtaal.results.store import partition_path, read_store, rounds_from_store
+    from mtaal.workflow import mtaal_run_plan
 
     settings, option = config["mtaal"], results_option(args)
     partition = partition_path(args.results / "store", "mtaal")
     require({partition: f"mtaal store{option}"})
     store = read_store([partition])
-    planned = {study: {mtaal_run_id(*key) for key in planned_mtaal_keys(settings, study)}
+    planned = {study: {run.run_id for run in mtaal_run_plan(settings, study)}
                for study in ("curves", "diversity")}
     store = store[[run in planned.get(study, ()) for study, run in zip(store["experiment"], store["run_id"],
                                                                          strict=True)]]
