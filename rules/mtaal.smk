@@ -162,11 +162,14 @@ rule mtaal_run:
         "../workflow_scripts/mtaal_run.py"
 
 
+# The MTAAL tables and figures read the results store's MTAAL partition only (rules/results.smk makes it
+# from the runs; Table 4's numbers are in each run's rows): a new run of either study redraws both.
+MTAAL_STORE = "results/store/paper=mtaal"
+
+
 rule mtaal_tables:
     input:
-        curves=mtaal_runs("curves"),
-        diversity=mtaal_runs("diversity"),
-        tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=MTAAL["datasets"]),
+        store=MTAAL_STORE,
     output:
         rounds="results/mtaal/tables/rounds.parquet",
         final="results/mtaal/tables/final_f1.parquet",
@@ -191,9 +194,7 @@ rule mtaal_tables:
 
 rule mtaal_figures:
     input:
-        # The curve runs themselves (the figures show no diversity study), not rounds.parquet: a
-        # table-only setting (report_after_round) or a diversity seed then leaves the figures alone.
-        curves=mtaal_runs("curves"),
+        store=MTAAL_STORE,  # a table-only setting (report_after_round) leaves the figures alone
     output:
         png=report(expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
                    caption="../report/mtaal_figure.rst", category="MTAAL (Zhou et al. 2021)",

@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from mtaal.active.report import collect_rounds, write_figures
+from mtaal.active.report import write_figures
+from mtaal.results.store import read_store, rounds_from_store
 from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):
-    rounds = collect_rounds([Path(path) for path in snakemake.input.curves])
-    write_figures(rounds, Path(snakemake.output.png[0]).parent)
+    write_figures(rounds_from_store(read_store([Path(snakemake.input.store)])),
+                  Path(snakemake.output.png[0]).parent)

@@ -29,7 +29,8 @@ Round 0's training is step 4 from a fresh model with ``initial_epochs`` epochs.
 The diversity strategy needs the DD module even when ``use_dd`` is False: the model then has one but never
 trains it (the paper's "without DD" ablation: selection by an untrained discriminator).
 
-Every round appends one row (see :data:`~mtaal.active.settings.ROUND_COLUMNS`) and is followed by an atomic
+Every round appends one row (see :data:`~mtaal.active.settings.ROUND_COLUMNS`: the scores, and what the
+sentences queried so far hold, :data:`~mtaal.active.metrics.QUERY_METRICS`) and is followed by an atomic
 checkpoint (model, every optimiser's state, the torch / numpy / python RNG states, the labeled and unlabeled
 id lists and the rows so far) as safetensors + JSON (:mod:`mtaal.checkpoint`, no pickle). A run started
 again with the same settings and data resumes after the last checkpointed round and ends with the same
@@ -334,9 +335,17 @@ class ActiveLearner:
             "round": round_index, "labeled_count": len(self.labeled),
         }
         row.update(self.evaluate())
-        row.update(task_loss=float(loss), wall_seconds=time.perf_counter() - start, selected_ids=selected)
+        row.update(task_loss=float(loss), wall_seconds=time.perf_counter() - start)
+        row.update(self.query_statistics(selected), selected_ids=selected)
         self.rows.append(row)
         return row
+
+    def query_statistics(self, selected: Sequence[str]) -> dict[str, int]:
+        """:data:`~mtaal.active.metrics.QUERY_METRICS` over the earlier rounds' and ``selected``."""
+        queried = [sid for row in self.rows for sid in row["selected_ids"]] + list(selected)
+        distinct = self.data.indices(list(dict.fromkeys(queried)))
+        return M.query_statistics(len(queried), [self.data.words[i] for i in distinct],
+                                  [self.data.ner_gold[i] for i in distinct])
 
     # ---------------------------------------------------------------- checkpoints
 

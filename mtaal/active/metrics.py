@@ -9,6 +9,10 @@ Corrected scores pool the whole test set (no per-batch averaging, no sentence dr
   tags every token with a concept id or O, so no NER output is involved). A predicted mention is correct
   when a gold mention has the same sentence, start, end and concept id.
 
+Query statistics (:func:`query_statistics`, paper Table 4) describe the sentences a run has queried so far:
+how many were selected, and over the distinct ones the distinct words, the entity mentions (``B-`` tags) and
+the sentences holding one (the share's denominator is the distinct sentences).
+
 Release-compatible variants (``release_*``) reproduce what the release's ``main.py`` reports: the test
 sentences, in the order given, are cut into full batches of ``batch_size`` (32), the last partial batch is
 dropped, each batch's sentences are concatenated into one token sequence, a score is computed per batch and
@@ -197,3 +201,31 @@ def all_outside_scores(
         out.update(nen_precision=prf.precision, nen_recall=prf.recall, nen_f1=prf.f1,
                    release_nen_token_accuracy_batch_mean=accuracy)
     return {ALL_O_PREFIX + name: float(value) for name, value in out.items()}
+
+
+# ---------------------------------------------------------------- what a run queried (paper Table 4)
+
+QUERY_METRICS = (
+    "queried_sentences",  # selections so far, a repeat (random sampling with replacement) counted again
+    "queried_distinct_sentences",
+    "queried_distinct_words",
+    "queried_entity_mentions",
+    "queried_sentences_with_entity",
+)
+
+
+def query_statistics(
+    selected: int, words: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]
+) -> dict[str, int]:
+    """:data:`QUERY_METRICS` of the sentences queried so far: ``selected`` selections, whose distinct
+    sentences have the tokens ``words`` and the IOB2 tags ``tags`` (one list per distinct sentence)."""
+    if len(words) != len(tags):
+        raise ValueError(f"{len(words)} sentences of words but {len(tags)} of tags")
+    mentions = [sum(str(tag).startswith("B-") for tag in sentence) for sentence in tags]
+    return {
+        "queried_sentences": int(selected),
+        "queried_distinct_sentences": len(words),
+        "queried_distinct_words": len({word for sentence in words for word in sentence}),
+        "queried_entity_mentions": sum(mentions),
+        "queried_sentences_with_entity": sum(count > 0 for count in mentions),
+    }

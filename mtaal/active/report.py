@@ -1,11 +1,13 @@
 """MTAAL runs -> the paper's tables (F1 after N queries, query diversity) and curve figures.
 
-Every table is tidy parquet (one value per row) with a markdown rendering; every figure is PNG + SVG
-drawn from ``rounds.parquet`` (the concatenation of all runs).
+Both read the runs' rounds in the shape :func:`~mtaal.results.store.rounds_from_store` gives them from the
+results store (one row per run and round, a column per metric). Every table is tidy parquet (one value per
+row) with a markdown rendering; every figure is PNG + SVG.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,8 +20,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from mtaal.active.metrics import QUERY_METRICS
 from mtaal.io import png_and_svg, save_figure, write_parquet, write_text
 from mtaal.results.aggregate import over_seeds
+
+log = logging.getLogger(__name__)
 
 METRICS = {
     "ner_f1": "NER F1 (entity, strict)",
@@ -75,36 +80,29 @@ def final_scores(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) ->
     )
 
 
-def query_diversity(rounds: pd.DataFrame, tokens: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Paper Table 4: over all sentences a run selected, distinct words, entity mentions and the share of
-    sentences holding an entity; mean and std over repeats (seeds)."""
+def query_diversity(rounds: pd.DataFrame) -> pd.DataFrame:
+    """Paper Table 4: over all sentences a run selected (its last round's
+    :data:`~mtaal.active.metrics.QUERY_METRICS`), the selections, distinct words, entity mentions and the
+    share of the distinct sentences holding an entity; mean and std over repeats (seeds). A run without
+    those metrics (written before runs recorded them) is left out."""
     study = rounds[rounds["study"] == "diversity"]
-    per_run = []
-    for (dataset, variant, seed), frame in study.groupby(["dataset", "variant", "seed"]):
-        selected = [sid for ids in frame["selected_ids"] for sid in ids]
-        table = tokens[dataset]
-        picked = table[table["sentence_id"].isin(set(selected))]
-        mentions = picked["tag"].str.startswith("B-").groupby(picked["sentence_id"]).sum()
-        per_run.append(
-            {
-                "dataset": dataset,
-                "variant": variant,
-                "seed": seed,
-                "selected_sentences": len(selected),
-                "distinct_words": picked["token"].nunique(),
-                "entity_mentions": int(mentions.sum()),
-                "sentences_with_entity_pct": 100.0 * float((mentions > 0).mean()) if len(mentions) else 0.0,
-            }
-        )
-    runs = pd.DataFrame(per_run)
+    run = ["dataset", "embedding", "variant", "seed"]
+    last = study[study["round"] == study.groupby(run)["round"].transform("max")]
+    last = last.assign(**{name: math.nan for name in QUERY_METRICS if name not in last.columns})
+    recorded = last.dropna(subset=list(QUERY_METRICS))
+    if len(recorded) < len(last):
+        log.warning("Table 4: %d of %d diversity runs have no query statistics (written before runs recorded "
+                    "them) and are left out; rerun them", len(last) - len(recorded), len(last))
+    distinct = recorded["queried_distinct_sentences"]
+    runs = recorded[["dataset", "variant", "seed"]].assign(
+        selected_sentences=recorded["queried_sentences"],
+        distinct_words=recorded["queried_distinct_words"],
+        entity_mentions=recorded["queried_entity_mentions"],
+        sentences_with_entity_pct=(100.0 * (recorded["queried_sentences_with_entity"] / distinct))
+        .where(distinct > 0, 0.0),
+    )
     long = runs.melt(id_vars=["dataset", "variant", "seed"], var_name="statistic")
     return over_seeds(long, ["dataset", "variant", "statistic"], n="n_repeats", sort=True)
-
-
-def sentence_tokens(tokens_path: Path) -> pd.DataFrame:
-    table = pd.read_parquet(tokens_path, columns=["doc_id", "sentence", "token", "tag"])
-    table["sentence_id"] = table["doc_id"] + ":" + table["sentence"].astype(str)
-    return table
 
 
 def _mean_std(frame: pd.DataFrame, index: list[str], columns: list[str]) -> pd.DataFrame:
@@ -115,11 +113,9 @@ def _mean_std(frame: pd.DataFrame, index: list[str], columns: list[str]) -> pd.D
 
 
 def write_tables(
-    rounds: pd.DataFrame,
-    tokens: Mapping[str, pd.DataFrame],
-    report_after_round: Mapping[str, int],
-    out: Mapping[str, Path],
+    rounds: pd.DataFrame, report_after_round: Mapping[str, int], out: Mapping[str, Path]
 ) -> None:
+    """Tables 2-4 (parquet + markdown) and ``rounds`` itself (``out["rounds"]``) from the runs' rounds."""
     write_parquet(pa.Table.from_pandas(rounds, preserve_index=False), out["rounds"])
     final = final_scores(rounds, report_after_round)
     write_parquet(pa.Table.from_pandas(final, preserve_index=False), out["final"])
@@ -133,11 +129,12 @@ def write_tables(
         + "\n",
         out["final_md"],
     )
-    diversity = query_diversity(rounds, tokens)
+    diversity = query_diversity(rounds)
     write_parquet(pa.Table.from_pandas(diversity, preserve_index=False), out["diversity"])
     write_text(
         "# MTAAL: diversity of the queried sentences (paper Table 4)\n\nMean ± std over repeats.\n\n"
-        + _mean_std(diversity, ["variant"], ["dataset", "statistic"]).to_markdown()
+        + (_mean_std(diversity, ["variant"], ["dataset", "statistic"]).to_markdown() if len(diversity)
+           else "No diversity run with query statistics (runs written before runs recorded them).")
         + "\n",
         out["diversity_md"],
     )

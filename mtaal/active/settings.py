@@ -34,6 +34,9 @@ ROUND_SCHEMA = pa.schema(
         *((name, pa.float64()) for name in (*M.TEST_METRICS, *M.ALL_O_METRICS)),
         ("task_loss", pa.float64()),
         ("wall_seconds", pa.float64()),
+        # Over every sentence queried up to this round (paper Table 4); null in the rows a checkpoint
+        # written before they existed carried over.
+        *((name, pa.int64()) for name in M.QUERY_METRICS),
         ("selected_ids", pa.list_(pa.string())),
     ]
 )

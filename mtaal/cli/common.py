@@ -10,6 +10,7 @@ import yaml
 from mtaal.config import check_config
 from mtaal.errors import MissingInputError, MtaalError
 
+
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
@@ -29,6 +30,7 @@ def load_config(paths: list[Path]) -> dict:
     check_config(config)
     return config
 
+
 def _merge(base: dict, update: dict) -> None:
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -42,6 +44,7 @@ def require(needed: dict[Path, str]) -> None:
     missing = [f"{path} (make it with `{command}`)" for path, command in needed.items() if not path.exists()]
     if missing:
         raise MissingInputError(f"missing input: {'; '.join(missing)}")
+
 
 def results_option(args: argparse.Namespace) -> str:
     """The --results option to repeat in a suggested command (none for the default)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+
 ENCODER_HELP = "a key of config multitask.encoders (default: multitask.encoder)"
 
 
@@ -112,7 +113,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     _curate_parsers(commands)
     return parser
 
+
 CURATE_COMMANDS = ("init", "add-text", "add-labels", "train", "query", "status")
+
 
 def _curate_parsers(commands: argparse._SubParsersAction) -> None:
     """Active learning on your own corpus (mtaal.curate)."""

@@ -13,33 +13,38 @@ from mtaal.errors import MissingInputError, MtaalError
 def _finished(planned: list[str]) -> list[Path]:
     return [Path(path) for path in planned if Path(path).is_file()]
 
-def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
-    """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs that have finished."""
-    from mtaal.active.report import collect_rounds, sentence_tokens, write_figures, write_tables
-    from mtaal.workflow import planned_mtaal_runs
 
-    settings = config["mtaal"]
-    planned = {study: planned_mtaal_runs(settings, study, str(args.results))
+def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
+    """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs in the store (`mtaal store`)."""
+    from mtaal.active.report import write_figures, write_tables
+    from mtaal.results.store import partition_path, read_store, rounds_from_store
+    from mtaal.workflow import mtaal_run_plan
+
+    settings, option = config["mtaal"], results_option(args)
+    partition = partition_path(args.results / "store", "mtaal")
+    require({partition: f"mtaal store{option}"})
+    store = read_store([partition])
+    planned = {study: {run.run_id for run in mtaal_run_plan(settings, study)}
                for study in ("curves", "diversity")}
-    done = {study: _finished(paths) for study, paths in planned.items()}
+    store = store[[run in planned.get(study, ()) for study, run in zip(store["experiment"], store["run_id"],
+                                                                         strict=True)]]
+    done = {study: store.loc[store["experiment"] == study, "run_id"].nunique() for study in planned}
     for study, runs in done.items():  # Tables 2-3 come from the curves, Table 4 from the diversity study
         if not runs:
-            raise MissingInputError(f"no finished MTAAL {study} run of the config under {args.results}/mtaal "
-                                    f"(make one with `mtaal active-learn <dataset> --study {study}"
-                                    f"{results_option(args)}`)")
-    tokens = {d: args.results / "corpora" / d / "tokens.parquet" for d in settings["datasets"]}
-    require({path: f"mtaal build-dataset {d}{results_option(args)}" for d, path in tokens.items()})
+            raise MissingInputError(f"no finished MTAAL {study} run of the config in {partition} (make one "
+                                    f"with `mtaal active-learn <dataset> --study {study}{option}`, then "
+                                    f"`mtaal store{option}`)")
     tables = args.results / "mtaal" / "tables"
-    rounds = collect_rounds(done["curves"] + done["diversity"])
-    write_tables(rounds, {d: sentence_tokens(path) for d, path in tokens.items()},
-                 settings["report_after_round"],
+    rounds = rounds_from_store(store)
+    write_tables(rounds, settings["report_after_round"],
                  {"rounds": tables / "rounds.parquet", "final": tables / "final_f1.parquet",
                   "final_md": tables / "final_f1.md", "diversity": tables / "query_diversity.parquet",
                   "diversity_md": tables / "query_diversity.md"})
-    print(f"wrote {tables}/: " + ", ".join(f"{study} {len(done[study])} of {len(planned[study])} runs"
+    print(f"wrote {tables}/: " + ", ".join(f"{study} {done[study]} of {len(planned[study])} runs"
                                            for study in planned))
-    write_figures(collect_rounds(done["curves"]), args.results / "mtaal" / "figures")
+    write_figures(rounds, args.results / "mtaal" / "figures")
     print(f"wrote {args.results}/mtaal/figures/")
+
 
 def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules wordpiece_table and multitask_report (over the runs in the results store's multitask
@@ -80,6 +85,7 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
 REPORT_COMMANDS = {"mtaal_": "mtaal-tables", "embedding_": "embeddings coverage",
                    "multitask_": "multitask-report", "comparison": "compare", "claims": "claims",
                    "annotation_": "figures", "corpus_": "corpus-stats"}
+
 
 def run_stage5(args: argparse.Namespace, config: dict) -> None:
     """The rules results_claims, annotation_curves with multitask_paper_figures, and report_table with
@@ -140,9 +146,11 @@ def run_stage5(args: argparse.Namespace, config: dict) -> None:
         print(f"wrote {pages}/: {len(present)} table pages, provenance.html, benchmarks.*"
               + (f"; not made yet: {', '.join(absent)}" if absent else ""))
 
+
 def _reported_paths(config: dict) -> list[Path]:
     """config results.reported, relative paths being the checkout's."""
     return [REPO_CONFIG.parent / path for path in config["results"]["reported"]]  # an absolute path stays
+
 
 def run_record(args: argparse.Namespace, config: dict) -> None:
     from mtaal.results import record as R
@@ -159,6 +167,7 @@ def run_record(args: argparse.Namespace, config: dict) -> None:
         reported = load_reported(_reported_paths(config))
         comparison = R.rebuild(args.record, reported, config)
         print(f"{args.record}: {len(comparison)} printed cells compared; see STATUS.md, comparison.md")
+
 
 def run_results(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules ``results_store`` / ``results_compare`` over whatever runs RESULTS holds (a partial tier

@@ -107,6 +107,7 @@ def run_command(args: argparse.Namespace) -> None:
         )
         print(f"wrote {tables}/corpus_stats.* and corpus_coverage.*")
 
+
 def _active_learn(args: argparse.Namespace, config: dict) -> None:
     from mtaal.active.experiment import experiment_settings, run_experiment
 
@@ -134,6 +135,7 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                             identity={"paper": "mtaal", "experiment": args.study, "variant": args.variant,
                                       "tier": config.get("tier")})
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
+
 
 def _embeddings(args: argparse.Namespace, config: dict) -> None:
     """The rules word2vec and glove (embedding_source substitute) or pretrained_vectors, user_vectors and
@@ -186,6 +188,7 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
             E.load_glove_package(out)
         print(f"wrote {out}")
 
+
 def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, raw: Path) -> None:
     """Download the HUNER split lists / patches a dataset needs when they are not there yet (small)."""
     from mtaal.corpora.download import DownloadPolicy, download_corpus, resolve_mirror
@@ -203,6 +206,7 @@ def _fetch_helpers(args: argparse.Namespace, config: dict, registry, dataset, ra
         logging.getLogger("mtaal").info("%s needs %s: downloading it", dataset.name, helper)
         download_corpus(registry.corpus(helper), raw / helper, mirror, "fail",
                         config["allow_unpinned_downloads"], DownloadPolicy.from_config(config["downloads"]))
+
 
 def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules ``wordpiece`` and ``multitask_*`` for one dataset / one run, with the config's settings."""
@@ -257,6 +261,7 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
         print(f"{task}: test word F1 {scores['test'].get('word_f1', float('nan')):.4f}, entity F1 "
               f"{scores['test'].get('entity_f1', float('nan')):.4f}")
     print(f"wrote {out}")
+
 
 def _curate(args: argparse.Namespace) -> None:
     from mtaal.curate import commands as C

@@ -44,7 +44,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from mtaal.active.metrics import ALL_O_METRICS, TEST_METRICS
+from mtaal.active.metrics import ALL_O_METRICS, QUERY_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
 from mtaal.errors import MtaalError
 from mtaal.io import write_parquet
@@ -77,7 +77,8 @@ SCHEMA = pa.schema(
     ]
 )
 PARTITIONS = ("paper", "experiment")
-MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds")
+# A run written before the query statistics existed has none of them (it is then not in Table 4).
+MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds", *QUERY_METRICS)
 # A transformer run's data record at its best epoch (split "train"); train_sequences is on every epoch.
 DATA_METRICS = ("train_total", "train_kept", "task_ablation_fraction")
 SKIPPED_PREFIX = "skipped_"
@@ -275,6 +276,8 @@ def read_store(root: Path | Sequence[Path]) -> pd.DataFrame:
     or only the given paper partitions (:func:`partition_path`, e.g. a rule's inputs)."""
     import pyarrow.dataset as ds
 
+    if isinstance(root, (str, Path)) and Path(root).name.startswith("paper="):
+        root = [Path(root)]  # one partition: its parent is the base, so ``paper`` stays a column
     folders = [Path(root)] if isinstance(root, (str, Path)) else [Path(p) for p in root]
     base = folders[0] if isinstance(root, (str, Path)) else folders[0].parent if folders else Path(".")
     files = sorted(f for folder in folders for f in folder.rglob("*.parquet"))

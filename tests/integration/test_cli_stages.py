@@ -100,6 +100,7 @@ def test_user_vectors_and_the_command_that_makes_a_missing_one(tmp_path, capsys)
 
 def test_mtaal_tables_and_figures_from_the_runs_that_finished(chain, capsys):
     results, mtaal, _ = chain
+    mtaal("store")  # the tables read the store
     mtaal("mtaal-tables")
     assert "curves 1 of 21 runs, diversity 1 of 8 runs" in capsys.readouterr().out
     runs = [results / f"mtaal/{study}/ncbi_disease/word2vec/mtaal/seed1/rounds.parquet"
@@ -147,6 +148,7 @@ def test_store_claims_figures_and_report_pages(chain, capsys):
     if not (results / "multitask/minilm/report").is_dir():
         mtaal("wordpiece-table")
         mtaal("multitask-report")
+    mtaal("store")
     if not (results / "mtaal/tables/query_diversity.parquet").is_file():
         mtaal("mtaal-tables")
     mtaal("claims")

@@ -19,7 +19,7 @@ from tests.workflow_helpers import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
-TARGET = "mtaal"  # corpus layer, embeddings, every MTAAL run, tables and figures of the tiny tier
+TARGET = "mtaal"  # corpus layer, embeddings, every MTAAL run, its store, tables and figures (tiny tier)
 TINY = "config/tiers/tiny.yaml"
 RUN = "results/mtaal/{study}/ncbi_disease/word2vec/{variant}/seed{seed}/rounds.parquet"
 DIVERSITY_VARIANTS = ["mtl-lc", "mtl-entropy", "mtl-random", "mtaal"]
@@ -55,6 +55,7 @@ def runs(study, variants, seed):
     return {("mtaal_run", RUN.format(study=study, variant=variant, seed=seed)) for variant in variants}
 
 
+STORE = ("results_store", "results/store/paper=mtaal")  # what the MTAAL tables and figures read
 TABLES = ("mtaal_tables", "results/mtaal/tables/rounds.parquet")
 FIGURES = ("mtaal_figures", "results/mtaal/figures/fig6_td_effect.png")
 TARGET_JOB = (TARGET, "")
@@ -66,16 +67,16 @@ def test_finished_tier_has_nothing_to_do(finished, mirror):
     print(f"snakemake -n on the finished tiny tier ({TARGET}): {time.monotonic() - clock:.2f} s")
 
 
-def test_a_new_diversity_seed_runs_only_its_runs_and_the_tables(finished, mirror):
+def test_a_new_diversity_seed_runs_only_its_runs_and_what_reads_the_store(finished, mirror):
     jobs = planned(finished, mirror, {"mtaal": {"diversity": {"seeds": [1, 2, 3]}}})
-    # not the figures: they show the curves study only
-    assert jobs == runs("diversity", DIVERSITY_VARIANTS, 3) | {TABLES, TARGET_JOB}
+    # the figures too: they read the store's MTAAL partition, which the new runs change
+    assert jobs == runs("diversity", DIVERSITY_VARIANTS, 3) | {STORE, TABLES, FIGURES, TARGET_JOB}
 
 
 def test_a_new_curves_seed_runs_only_its_runs_tables_and_figures(finished, mirror):
     variants = list(yaml.safe_load((finished / "config/config.yaml").read_text())["mtaal"]["variants"])
     jobs = planned(finished, mirror, {"mtaal": {"seeds": [1, 2]}})
-    assert jobs == runs("curves", variants, 2) | {TABLES, FIGURES, TARGET_JOB}
+    assert jobs == runs("curves", variants, 2) | {STORE, TABLES, FIGURES, TARGET_JOB}
 
 
 def test_a_table_setting_reruns_only_the_tables(finished, mirror):
@@ -85,7 +86,7 @@ def test_a_table_setting_reruns_only_the_tables(finished, mirror):
 
 def test_a_model_setting_reruns_every_run_but_nothing_upstream(finished, mirror):
     jobs = planned(finished, mirror, {"mtaal": {"model": {"hidden": 8}}})
-    assert {rule for rule, _ in jobs} == {"mtaal_run", "mtaal_tables", "mtaal_figures", TARGET}
+    assert {rule for rule, _ in jobs} == {"mtaal_run", STORE[0], TABLES[0], FIGURES[0], TARGET}
     assert len([job for job in jobs if job[0] == "mtaal_run"]) == 21 + 4 * 2
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mtaal.results.claims import outcome
+from tests.table4_reference import table4_from_tokens
 from tests.workflow_helpers import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
@@ -19,9 +20,14 @@ def tiny_all(mirror, tmp_path_factory):
     return workdir
 
 
+def run_files(tiny_all, study="*"):
+    """Every MTAAL run's own rounds, concatenated (the tables read the store instead)."""
+    paths = sorted((tiny_all / "results/mtaal").glob(f"{study}/*/*/*/seed*/rounds.parquet"))
+    return pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+
+
 def test_mtaal_runs_write_one_row_per_round_with_selected_ids(tiny_all):
-    rounds = pd.read_parquet(tiny_all / "results/mtaal/tables/rounds.parquet")
-    curves = rounds[rounds["study"] == "curves"]
+    curves = run_files(tiny_all, "curves")
     assert curves["variant"].nunique() == 21
     assert set(curves["round"]) == {0, 1, 2}
     queried = curves[curves["round"] > 0]
@@ -38,6 +44,10 @@ def test_mtaal_tables_and_figures(tiny_all):
     assert {"ner_f1", "nen_f1", "release_ner_f1_batch_mean"} <= set(final["metric"])
     diversity = pd.read_parquet(tiny_all / "results/mtaal/tables/query_diversity.parquet")
     assert set(diversity["variant"]) == {"mtl-lc", "mtl-entropy", "mtl-random", "mtaal"}
+    # Table 4 from the store (the runs' query statistics) is what the runs' selected ids give in the tokens.
+    tokens = pd.read_parquet(tiny_all / "results/corpora/ncbi_disease/tokens.parquet")
+    expected = table4_from_tokens(run_files(tiny_all, "diversity"), tokens)
+    pd.testing.assert_frame_equal(diversity, expected, check_dtype=False)
     for name in ("fig6_td_effect", "fig7_strategies", "fig8_ablation"):
         assert (tiny_all / f"results/mtaal/figures/{name}.png").stat().st_size > 1000
     coverage = pd.read_parquet(tiny_all / "results/tables/embedding_coverage.parquet")
@@ -66,8 +76,8 @@ def test_results_store_reads_in_pandas_pyarrow_polars_and_duckdb(tiny_all):
 
     store = tiny_all / "results/store"
     runs = sorted(store.rglob("*.parquet"))
-    rounds = pd.read_parquet(tiny_all / "results/mtaal/tables/rounds.parquet")
-    n_mtaal = rounds.groupby(["study", "variant", "embedding", "seed"]).ngroups
+    rounds = run_files(tiny_all)
+    n_mtaal = rounds.groupby(["experiment", "variant", "embedding", "seed"]).ngroups
     assert len(list(store.glob("paper=mtaal/*/*.parquet"))) == n_mtaal  # one file per run
     frame = pd.read_parquet(store)
     assert len(frame) == ds.dataset(store, format="parquet", partitioning="hive").count_rows()

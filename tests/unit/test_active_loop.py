@@ -14,6 +14,7 @@ from mtaal.active.data import OUTSIDE, UNK_LABEL, load_al_data
 from mtaal.active.loop import load_checkpoint, run_active_learning
 from mtaal.active.settings import IDENTITY_SCHEMA, ROUND_COLUMNS, ALSettings
 from mtaal.errors import ConfigError
+from tests.table4_reference import table4_from_tokens
 
 FILLER = ["the", "patients", "with", "showed", "no", "signs", "of", "and", "were", "treated", "after"]
 MENTIONS = [  # (tokens, concept id); None: a mention without a concept id
@@ -443,3 +444,58 @@ def test_a_finished_run_writes_who_it_is_with_its_rounds(data, tmp_path):
     with pytest.raises(ValueError, match="unknown names"):
         run_active_learning(settings(), data, None, tmp_path / "x" / "rounds.parquet",
                             tmp_path / "x" / "c.safetensors", progress=False, identity={"study": "curves"})
+
+
+# ------------------------------------------------------------------------------------------ Table 4
+
+
+def test_query_statistics_give_table_4_as_the_selected_ids_and_tokens_did(corpus, data, tmp_path):
+    from mtaal.active.metrics import QUERY_METRICS
+    from mtaal.active.report import query_diversity
+    from mtaal.results.store import read_store, rounds_from_store, write_store
+
+    specs = [("mtaal", dict(seed=1)), ("mtaal", dict(seed=2)),
+             # repeats: a selection counted twice, its sentence once
+             ("mtl-random", dict(seed=1, strategy="random", use_td=False, use_dd=False, query_size=20,
+                                 random_with_replacement=True))]
+    paths = []
+    for variant, kw in specs:
+        out = tmp_path / f"{variant}{kw['seed']}" / "rounds.parquet"
+        run_active_learning(settings(rounds=3, **kw), data, None, out, out.with_suffix(".safetensors"),
+                            progress=False, identity={"paper": "mtaal", "experiment": "diversity",
+                                                      "variant": variant, "tier": "test"})
+        paths.append(out)
+    rounds = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    picked = [sid for ids in rounds.loc[rounds["variant"] == "mtl-random", "selected_ids"] for sid in ids]
+    assert len(set(picked)) < len(picked)
+    assert rounds.loc[rounds["round"] == 0, list(QUERY_METRICS)].eq(0).all(axis=None)
+    tokens = pd.read_parquet(corpus / "tokens.parquet")
+    # Every round: its statistics are those of all the sentences selected up to it.
+    for _, run_rows in rounds.groupby(["variant", "seed"]):
+        for r in range(1, 4):
+            upto = run_rows[run_rows["round"] <= r]
+            expected = table4_from_tokens(upto.rename(columns={"experiment": "study"}), tokens)
+            got = query_diversity(upto.rename(columns={"experiment": "study"}))
+            pd.testing.assert_frame_equal(got, expected)
+    write_store(tmp_path / "store", paths, [])
+    from_store = query_diversity(rounds_from_store(read_store(tmp_path / "store")))
+    pd.testing.assert_frame_equal(from_store, table4_from_tokens(rounds, tokens))
+    assert set(from_store["n_repeats"]) == {1, 2}
+
+
+def test_a_run_resumed_from_a_checkpoint_without_query_statistics_counts_every_selection(data, tmp_path):
+    from mtaal.active.loop import save_checkpoint
+    from mtaal.active.metrics import QUERY_METRICS
+
+    full, _ = run(data, tmp_path, "full", rounds=2)
+    run_active_learning(settings(rounds=2), data, None, tmp_path / "old" / "rounds.parquet",
+                        tmp_path / "old" / "ckpt.safetensors", stop_after_round=1, progress=False)
+    state = load_checkpoint(tmp_path / "old" / "ckpt.safetensors")
+    for row in state["rows"]:  # as a checkpoint written before the query statistics existed
+        for name in QUERY_METRICS:
+            del row[name]
+    save_checkpoint(state, tmp_path / "old" / "ckpt.safetensors")
+    resumed, _ = run(data, tmp_path, "old", rounds=2)
+    assert resumed.loc[:1, list(QUERY_METRICS)].isna().all(axis=None)
+    pd.testing.assert_frame_equal(without_time(resumed).iloc[2:], without_time(full).iloc[2:],
+                                  check_dtype=False)

@@ -1,17 +1,29 @@
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from mtaal.active.report import collect_rounds, final_scores, query_diversity, write_figures
+from mtaal.active.metrics import QUERY_METRICS
+from mtaal.active.report import collect_rounds, final_scores, query_diversity, write_figures, write_tables
+from mtaal.results.store import read_store, rounds_from_store, write_store
 
 
-def run_rows(dataset, variant, seed, rounds, f1s, selected, study="curves"):
-    return pd.DataFrame(
+def run_rows(dataset, variant, seed, rounds, f1s, queried=None, study="curves"):
+    """A finished run's rounds as run_active_learning writes them; ``queried``: per round, the query
+    statistics (None: a run written before runs recorded them)."""
+    frame = pd.DataFrame(
         {
+            "paper": "mtaal",
             "experiment": study,
             "variant": variant,
+            "tier": "test",
+            "settings_hash": "0" * 16,
+            "available_sentences": 100,
             "dataset": dataset,
             "embedding": "glove",
+            "tasks": "ner+nen",
+            "strategy": variant.split("-")[-1],
             "seed": seed,
             "round": list(range(rounds)),
             "labeled_count": [10 * (r + 1) for r in range(rounds)],
@@ -19,31 +31,40 @@ def run_rows(dataset, variant, seed, rounds, f1s, selected, study="curves"):
             "nen_f1": f1s,
             "release_ner_f1_batch_mean": f1s,
             "release_nen_token_accuracy_batch_mean": f1s,
-            "selected_ids": selected,
         }
     )
+    if queried is not None:
+        frame = frame.assign(**{name: [q[i] for q in queried] for i, name in enumerate(QUERY_METRICS)})
+    return frame
+
+
+# Per round: selections, distinct sentences, distinct words, entity mentions, sentences with an entity.
+QUERIED = {1: [(0, 0, 0, 0, 0), (2, 2, 4, 2, 2)], 2: [(0, 0, 0, 0, 0), (2, 1, 3, 1, 1)]}
+
+
+def write_runs(root, specs):
+    paths = []
+    for index, (study, variant, seed, f1s, queried) in enumerate(specs):
+        path = root / f"run{index}" / "rounds.parquet"  # a path that names nothing: rows say who ran
+        path.parent.mkdir(parents=True)
+        run_rows("ncbi_disease", variant, seed, len(f1s), f1s, queried, study).to_parquet(path)
+        paths.append(path)
+    return paths
 
 
 @pytest.fixture
 def rounds(tmp_path):
-    paths = []
+    """The runs' rounds as the tables read them: through the results store."""
     specs = [
-        ("curves", "mtaal", 1, [0.1, 0.5, 0.7]),
-        ("curves", "mtaal", 2, [0.1, 0.3, 0.5]),
-        ("curves", "mtl-random", 1, [0.1, 0.2, 0.3]),
-        ("diversity", "mtaal", 1, None),
-        ("diversity", "mtaal", 2, None),
+        ("curves", "mtaal", 1, [0.1, 0.5, 0.7], None),
+        ("curves", "mtaal", 2, [0.1, 0.3, 0.5], None),
+        ("curves", "mtl-random", 1, [0.1, 0.2, 0.3], None),
+        ("diversity", "mtaal", 1, [0.0, 0.0], QUERIED[1]),
+        ("diversity", "mtaal", 2, [0.0, 0.0], QUERIED[2]),
+        ("diversity", "mtaal", 3, [0.0, 0.0], None),  # written before runs recorded what they queried
     ]
-    for index, (study, variant, seed, f1s) in enumerate(specs):
-        if f1s is None:
-            f1s, selected = [0.0, 0.0], [[], ["d1:0", "d1:1"] if seed == 1 else ["d1:1"]]
-        else:
-            selected = [[] for _ in f1s]
-        path = tmp_path / f"run{index}" / "rounds.parquet"  # a path that names nothing: rows say who ran
-        path.parent.mkdir(parents=True)
-        run_rows("ncbi_disease", variant, seed, len(f1s), f1s, selected, study).to_parquet(path)
-        paths.append(path)
-    return collect_rounds(paths)
+    write_store(tmp_path / "store", write_runs(tmp_path, specs), [])
+    return rounds_from_store(read_store(tmp_path / "store"))
 
 
 def test_study_and_variant_come_from_the_rows(rounds):
@@ -54,7 +75,7 @@ def test_study_and_variant_come_from_the_rows(rounds):
 def test_rounds_without_identity_are_refused_naming_the_file(tmp_path):
     path = tmp_path / "curves" / "ncbi_disease" / "glove" / "mtaal" / "seed1" / "rounds.parquet"
     path.parent.mkdir(parents=True)
-    rows = run_rows("ncbi_disease", "mtaal", 1, 2, [0.1, 0.2], [[], []])
+    rows = run_rows("ncbi_disease", "mtaal", 1, 2, [0.1, 0.2])
     rows.drop(columns=["experiment"]).to_parquet(path)
     with pytest.raises(ValueError, match=r"seed1/rounds.parquet: no run identity \['experiment'\]"):
         collect_rounds([path])
@@ -69,19 +90,28 @@ def test_final_scores_take_the_requested_round_mean_and_std_over_seeds(rounds):
     assert late[(late["variant"] == "mtl-random") & (late["metric"] == "ner_f1")]["mean"].item() == 0.3
 
 
-def test_query_diversity_counts_words_mentions_and_entity_share(rounds):
-    tokens = pd.DataFrame(
-        {
-            "sentence_id": ["d1:0", "d1:0", "d1:1", "d1:1", "d1:1"],
-            "token": ["Breast", "cancer", "no", "cancer", "here"],
-            "tag": ["B-disease", "I-disease", "O", "B-disease", "O"],
-        }
-    )
-    table = query_diversity(rounds, {"ncbi_disease": tokens}).set_index("statistic")
+def test_query_diversity_from_the_runs_query_statistics(rounds, caplog):
+    with caplog.at_level(logging.WARNING):
+        table = query_diversity(rounds).set_index("statistic")
+    assert "1 of 3 diversity runs have no query statistics" in caplog.text  # seed 3: left out
+    assert table.loc["selected_sentences", "mean"] == pytest.approx(2)
     assert table.loc["distinct_words", "mean"] == pytest.approx((4 + 3) / 2)
     assert table.loc["entity_mentions", "mean"] == pytest.approx((2 + 1) / 2)
     assert table.loc["sentences_with_entity_pct", "mean"] == pytest.approx(100.0)
     assert table.loc["selected_sentences", "n_repeats"] == 2
+
+
+def test_tables_without_any_query_statistics_have_an_empty_table_4(tmp_path):
+    specs = [("curves", "mtaal", 1, [0.1, 0.5], None), ("diversity", "mtaal", 1, [0.0, 0.0], None)]
+    write_store(tmp_path / "store", write_runs(tmp_path, specs), [])
+    rounds = rounds_from_store(read_store(tmp_path / "store"))
+    assert not set(QUERY_METRICS) & set(rounds.columns)
+    names = ["rounds", "final", "final_md", "diversity", "diversity_md"]
+    out = {name: tmp_path / f"{name}.{'md' if name.endswith('md') else 'parquet'}" for name in names}
+    write_tables(rounds, {"ncbi_disease": 1}, out)
+    assert pd.read_parquet(out["diversity"]).empty
+    final = pd.read_parquet(out["final"])
+    assert final.loc[final["metric"] == "ner_f1", "mean"].tolist() == [0.5]
 
 
 def test_figures_are_written_as_png_and_svg(rounds, tmp_path):

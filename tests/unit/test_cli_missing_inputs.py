@@ -1,5 +1,6 @@
 """Each later stage on the `mtaal` command line stops on a missing input naming the command that makes it."""
 
+import pandas as pd
 import pytest
 
 from mtaal.cli import main
@@ -13,8 +14,7 @@ CASES = {
                                  "ncbi_disease --results"],
     ("embeddings", "user"): ["config mtaal.user_vectors is not set"],
     ("embeddings", "fasttext"): ["unknown embedding 'fasttext': expected word2vec, glove, user, coverage"],
-    ("mtaal-tables",): ["no finished MTAAL curves run of the config under DIR/mtaal",
-                        "`mtaal active-learn <dataset> --study curves --results"],
+    ("mtaal-tables",): ["DIR/store/paper=mtaal (make it with `mtaal store --results"],
     ("wordpiece-table",): [f"DIR/wordpiece/minilm/{TASK}.parquet (make it with `mtaal "
                            f"wordpiece {TASK} --encoder minilm --results"],
     ("multitask-report",): ["DIR/store/paper=multitask (make it with `mtaal store --results",
@@ -47,3 +47,30 @@ def test_active_learn_names_the_embeddings_command_for_missing_vectors(tmp_path,
     assert main(["active-learn", "ncbi_disease", "--embedding", "word2vec", "--results", "DIR"]) == 2
     assert "DIR/embeddings/word2vec.kv (make it with `mtaal embeddings word2vec --results DIR`)" in (
         capsys.readouterr().err)
+
+
+def test_mtaal_tables_read_the_config_s_runs_in_the_store(tmp_path, capsys, monkeypatch):
+    from mtaal.results.store import write_store
+    from tests.unit.test_active_report import run_rows
+
+    monkeypatch.chdir(tmp_path)
+    runs = []
+    for study, variant in [("curves", "mtaal"), ("curves", "mtaal-no_such"), ("diversity", "mtl-lc")]:
+        path = tmp_path / study / variant / "rounds.parquet"
+        path.parent.mkdir(parents=True)
+        queried = [(0, 0, 0, 0, 0), (5, 5, 20, 3, 2)]
+        run_rows("ncbi_disease", variant, 1, 2, [0.1, 0.2], queried, study).to_parquet(path)
+        runs.append(path)
+    write_store(tmp_path / "DIR/store", runs[:2], [])
+    assert main(["mtaal-tables", "--results", "DIR"]) == 2
+    assert ("no finished MTAAL diversity run of the config in DIR/store/paper=mtaal (make one with `mtaal "
+            "active-learn <dataset> --study diversity --results DIR`, then `mtaal store --results DIR`)"
+            ) in capsys.readouterr().err
+    write_store(tmp_path / "DIR/store", runs[2:], [])
+    assert main(["mtaal-tables", "--results", "DIR"]) == 0
+    assert "curves 1 of 2 runs, diversity 1 of 4 runs" in capsys.readouterr().out  # not the unplanned one
+    final = pd.read_parquet(tmp_path / "DIR/mtaal/tables/final_f1.parquet")
+    assert set(final["variant"]) == {"mtaal"}
+    diversity = pd.read_parquet(tmp_path / "DIR/mtaal/tables/query_diversity.parquet").set_index("statistic")
+    assert diversity.loc["sentences_with_entity_pct", "mean"] == pytest.approx(40.0)
+    assert (tmp_path / "DIR/mtaal/figures/fig8_ablation.png").is_file()

@@ -81,3 +81,21 @@ def test_add_then_rebuild_from_the_store_alone(config, tmp_path):
     assert "| LC+w | ST / NER | 0.7608 | – |" in cells  # not run yet, listed all the same
     status = (record / "STATUS.md").read_text()
     assert f"1 of {len(R.planned_runs(config))} planned runs" in status and f"- {second.run_id}" in status
+
+
+def test_the_committed_record_s_runs_hash_as_their_config_says():
+    # What a run writes (its metrics) is no part of its settings: a record's runs must not look stale when
+    # runs come to write more columns, so every recorded hash comes back from the record's config.
+    import yaml
+
+    from mtaal.active.experiment import experiment_settings
+    from mtaal.results.store import read_store
+
+    record = REPO_CONFIG.parent / "reproductions" / "ncbi-paper-scale"
+    mtaal = yaml.safe_load((record / "provenance" / "config.yaml").read_text())["mtaal"]
+    runs = read_store(record / "store").drop_duplicates("run_id")
+    assert len(runs) >= 11
+    for run in runs.itertuples():
+        settings = experiment_settings(run.dataset, run.model, mtaal["variants"][run.setting],
+                                       mtaal[run.experiment], mtaal["model"], run.seed)
+        assert settings.settings_hash() == run.settings_hash, run.run_id
