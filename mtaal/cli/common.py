@@ -10,7 +10,6 @@ import yaml
 from mtaal.config import check_config
 from mtaal.errors import MissingInputError, MtaalError
 
-
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 ENCODER_HELP = "a key of config multitask.encoders (default: multitask.encoder)"
 
 
