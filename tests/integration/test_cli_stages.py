@@ -122,6 +122,7 @@ def test_mtaal_tables_and_figures_from_the_runs_that_finished(chain, capsys):
 def test_multitask_report_from_the_store(chain, capsys):
     results, mtaal, _ = chain
     report = results / "multitask/minilm/report"
+    shutil.rmtree(results / "store", ignore_errors=True)  # the MTAAL tables' test made one
     mtaal("multitask-report", code=2)
     err = capsys.readouterr().err
     assert "wordpiece_minilm.parquet (make it with `mtaal wordpiece-table --encoder minilm" in err
