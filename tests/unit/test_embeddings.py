@@ -16,17 +16,16 @@ from mtaal.embeddings import (
     EmbeddingError,
     EmbeddingFormatError,
     coverage_table,
-    detect_vectors_format,
     embedding_matrix,
     embedding_std,
     load_glove_package,
     load_keyed_vectors,
-    load_user_vectors,
     read_sentences,
     save_keyed_vectors,
     train_word2vec,
     write_coverage,
 )
+from mtaal.vector_files import detect_vectors_format, load_user_vectors
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN_SCHEMA = pa.schema([
@@ -345,7 +344,8 @@ def _pretrained_files(root):
 def test_pretrained_vectors_from_the_mirror_cut_to_corpus_words_and_pinned(tmp_path):
     import hashlib
 
-    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors, load_keyed_vectors
+    from mtaal.embeddings import EmbeddingError, load_keyed_vectors
+    from mtaal.vector_files import fetch_pretrained_vectors
 
     mirror = tmp_path / "mirror" / "embeddings"
     mirror.mkdir(parents=True)
@@ -372,7 +372,8 @@ def test_pretrained_vectors_from_the_mirror_cut_to_corpus_words_and_pinned(tmp_p
 
 
 def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
-    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors
+    from mtaal.embeddings import EmbeddingError
+    from mtaal.vector_files import fetch_pretrained_vectors
 
     page = tmp_path / "confirm.html"
     page.write_text("<html>Google Drive can't scan this file for viruses</html>")
