@@ -81,20 +81,17 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     report.add_argument("--encoder", help=ENCODER_HELP)
     report.add_argument("--results", type=Path, default=Path("results"))
 
-    store = commands.add_parser("store", help="every finished run under RESULTS into the results store")
-    store.add_argument("--results", type=Path, default=Path("results"))
-    compare = commands.add_parser("compare", help="every printed cell of both papers beside the store's runs")
-    compare.add_argument("--results", type=Path, default=Path("results"))
-
-    claims = commands.add_parser("claims", help="each claim of both papers judged on the store and on the "
-                                 "printed numbers")
-    claims.add_argument("--results", type=Path, default=Path("results"))
-    figures = commands.add_parser("figures", help="from the store: the cross-paper annotation curves and the "
-                                  "multitask paper's Figs. 5-6 as printed")
-    figures.add_argument("--results", type=Path, default=Path("results"))
-    pages = commands.add_parser("report", help="HTML pages of every table there is, provenance and "
-                                "benchmarks (results/report/)")
-    pages.add_argument("--results", type=Path, default=Path("results"))
+    # Stage 5: commands that read the store (or make it), each over one results folder.
+    for name, help_text in (
+        ("store", "every finished run under RESULTS into the results store"),
+        ("compare", "every printed cell of both papers beside the store's runs"),
+        ("claims", "each claim of both papers judged on the store and on the printed numbers"),
+        ("figures", "from the store: the cross-paper annotation curves and the multitask paper's Figs. 5-6 "
+                    "as printed"),
+        ("report", "HTML pages of every table there is, provenance and benchmarks (results/report/)"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--results", type=Path, default=Path("results"))
 
     record = commands.add_parser("record", help="a committed reproduction record (reproductions/<name>): "
                                  "missing runs, add finished ones, rebuild its tables and figures")
