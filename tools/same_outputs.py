@@ -7,7 +7,9 @@ AFTER defaults to the working tree's HEAD. Each commit is checked out in a tempo
 with ``snakemake --configfile config/tiers/tiny.yaml TARGETS`` (the corpus mirror from
 ``$MTAAL_CORPUS_MIRROR`` or ``../shared/corpora``). Every parquet file under ``results/`` is compared by
 name: columns only one side has, rows (after sorting on the shared columns) and values (floats to 1e-9;
-timing columns left out). Exit status 1 when a table differs.
+timing columns left out). The results store is compared as one table whatever its file layout (a file per
+run, or per paper partition), metric by metric: metrics only one side records are listed, the rest compared
+as above. Exit status 1 when a table differs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 TIMING = {"wall_seconds", "train_seconds", "seconds", "s", "cpu_time", "max_rss", "max_vms", "max_uss",
           "max_pss",
           "io_in", "io_out", "mean_load", "datetime", "elapsed_s"}
-SKIPPED_DIRS = {"benchmarks", "logs", "raw", "checkpoints"}
+SKIPPED_DIRS = {"benchmarks", "logs", "raw", "checkpoints", "store"}
 
 
 def run_tier(commit: str, workdir: Path, targets: list[str]) -> Path:
@@ -63,9 +65,38 @@ def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def compare_table(before: Path, after: Path) -> dict:
-    a, b = pd.read_parquet(before), pd.read_parquet(after)
-    only_before = sorted(set(a.columns) - set(b.columns))
-    only_after = sorted(set(b.columns) - set(a.columns))
+    return compare_frames(pd.read_parquet(before), pd.read_parquet(after))
+
+
+def read_store_files(results: Path) -> pd.DataFrame:
+    """Every row of the results store, whichever files hold it (the layout changed between commits)."""
+    files = sorted((results / "store").rglob("*.parquet"))
+    frames = [pd.read_parquet(f) for f in files]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["metric"])
+
+
+def compare_store(before: Path, after: Path) -> dict:
+    a, b = read_store_files(before), read_store_files(after)
+    a, b = a[~a["metric"].isin(TIMING)], b[~b["metric"].isin(TIMING)]
+    metrics_a, metrics_b = set(a["metric"]), set(b["metric"])
+    out: dict = {"rows": [len(a), len(b)],
+                 "metrics_only_before": sorted(metrics_a - metrics_b),
+                 "metrics_only_after": sorted(metrics_b - metrics_a),
+                 "columns_only_before": sorted(set(a.columns) - set(b.columns) - TIMING),
+                 "columns_only_after": sorted(set(b.columns) - set(a.columns) - TIMING)}
+    differing = {}
+    for metric in sorted(metrics_a & metrics_b):
+        compared = compare_frames(a[a["metric"] == metric], b[b["metric"] == metric])
+        if compared.get("differs"):
+            differing[metric] = {"rows": compared["rows"], "differs": compared["differs"]}
+    if differing:
+        out["differs"] = differing
+    return out
+
+
+def compare_frames(a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    only_before = sorted(set(a.columns) - set(b.columns) - TIMING)
+    only_after = sorted(set(b.columns) - set(a.columns) - TIMING)
     shared = [c for c in a.columns if c in set(b.columns) and c not in TIMING]
     out: dict = {"rows": [len(a), len(b)], "columns_only_before": only_before,
                  "columns_only_after": only_after}
@@ -106,13 +137,15 @@ def main() -> int:
                       "only_after": sorted(set(after) - set(before)),
                       "tables": {name: compare_table(before[name], after[name])
                                  for name in sorted(set(before) & set(after))}}
+            report["tables"]["store (all files)"] = compare_store(*roots)
         finally:
             for root in roots:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(root.parent)],
                                capture_output=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     changed = {n: t for n, t in report["tables"].items()
-               if t.get("differs") or t["columns_only_before"] or t["columns_only_after"]}
+               if t.get("differs") or t["columns_only_before"] or t["columns_only_after"]
+               or t.get("metrics_only_before") or t.get("metrics_only_after")}
     print(f"{len(report['tables'])} tables compared; {len(changed)} differ; only before: "
           f"{len(report['only_before'])}, only after: {len(report['only_after'])} (details: {args.out})")
     for name, table in changed.items():
