@@ -38,6 +38,7 @@ reproduce-ncbi: setup
 # The record's comparison, figures and STATUS.md from its committed store (no run).
 record-ncbi: setup
 	$(MTAAL_REPRO) record rebuild $(REPRO_RECORD)
+	$(VENV)/bin/python tools/readme_cells.py --record $(REPRO_RECORD)
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/corpus_layer.py
