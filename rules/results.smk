@@ -10,9 +10,6 @@ SEQUENCE_ENCODER = next((e for e in MULTITASK["wordpiece_encoders"] if e.startsw
 MTAAL_CAT, MULTITASK_CAT = REPORT_CATEGORIES
 # name: (parquet source, category, subcategory, what the table shows)
 REPORT_TABLES = report_tables(ENCODER)
-# Entity types of this config's corpus registry: the group of a printed task without runs (one with runs is
-# in its runs' own group).
-REGISTRY_TYPES = REGISTRY.entity_types()
 
 
 STORE_RUNS = {"mtaal": mtaal_runs("curves") + mtaal_runs("diversity"), "multitask": multitask_runs()}

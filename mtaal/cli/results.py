@@ -76,7 +76,8 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
              tables / "corpus_stats.parquet": f"mtaal corpus-stats{results_option(args)}",
              sequences: f"mtaal wordpiece-table --encoder {encoder}{results_option(args)}"})
     out = args.results / "multitask" / encoder / "report"
-    scores = write_report(store, tables / "corpus_stats.parquet", sequences, out, encoder)
+    scores = write_report(store, tables / "corpus_stats.parquet", sequences, out, encoder,
+                          registry.entity_types())
     runs = scores.drop_duplicates(["experiment", "group", "fraction", "seed"])
     print(f"wrote {out}/ from {store}: {encoder}, {len(runs)} runs")
 

@@ -471,7 +471,7 @@ def test_table_4_and_fig_4_are_judged_as_the_mtaal_tables_and_the_multitask_repo
                  {"rounds": tables / "rounds.parquet", "final": tables / "final_f1.parquet",
                   "final_md": tables / "final_f1.md", "diversity": tables / "query_diversity.parquet",
                   "diversity_md": tables / "query_diversity.md"})
-    write_report(partitions[1], corpus_stats, sequences, report, M.ENCODER)
+    write_report(partitions[1], corpus_stats, sequences, report, M.ENCODER, REGISTRY_TYPES)
     reported_files = sorted((ROOT / "config/reported").glob("*.csv"))
     before = C.judge_claims(C.Context(
         store=read_store(partitions), report_after_round=settings["report_after_round"],
