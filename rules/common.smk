@@ -19,6 +19,9 @@ validate(config, "../config/schema/config.schema.yaml")
 check_config(config)  # what spans keys (fractions sum to 1, named variants and datasets exist)
 
 REGISTRY = load_registry(config["corpus_registry"])  # ~30 ms: file lists are one YAML string per corpus
+# Each one-type dataset's entity type: the type of a task without runs in the reports, comparison and claims
+# (a task with runs has its runs' own, in the store).
+REGISTRY_TYPES = REGISTRY.entity_types()
 DATASETS = config["datasets"]
 CORPORA = sorted({REGISTRY.dataset(name).corpus for name in DATASETS} | {"huner_splits", "huner_patches"})
 MTAAL_DATASETS = [name for name in config["mtaal_data"]["datasets"] if name in DATASETS]

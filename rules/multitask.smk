@@ -170,6 +170,7 @@ rule multitask_report:
                subcategory="Figures"),
     params:
         encoder=ENCODER,
+        registry_types=REGISTRY_TYPES,  # Table 1's tasks without runs
     log:
         "results/logs/multitask/report.log",
     benchmark:

@@ -12,4 +12,5 @@ with rule_logging(snakemake.log):
         Path(snakemake.input.sequences),
         Path(snakemake.params.get("out_dir", snakemake.output[0])),
         snakemake.params.encoder,
+        snakemake.params.registry_types,
     )

@@ -15,6 +15,7 @@ with rule_logging(snakemake.log):
         corpus_stats=pd.read_parquet(inputs.corpus_stats),
         coverage=pd.read_parquet(inputs.coverage),
         sequences=pd.read_parquet(inputs.sequences),
+        registry_types=snakemake.params.registry_types,
         mtaal_sentences=mtaal_sentence_counts(
             dict(zip(snakemake.params.mtaal_datasets, inputs.splits, strict=True))
         ),

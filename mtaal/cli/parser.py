@@ -85,7 +85,8 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     for name, help_text in (
         ("store", "every finished run under RESULTS into the results store"),
         ("compare", "every printed cell of both papers beside the store's runs"),
-        ("claims", "each claim of both papers judged on the store and on the printed numbers"),
+        ("claims", "each claim of both papers judged on the store (with the corpus statistics and the "
+                   "encoder's WordPiece sequence table, for Fig. 4) and on the printed numbers"),
         ("figures", "from the store: the cross-paper annotation curves and the multitask paper's Figs. 5-6 "
                     "as printed"),
         ("report", "HTML pages of every table there is, provenance and benchmarks (results/report/)"),

@@ -76,7 +76,8 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
              tables / "corpus_stats.parquet": f"mtaal corpus-stats{results_option(args)}",
              sequences: f"mtaal wordpiece-table --encoder {encoder}{results_option(args)}"})
     out = args.results / "multitask" / encoder / "report"
-    scores = write_report(store, tables / "corpus_stats.parquet", sequences, out, encoder)
+    scores = write_report(store, tables / "corpus_stats.parquet", sequences, out, encoder,
+                          registry.entity_types())
     runs = scores.drop_duplicates(["experiment", "group", "fraction", "seed"])
     print(f"wrote {out}/ from {store}: {encoder}, {len(runs)} runs")
 
@@ -87,7 +88,7 @@ REPORT_COMMANDS = {"mtaal_": "mtaal-tables", "embedding_": "embeddings coverage"
                    "annotation_": "figures", "corpus_": "corpus-stats"}
 
 
-def run_stage5(args: argparse.Namespace, config: dict) -> None:
+def run_stage5(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules results_claims, annotation_curves with multitask_paper_figures, and report_table with
     provenance."""
     from mtaal.results.store import read_store
@@ -98,16 +99,18 @@ def run_stage5(args: argparse.Namespace, config: dict) -> None:
     if args.command == "claims":
         from mtaal.results.claims import outcome, write_claims
 
-        report = root / "multitask" / encoder / "report"
-        diversity = root / "mtaal" / "tables" / "query_diversity.parquet"
-        require({store_dir: f"mtaal store{option}", diversity: f"mtaal mtaal-tables{option}",
-                 report / "fig4_stl_correlation.parquet": f"mtaal multitask-report{option}"})
+        # Table 4 and Fig. 4 come from the store, with the inputs the multitask report reads beside it.
+        corpus_stats = root / "tables" / "corpus_stats.parquet"
+        sequences = root / "tables" / f"wordpiece_{encoder}.parquet"
+        require({store_dir: f"mtaal store{option}", corpus_stats: f"mtaal corpus-stats{option}",
+                 sequences: f"mtaal wordpiece-table --encoder {encoder}{option}"})
         results = config["results"]
-        claims = write_claims(store_dir, diversity, report, _reported_paths(config),
+        claims = write_claims(store_dir, corpus_stats, sequences, encoder, _reported_paths(config),
                               {"report_after_round": config["mtaal"]["report_after_round"],
                                "alpha": results["alpha"], "margin": results["equivalence_margin"],
                                "correlation_margin": results["correlation_margin"]},
-                              tier, out / "claims.parquet", out / "claims.md")
+                              registry.entity_types(), tier, out / "claims.parquet", out / "claims.md",
+                              str(root / "multitask" / encoder / "report"))
         counts = claims.assign(outcome=claims["verdict"].map(outcome)).groupby(["basis", "outcome"]).size()
         print(f"wrote {out}/claims.parquet and claims.md: " + "; ".join(
             f"{basis}: " + ", ".join(f"{n} {what}" for what, n in per_basis.droplevel(0).items())
@@ -212,6 +215,7 @@ def run_results(args: argparse.Namespace, config: dict, registry) -> None:
         coverage=optional(tables / "corpus_coverage.parquet"),
         sequences=(preferred or [t for t in sequences if t is not None] or [None])[0],
         mtaal_sentences=C.mtaal_sentence_counts(splits),
+        registry_types=registry.entity_types(),
     )
     reported = C.load_reported(_reported_paths(config))
     out = root / "results"

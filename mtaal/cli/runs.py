@@ -87,7 +87,7 @@ def run_command(args: argparse.Namespace) -> None:
     elif args.command in ("wordpiece-table", "multitask-report"):
         run_multitask_report(args, config, registry)
     elif args.command in ("claims", "figures", "report"):
-        run_stage5(args, config)
+        run_stage5(args, config, registry)
     elif args.command == "record":
         run_record(args, config)
     elif args.command == "corpus-stats":

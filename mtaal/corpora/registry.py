@@ -98,6 +98,11 @@ class Registry:
             raise ConfigError(f"unknown dataset {name!r}; the registry has: {known}")
         return self.datasets[name]
 
+    def entity_types(self) -> dict[str, str]:
+        """dataset -> its entity type, for every one-type dataset (each HUNER task; not ``bc5cdr``)."""
+        return {name: next(iter(set(spec.entity_types.values()))) for name, spec in self.datasets.items()
+                if len(set(spec.entity_types.values())) == 1}
+
 
 def load_registry(path: str | Path = DEFAULT_REGISTRY) -> Registry:
     with open(path, encoding="utf-8") as handle:

@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mtaal.corpora.registry import entity_type_of
+from mtaal.active.report import query_diversity
+from mtaal.multitask.report.runs import scores_from_store
+from mtaal.multitask.report.tables import fig4_data
 from mtaal.results.compare import mtaal_report_rounds
+from mtaal.results.store import rounds_from_store, task_entity_types
 
 RUNS, PAPER = "our runs", "the paper's own numbers"
 TASKS = ("ner", "nen")
@@ -54,14 +57,39 @@ class Evidence:
 
 @dataclass
 class Context:
+    """What the claims are judged on; :func:`store_context` makes it from the results store."""
+
     store: pd.DataFrame
     report_after_round: Mapping[str, int]
-    diversity: pd.DataFrame  # MTAAL query_diversity.parquet
-    fig4_points: pd.DataFrame  # multitask fig4_stl_correlation.parquet
+    diversity: pd.DataFrame  # MTAAL Table 4 (mtaal.active.report.query_diversity)
+    fig4_points: pd.DataFrame  # multitask Fig. 4 points (mtaal.multitask.report.tables.fig4_data)
     alpha: float
     margin: float
     correlation_margin: float
-    multitask_report: str = "results/multitask/<encoder>/report"
+    multitask_report: str = "results/multitask/<encoder>/report"  # where the report shows the same numbers
+    # dataset -> entity type in the config's corpus registry (Registry.entity_types), for printed tasks
+    # without runs
+    registry_types: Mapping[str, str] = field(default_factory=dict)
+
+
+def store_context(store: pd.DataFrame, corpus_stats: pd.DataFrame, sequences: pd.DataFrame, encoder: str,
+                  settings: Mapping, registry_types: Mapping[str, str], multitask_report: str) -> Context:
+    """The claims' context from the results store: MTAAL Table 4 and the Fig. 4 points computed by the very
+    functions the MTAAL tables and the multitask report use, on the same inputs (``corpus_stats``: the
+    corpus statistics table; ``sequences``: ``encoder``'s WordPiece sequence table). ``settings``:
+    ``report_after_round``, ``alpha``, ``margin``, ``correlation_margin``."""
+    points, _ = fig4_data(scores_from_store(store, encoder), corpus_stats, sequences)
+    return Context(
+        store=store,
+        report_after_round=settings["report_after_round"],
+        diversity=query_diversity(rounds_from_store(store)),
+        fig4_points=points,
+        alpha=settings["alpha"],
+        margin=settings["margin"],
+        correlation_margin=settings["correlation_margin"],
+        multitask_report=multitask_report,
+        registry_types=registry_types,
+    )
 
 
 
@@ -100,11 +128,9 @@ def runs_evidence(ctx: Context) -> Evidence:
             main = means[means["ablation_fraction"] == 0].assign(study="main")
             parts += [means.assign(study="ablation"), main]
     fig4 = ctx.fig4_points if ctx.fig4_points is not None and not ctx.fig4_points.empty else None
-    # the entity type the store was written with (the registry's)
-    typed = store[store["paper"] == "multitask"].drop_duplicates("dataset")
-    return Evidence(RUNS, mtaal, dict(zip(TASKS, RUN_MTAAL_METRICS, strict=True)), ctx.diversity,
-                    pd.concat(parts, ignore_index=True), fig4, {}, notes,
-                    dict(zip(typed["dataset"], typed["entity_type"], strict=True)))
+    tasks = pd.concat(parts, ignore_index=True)
+    return Evidence(RUNS, mtaal, dict(zip(TASKS, RUN_MTAAL_METRICS, strict=True)), ctx.diversity, tasks, fig4,
+                    {}, notes, task_entity_types(store, tasks["dataset"], ctx.registry_types))
 
 
 def _table_is(table: pd.Series, *numbers: int) -> pd.Series:
@@ -112,9 +138,13 @@ def _table_is(table: pd.Series, *numbers: int) -> pd.Series:
     return found.isin([str(n) for n in numbers])
 
 
-def paper_evidence(reported: pd.DataFrame, all_o: Mapping[str, float] | None = None) -> Evidence:
+def paper_evidence(reported: pd.DataFrame, all_o: Mapping[str, float] | None = None,
+                   store: pd.DataFrame | None = None, registry_types: Mapping[str, str] | None = None
+                   ) -> Evidence:
     """The printed numbers (``config/reported/*.csv`` rows, columns :data:`REPORTED_COLUMNS`) in the layout
-    the claims read. Group averages (``group:...``) and third-party systems are no units and are left out."""
+    the claims read. Group averages (``group:...``) and third-party systems are no units and are left out.
+    A printed task's entity type is its runs' (``store``), the config's registry's (``registry_types``) for
+    a task without runs."""
     frame = reported.reindex(columns=REPORTED_COLUMNS).replace({"": np.nan})  # empty cells: not given
     frame = frame[frame["value"].notna() & ~frame["dataset"].astype(str).str.startswith("group:")]
     frame = frame[frame["system"].isna() | (frame["system"] == "paper")]
@@ -154,8 +184,9 @@ def paper_evidence(reported: pd.DataFrame, all_o: Mapping[str, float] | None = N
         parts.append(rows.groupby(["dataset", "ablation_fraction"])["value"].mean().reset_index()
                      .assign(experiment=experiment, metric=metric, study=study))
     tasks = pd.concat(parts, ignore_index=True)
+    types = task_entity_types(store, tasks["dataset"], registry_types or {})
     return Evidence(PAPER, mtaal, dict(zip(TASKS, PAPER_MTAAL_METRICS, strict=True)), diversity, tasks, None,
-                    dict(all_o or {}), entity_types={t: entity_type_of(t) for t in tasks["dataset"].unique()})
+                    dict(all_o or {}), entity_types=types)
 
 
 

@@ -50,6 +50,7 @@ from mtaal.results.claim_evidence import (
     drop_untrained,
     paper_evidence,
     runs_evidence,
+    store_context,
 )
 from mtaal.results.compare import load_reported
 from mtaal.results.store import read_store
@@ -58,7 +59,7 @@ from mtaal.results.store import read_store
 __all__ = [
     "ALL_O_NEN", "COLUMNS", "ENTITY_F1", "FAILS", "HOLDS", "PAPER", "REPORTED_COLUMNS", "RUNS", "UNCERTAINTY",
     "UNSURE", "WORD_F1", "Context", "Evidence", "claims_markdown", "drop_untrained", "judge_basis",
-    "judge_claims", "outcome", "paper_evidence", "runs_evidence", "write_claims",
+    "judge_claims", "outcome", "paper_evidence", "runs_evidence", "store_context", "write_claims",
 ]
 
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "inconclusive"
@@ -86,8 +87,8 @@ COLUMNS = [
     "rests_on",
     "tier",
 ]
-# Claims not judged on the store's F1 (5: query diversity; 8: the report's Fig. 4 points): what
-# drop_untrained left out does not concern them.
+# Claims not judged on the store's F1 (5: query diversity; 8: Fig. 4's points, which the multitask report
+# computes on every STL run): what drop_untrained left out does not concern them.
 NOT_ON_STORE_F1 = {5, 8}
 
 
@@ -137,7 +138,7 @@ def judge_claims(ctx: Context, reported: pd.DataFrame, tier: str) -> pd.DataFram
     ``config/reported`` rows as a DataFrame)."""
     rows = []
     all_o = all_o_nen_accuracy(ctx.store, ctx.report_after_round)
-    for ev in (runs_evidence(ctx), paper_evidence(reported, all_o)):
+    for ev in (runs_evidence(ctx), paper_evidence(reported, all_o, ctx.store, ctx.registry_types)):
         rows += judge_basis(ev, ctx.alpha, ctx.margin, ctx.correlation_margin, ctx.multitask_report)
     # Rows come basis by basis; a stable sort on the claim puts each claim's two rows together.
     table = pd.DataFrame(rows).assign(tier=tier)
@@ -197,22 +198,19 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_claims(store_dir: Path | Sequence[Path], diversity: Path, multitask_report: Path,
-                 reported: Sequence[Path], settings: Mapping, tier: str, parquet: Path,
-                 markdown: Path) -> pd.DataFrame:
-    """Judge the claims on the results store, MTAAL's query diversity table and the multitask report's
-    Fig. 4 points; write the table (parquet) and its markdown. ``settings``: ``report_after_round`` (config
-    mtaal) and ``alpha``, ``margin``, ``correlation_margin`` (config results)."""
-    context = Context(
-        store=read_store(store_dir),
-        report_after_round=settings["report_after_round"],
-        diversity=pd.read_parquet(diversity),
-        fig4_points=pd.read_parquet(Path(multitask_report) / "fig4_stl_correlation.parquet"),
-        alpha=settings["alpha"],
-        margin=settings["margin"],
-        correlation_margin=settings["correlation_margin"],
-        multitask_report=str(multitask_report),
-    )
+def write_claims(store_dir: Path | Sequence[Path], corpus_stats: Path, sequences: Path, encoder: str,
+                 reported: Sequence[Path], settings: Mapping, registry_types: Mapping[str, str], tier: str,
+                 parquet: Path, markdown: Path, multitask_report: str = "results/multitask/<encoder>/report"
+                 ) -> pd.DataFrame:
+    """Judge the claims on the results store (MTAAL's Table 4 and the Fig. 4 points computed from it as
+    :func:`store_context` says, with the corpus statistics and ``encoder``'s WordPiece sequence table that
+    the multitask report reads); write the table (parquet) and its markdown. ``settings``:
+    ``report_after_round`` (config mtaal) and ``alpha``, ``margin``, ``correlation_margin`` (config
+    results); ``registry_types``: the config's corpus registry's entity types
+    (:meth:`~mtaal.corpora.registry.Registry.entity_types`); ``multitask_report``: where the report shows
+    the same numbers (named in ``rests_on``)."""
+    context = store_context(read_store(store_dir), pd.read_parquet(corpus_stats), pd.read_parquet(sequences),
+                            encoder, settings, registry_types, str(multitask_report))
     claims = judge_claims(context, load_reported([Path(p) for p in reported]), tier)
     write_parquet(pa.Table.from_pandas(claims, preserve_index=False), parquet)
     write_text(claims_markdown(claims), markdown)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +27,9 @@ import pandas as pd
 
 from mtaal.active.metrics import ALL_O_PREFIX
 from mtaal.active.report import at_report_round
-from mtaal.corpora.registry import entity_type_of
 from mtaal.errors import MtaalError
 from mtaal.results.aggregate import prediction_interval
-from mtaal.results.store import SKIPPED_PREFIX
+from mtaal.results.store import SKIPPED_PREFIX, task_entity_types
 
 REPORTED_COLUMNS = [
     "paper",
@@ -170,6 +169,9 @@ class Reproduction:
     coverage: pd.DataFrame | None = None  # dataset, status, reason
     # wordpiece sequence table: encoder, dataset, split, sequences, max_len
     sequences: pd.DataFrame | None = None
+    # dataset -> entity type in the config's corpus registry (Registry.entity_types): the groups of printed
+    # tasks without runs (a task with runs is in its runs' group)
+    registry_types: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         store = self.store
@@ -318,17 +320,19 @@ def _sequence_count(row, rep: Reproduction, members) -> Cell:
                 reproduced_model=str(pick["encoder"].iat[0]))
 
 
-def _member_tasks(reported: pd.DataFrame) -> dict[tuple, list[str]]:
+def _member_tasks(reported: pd.DataFrame, rep: Reproduction) -> dict[tuple, list[str]]:
     """(table, group row) -> the tasks printed in that table in that entity group (all of them for
-    ``group:all``): the members an average row of that table is taken over."""
+    ``group:all``): the members an average row of that table is taken over. A task's group is its entity
+    type: its runs' (the store's), the config's registry's for a task without runs."""
     tasks = reported[~reported["dataset"].str.startswith(GROUP_PREFIX) & (reported["paper"] == "multitask")]
     tasks = tasks[tasks["dataset"] != ""]
+    types = task_entity_types(rep.store, tasks["dataset"], rep.registry_types)
     out: dict[tuple, list[str]] = {}
     for table, frame in tasks.groupby("table"):
         names = sorted(frame["dataset"].unique())
         out[(table, ALL_GROUPS)] = names
         for name in names:
-            out.setdefault((table, GROUP_PREFIX + entity_type_of(name)), []).append(name)
+            out.setdefault((table, GROUP_PREFIX + types[name]), []).append(name)
     return out
 
 
@@ -400,7 +404,7 @@ def _mean_of(values: pd.Series | None) -> float:
 
 def compare(reported: pd.DataFrame, rep: Reproduction, tier: str) -> pd.DataFrame:
     """One row per printed cell (:data:`COMPARISON_COLUMNS`), in the order of the reported files."""
-    members = _member_tasks(reported)
+    members = _member_tasks(reported, rep)
     out = []
     for row in reported.itertuples(index=False):
         base = {c: getattr(row, c) for c in REPORTED_COLUMNS[:12]}

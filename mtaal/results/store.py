@@ -38,7 +38,7 @@ of scores selects its metrics by name.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -302,3 +302,28 @@ def rounds_from_store(store: pd.DataFrame) -> pd.DataFrame:
                                               "step": "round"})
     wide.columns.name = None
     return wide.sort_values(["study", "dataset", "embedding", "variant", "seed", "round"], ignore_index=True)
+
+
+def task_entity_types(store: pd.DataFrame | None, tasks: Iterable[str], registry_types: Mapping[str, str]
+                      ) -> dict[str, str]:
+    """Each task's entity type: its runs' own (the store's ``entity_type``, which each run wrote from the
+    registry it ran with), else the config's corpus registry's (``registry_types``:
+    :meth:`~mtaal.corpora.registry.Registry.entity_types`) for a task without runs. Never the task's name."""
+    from_runs = pd.Series(dtype=object)
+    if store is not None and len(store):
+        typed = store[store["entity_type"].notna() & (store["entity_type"] != "")]
+        from_runs = typed.groupby("dataset")["entity_type"].unique()
+    out = {}
+    for task in dict.fromkeys(tasks):
+        if task in from_runs.index:
+            types = sorted(from_runs[task])
+            if len(types) != 1:
+                raise MtaalError(f"the store's runs of {task} give it several entity types: "
+                                 f"{', '.join(types)}")
+            out[task] = types[0]
+        elif task in registry_types:
+            out[task] = registry_types[task]
+        else:
+            raise MtaalError(f"{task} has no runs in the store and no single entity type in the config's "
+                             "corpus registry")
+    return out

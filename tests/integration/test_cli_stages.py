@@ -10,8 +10,12 @@ import pytest
 import yaml
 
 from mtaal.cli import REPO_CONFIG, load_config, main
+from mtaal.corpora.registry import default_registry
 from mtaal.embeddings import load_keyed_vectors, train_word2vec
 from mtaal.results.claims import COLUMNS as CLAIM_COLUMNS
+from mtaal.results.claims import Context, judge_claims
+from mtaal.results.compare import load_reported
+from mtaal.results.store import read_store
 
 pytestmark = pytest.mark.slow
 OVERRIDE = {
@@ -155,6 +159,19 @@ def test_store_claims_figures_and_report_pages(chain, capsys):
     mtaal("claims")
     claims = pd.read_parquet(results / "results/claims.parquet")
     assert list(claims.columns) == CLAIM_COLUMNS and set(claims["tier"]) == {"tiny"}
+    # Table 4 and Fig. 4 computed from the store: the verdicts the written tables give
+    config = load_config([REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers/tiny.yaml", results.parent /
+                          "override.yaml"])
+    report = results / "multitask/minilm/report"
+    on_tables = judge_claims(Context(
+        store=read_store(results / "store"), report_after_round=config["mtaal"]["report_after_round"],
+        diversity=pd.read_parquet(results / "mtaal/tables/query_diversity.parquet"),
+        fig4_points=pd.read_parquet(report / "fig4_stl_correlation.parquet"),
+        alpha=config["results"]["alpha"], margin=config["results"]["equivalence_margin"],
+        correlation_margin=config["results"]["correlation_margin"], multitask_report=str(report),
+        registry_types=default_registry().entity_types()),
+        load_reported([REPO_CONFIG.parent / p for p in config["results"]["reported"]]), "tiny")
+    pd.testing.assert_frame_equal(claims, on_tables)
     assert sorted(set(claims["claim_id"])) == list(range(1, 12)) and len(claims) == 22
     assert (results / "results/claims.md").read_text().startswith("# The papers' claims at this tier")
     mtaal("figures")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from mtaal.corpora.registry import default_registry
 from mtaal.results import claim_tests as T
 from mtaal.results import claims as C
 from mtaal.results.store import SCHEMA
@@ -19,6 +20,7 @@ ALPHA, MARGIN, R_MARGIN = 0.05, 0.02, 0.3
 DATASETS, MODELS = ("ncbi_disease", "bc5cdr"), ("word2vec", "glove")
 TOO_SMALL = "inconclusive: n too small"
 NER, NEN = "release_ner_f1_batch_mean", "release_nen_token_accuracy_batch_mean"
+REGISTRY_TYPES = default_registry().entity_types()  # the test config's registry (config/corpora.yaml)
 
 
 # -------------------------------------------------------------------------------- the tests themselves
@@ -102,7 +104,7 @@ def _ctx(store, fig4=None, diversity=None):
         diversity=diversity if diversity is not None else pd.DataFrame(
             columns=["dataset", "variant", "statistic", "mean", "std", "n_repeats"]),
         fig4_points=fig4 if fig4 is not None else pd.DataFrame(), alpha=ALPHA, margin=MARGIN,
-        correlation_margin=R_MARGIN)
+        correlation_margin=R_MARGIN, registry_types=REGISTRY_TYPES)
 
 
 def _runs(store, **kw):
@@ -425,3 +427,66 @@ def test_markdown_puts_both_bases_side_by_side():
     assert f"inconclusive (smallest effect detectable at power 0.8: {mde:.3g})" in C.claims_markdown(null)
     assert "## On our runs" in text and "## On the paper's own numbers" in text
     assert table["claim_id"].tolist() == [i for i in range(1, 12) for _ in range(2)]
+
+
+# -------------------------------------------------------------------------------- from the results store
+
+
+def test_table_4_and_fig_4_are_judged_as_the_mtaal_tables_and_the_multitask_report_write_them(tmp_path):
+    """On one store: the claims (computing Table 4 and Fig. 4 from it) equal the claims judged on the
+    query_diversity.parquet and fig4_stl_correlation.parquet that the MTAAL tables and the report write."""
+    from mtaal.active.report import write_tables
+    from mtaal.multitask.report import write_report
+    from mtaal.results.store import partition_path, read_store, rounds_from_store, write_store
+    from tests.unit import test_multitask_report as M
+    from tests.unit.test_active_report import run_rows
+
+    mtaal_runs = []
+    for i, (variant, seed) in enumerate(itertools.product(("mtaal", "mtl-random"), (1, 2, 3))):
+        words = 20 + 3 * seed + (12 if variant == "mtaal" else 0)  # per round: selections, distinct ...
+        queried = [(0, 0, 0, 0, 0), (5, 5, words, 2 + seed + (3 if variant == "mtaal" else 0), 2)]
+        for study in ("curves", "diversity"):
+            path = tmp_path / f"{study}{i}" / "rounds.parquet"
+            path.parent.mkdir()
+            f1s = [0.1 * seed, 0.2 * seed]
+            run_rows("ncbi_disease", variant, seed, 2, f1s, queried, study).to_parquet(path)
+            mtaal_runs.append(path)
+    runs = [M.write_run(tmp_path, "stl", task, 0.0, seed, [task]) for task in M.TASKS for seed in M.SEEDS]
+    density = {"cll_cellline": 0.048, "cdr_chemical": 0.044, "bc2gm_gene": 0.046}
+    corpus_stats, sequences = tmp_path / "corpus_stats.parquet", tmp_path / "wordpiece_minilm.parquet"
+    pd.DataFrame([dict(dataset=t, paper="huner", split=s, documents=5, sentences=20, tokens=400,
+                       mentions=10, unique_mentions=5, annotation_density=d, vocabulary_size=100,
+                       ner_labels=3, nen_labels=0, problems=0)
+                  for t, d in density.items() for s in ("train", "dev", "test", "all")]
+                 ).to_parquet(corpus_stats)
+    pd.DataFrame([dict(encoder="minilm", dataset=t, split="train", sequences=2 * M.TRAIN_TOTAL[t], max_len=64)
+                  for t in M.TASKS]).to_parquet(sequences)
+    write_store(tmp_path / "store", mtaal_runs, runs)
+    partitions = [partition_path(tmp_path / "store", paper) for paper in ("mtaal", "multitask")]
+    settings = {"report_after_round": {"ncbi_disease": 1}, "alpha": ALPHA, "margin": MARGIN,
+                "correlation_margin": R_MARGIN}
+    # what rules mtaal_tables and multitask_report write, each from its own partition
+    tables, report = tmp_path / "mtaal/tables", tmp_path / "report"
+    write_tables(rounds_from_store(read_store([partitions[0]])), settings["report_after_round"],
+                 {"rounds": tables / "rounds.parquet", "final": tables / "final_f1.parquet",
+                  "final_md": tables / "final_f1.md", "diversity": tables / "query_diversity.parquet",
+                  "diversity_md": tables / "query_diversity.md"})
+    write_report(partitions[1], corpus_stats, sequences, report, M.ENCODER, REGISTRY_TYPES)
+    reported_files = sorted((ROOT / "config/reported").glob("*.csv"))
+    before = C.judge_claims(C.Context(
+        store=read_store(partitions), report_after_round=settings["report_after_round"],
+        diversity=pd.read_parquet(tables / "query_diversity.parquet"),
+        fig4_points=pd.read_parquet(report / "fig4_stl_correlation.parquet"), alpha=ALPHA, margin=MARGIN,
+        correlation_margin=R_MARGIN, multitask_report=str(report), registry_types=REGISTRY_TYPES),
+        C.load_reported(reported_files), "test")
+    after = C.write_claims(partitions, corpus_stats, sequences, M.ENCODER, reported_files, settings,
+                           REGISTRY_TYPES, "test", tmp_path / "claims.parquet", tmp_path / "claims.md",
+                           str(report))
+    pd.testing.assert_frame_equal(after, before)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "claims.parquet"), before)
+    ours = after[after["basis"] == C.RUNS].set_index("claim_id")
+    # both claims were judged on data, not left without it
+    assert "ncbi_disease distinct_words: MTAAL 38.0 ± 3.0 vs random 26.0 ± 3.0 (3 / 3 repeats)" in ours.loc[
+        5, "evidence"]
+    assert ours.loc[5, "n"] > 0 and ours.loc[8, "n"] == len(M.TASKS)
+    assert ours.loc[8, "evidence"].startswith("density r = ")

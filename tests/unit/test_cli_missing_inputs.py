@@ -20,8 +20,9 @@ CASES = {
     ("multitask-report",): ["DIR/store/paper=multitask (make it with `mtaal store --results",
                             "DIR/tables/wordpiece_minilm.parquet (make it with `mtaal wordpiece-table"],
     ("claims",): ["DIR/store (make it with `mtaal store --results",
-                  "DIR/mtaal/tables/query_diversity.parquet (make it with `mtaal mtaal-tables --results",
-                  "report/fig4_stl_correlation.parquet (make it with `mtaal multitask-report --results"],
+                  "DIR/tables/corpus_stats.parquet (make it with `mtaal corpus-stats --results",
+                  "DIR/tables/wordpiece_minilm.parquet (make it with `mtaal wordpiece-table --encoder minilm "
+                  "--results"],
     ("figures",): ["DIR/store (make it with `mtaal store --results"],
     ("report",): ["no table to render under DIR"],
 }

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from mtaal.corpora.registry import default_registry
 from mtaal.errors import MtaalError
 from mtaal.results.aggregate import prediction_interval
 from mtaal.results.compare import (
@@ -23,6 +24,7 @@ from mtaal.results.compare import (
 from mtaal.results.store import SCHEMA
 
 HEADER = ",".join(REPORTED_COLUMNS)
+REGISTRY_TYPES = default_registry().entity_types()  # the test config's registry (config/corpora.yaml)
 
 
 def _store_rows(**fixed):
@@ -130,7 +132,7 @@ def test_cells_printed_twice_stay_two_rows_and_average_rows_are_means_over_their
     coverage = pd.DataFrame({"dataset": ["cdr_chemical", "scai_chemical", "chebi_chemical"],
                              "status": ["built", "built", "skipped"],
                              "reason": [None, None, "ChEBI patents are not in the mirror (get them at ...)"]})
-    rep = Reproduction(store=store, report_after_round={}, coverage=coverage)
+    rep = Reproduction(store=store, report_after_round={}, coverage=coverage, registry_types=REGISTRY_TYPES)
     table = compare(reported, rep, "default").set_index(["table", "row", "column"])
     t2 = table.loc[("Table 2", "CHEMICAL / CDR", "F_1 / TEST")]
     t4 = table.loc[("Table 4", "CHEMICAL / CDR", "Ablation amount / 0.00")]
@@ -150,6 +152,23 @@ def test_cells_printed_twice_stay_two_rows_and_average_rows_are_means_over_their
     assert ablated["status"] == NOT_REPRODUCED and ablated["reason"] == "not run at this tier (ablation 0.25)"
 
 
+def test_average_rows_group_tasks_by_their_runs_entity_type_else_the_config_s_registry(tmp_path):
+    store = _multitask_store({("stl", "cdr_chemical", 0.0): {1: 0.9},
+                              ("stl", "scai_chemical", 0.0): {1: 0.7}})
+    store.loc[store["dataset"] == "scai_chemical", "entity_type"] = "gene"  # its run says so, not its name
+    t2 = "multitask,Table 2,{},F_1 / TEST,paper,{},stl,biobert,test,0,word_io_f1,value,0.9,0.9,"
+    reported = _reported(tmp_path, [t2.format(f"R{i}", task) for i, task in enumerate(
+        ["cdr_chemical", "scai_chemical", "chebi_chemical", "group:chemical", "group:gene"])])
+    # this config's registry, not the repository's: ChEBI (no runs) is gene here; CDR's runs outrank it
+    config_registry = {"chebi_chemical": "gene", "cdr_chemical": "species", "scai_chemical": "chemical"}
+    rep = Reproduction(store=store, report_after_round={}, registry_types=config_registry)
+    table = compare(reported, rep, "default").set_index("row")
+    assert table.loc["R3", "mean"] == pytest.approx(0.9) and table.loc["R3", "units"] == "1 of 1 tasks"
+    assert table.loc["R4", "mean"] == pytest.approx(0.7) and table.loc["R4", "units"] == "1 of 2 tasks"
+    with pytest.raises(MtaalError, match="chebi_chemical has no runs in the store and no single entity type"):
+        compare(reported, Reproduction(store=store, report_after_round={}), "default")
+
+
 def test_third_party_columns_are_references_never_joined(tmp_path):
     store = _multitask_store({("stl", "cdr_chemical", 0.0): {1: 0.9}})
     reported = _reported(tmp_path, [
@@ -157,7 +176,8 @@ def test_third_party_columns_are_references_never_joined(tmp_path):
         "entity_f1,"
         "value,0.907,0.907,",
     ])
-    row = compare(reported, Reproduction(store=store, report_after_round={}), "default").iloc[0]
+    rep = Reproduction(store=store, report_after_round={}, registry_types=REGISTRY_TYPES)
+    row = compare(reported, rep, "default").iloc[0]
     assert row["status"] == REFERENCE and math.isnan(row["mean"]) and row["reported"] == 0.907
 
 
@@ -177,7 +197,7 @@ def test_counts_of_table_1_come_from_the_corpus_statistics(tmp_path):
         "multitask,Table 1,CELL LINE / CLL,Type,paper,cll_cellline,,,all,0,document_type,value,,AA,",
     ])
     rep = Reproduction(store=_mtaal_store({}), report_after_round={}, corpus_stats=corpus_stats,
-                       mtaal_sentences=sentences)
+                       mtaal_sentences=sentences, registry_types=REGISTRY_TYPES)
     table = compare(reported, rep, "default")
     assert table["mean"].tolist()[:3] == [793.0, 1433.0, 250.0]
     assert table["status"].tolist() == [REPRODUCED] * 3 + [NOT_REPRODUCED]
@@ -223,7 +243,8 @@ def test_sequence_counts_of_section_6_and_their_group_average(tmp_path):
         section6.format("CELL LINE / CLL", "cll_cellline") + "value,14,14,",
         section6.format("SPECIES / average", "group:species") + "value,263,263,",
     ])
-    rep = Reproduction(store=_mtaal_store({}), report_after_round={}, sequences=sequences)
+    rep = Reproduction(store=_mtaal_store({}), report_after_round={}, sequences=sequences,
+                       registry_types=REGISTRY_TYPES)
     table = compare(reported, rep, "default").set_index("row")
     assert table.loc["CELL LINE / CLL", "mean"] == 20
     species = table.loc["SPECIES / average"]

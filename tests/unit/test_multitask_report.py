@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mtaal.corpora.registry import entity_type_of
+from mtaal.corpora.registry import default_registry, entity_type_of
 from mtaal.multitask import report
 from mtaal.multitask.data import n_kept
 from mtaal.multitask.identity import SKIP_REASONS, run_identity
@@ -26,6 +26,7 @@ from mtaal.multitask.report.tables import (
 from mtaal.results.store import partition_path, read_store, write_store
 
 ENCODER = "minilm"
+REGISTRY_TYPES = default_registry().entity_types()  # the test config's registry (config/corpora.yaml)
 TASKS = {"cll_cellline": 0.60, "cdr_chemical": 0.80, "bc2gm_gene": 0.70}  # STL test word F1 at ablation 0
 TRAIN_TOTAL = {"cll_cellline": 100, "cdr_chemical": 900, "bc2gm_gene": 1200}
 MTL_GAIN = {"cll_cellline": 0.06, "cdr_chemical": -0.01, "bc2gm_gene": 0.03}
@@ -245,7 +246,7 @@ def inputs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def written(inputs):
     _, store, corpus_path, sequence_path, out = inputs
-    write_report(store, corpus_path, sequence_path, out, ENCODER)
+    write_report(store, corpus_path, sequence_path, out, ENCODER, REGISTRY_TYPES)
     return out
 
 
@@ -329,8 +330,13 @@ def test_entity_types_are_the_runs_not_the_registrys(inputs):
     assert stl.set_index("entity_type")["train_total"].to_dict() == {
         "cell_line": TRAIN_TOTAL["cll_cellline"], "gene": TRAIN_TOTAL["bc2gm_gene"],
         "widget": TRAIN_TOTAL["cdr_chemical"]}
-    table1 = table1_mentions(pd.read_parquet(corpus_path), scores)
+    corpus = pd.read_parquet(corpus_path)
+    runless = corpus[corpus["dataset"] == "cll_cellline"].assign(dataset="linnaeus_species")
+    # a task without runs: the config's registry's type (here not the repository's "species")
+    table1 = table1_mentions(pd.concat([corpus, runless]), scores,
+                             {**REGISTRY_TYPES, "linnaeus_species": "organism", "cdr_chemical": "gene"})
     assert set(table1.loc[table1["task"] == "cdr_chemical", "entity_type"]) == {"widget"}
+    assert set(table1.loc[table1["task"] == "linnaeus_species", "entity_type"]) == {"organism"}
 
 
 def test_skipped_runs_and_tasks_are_rows_marked_skipped(inputs):
@@ -485,7 +491,7 @@ def test_table7_entity_level_beside_word_level(written):
 def test_no_runs_gives_empty_tables_and_no_runs_figures(inputs, tmp_path):
     _, _, corpus_path, sequence_path, _ = inputs
     out = tmp_path / "empty"
-    write_report(tmp_path / "no_store", corpus_path, sequence_path, out, ENCODER)
+    write_report(tmp_path / "no_store", corpus_path, sequence_path, out, ENCODER, REGISTRY_TYPES)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == report.output_files()
     assert read(out, "table2_stl").empty and "mean" in read(out, "table2_stl").columns
     assert read(out, "table3_mtl_vs_stl").columns.tolist() == TABLE3_COLUMNS
@@ -496,7 +502,7 @@ def test_no_runs_gives_empty_tables_and_no_runs_figures(inputs, tmp_path):
 def test_tables_keep_their_schema_when_empty(written, inputs, tmp_path):
     _, _, corpus_path, sequence_path, _ = inputs
     out = tmp_path / "empty"
-    write_report(tmp_path / "no_store", corpus_path, sequence_path, out, ENCODER)
+    write_report(tmp_path / "no_store", corpus_path, sequence_path, out, ENCODER, REGISTRY_TYPES)
     for name in [*report.TABLES, *report.EXTRA_TABLES]:
         if name == "table1_mentions":  # built from corpus_stats, never empty here
             continue
@@ -520,7 +526,8 @@ def test_stl_only_tier_still_writes_everything(inputs, tmp_path):
     stl_only = [r for r in runs if "/stl/" in str(r) and "seed1" in str(r)]
     out = tmp_path / "stl_only"
     write_store(tmp_path / "store", [], stl_only)
-    write_report(partition_path(tmp_path / "store", "multitask"), corpus_path, sequence_path, out, ENCODER)
+    write_report(partition_path(tmp_path / "store", "multitask"), corpus_path, sequence_path, out, ENCODER,
+                 REGISTRY_TYPES)
     table = read(out, "table2_stl")
     assert task_row(table, "bc2gm_gene", split="test", metric="word_f1")["n_seeds"] == 1
     assert read(out, "table3_mtl_vs_stl_tests")["p_value"].isna().all()

@@ -87,6 +87,13 @@ def test_a_task_has_the_one_entity_type_of_its_labels():
         entity_type_of("nope_gene")
 
 
+def test_the_registry_s_entity_types_are_its_one_type_datasets():
+    registry = load_registry(DEFAULT_REGISTRY)
+    types = registry.entity_types()
+    assert types["cll_cellline"] == "cell_line" and "bc5cdr" not in types
+    assert types == {name: entity_type_of(name) for name in registry.datasets if name != "bc5cdr"}
+
+
 def test_the_held_out_entity_groups_are_the_registry_types_of_the_huner_tasks():
     schema = yaml.safe_load((DEFAULT_REGISTRY.parent / "schema" / "config.schema.yaml").read_text())
     groups = schema["properties"]["multitask"]["properties"]["entity_groups"]["items"]["enum"]

@@ -1,6 +1,7 @@
 """Multitask NER runs -> the tables and figures of Rodriguez, Nguyen & McInnes (J Biomed Inform 2022).
 
-Entry point: :func:`write_report` ``(store_partition, corpus_stats, sequence_table, out_dir, encoder)``.
+Entry point: :func:`write_report` ``(store_partition, corpus_stats, sequence_table, out_dir, encoder,
+registry_types)``.
 The runs are the results store's (:mod:`mtaal.results.store`, its ``paper=multitask`` partition), made one
 score table by :mod:`.runs`; the tables' data made by :mod:`.tables` (from :mod:`.summary`), rendered by
 :mod:`.markdown` and drawn by :mod:`.figures`.
@@ -27,7 +28,7 @@ Every table is tidy parquet plus a markdown rendering; every figure is PNG + SVG
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -127,10 +128,12 @@ def _write_table(frame: pd.DataFrame, out_dir: Path, name: str, markdown: str | 
 
 
 def write_report(
-    store_partition: Path, corpus_stats: Path, sequence_table: Path, out_dir: Path, encoder: str
+    store_partition: Path, corpus_stats: Path, sequence_table: Path, out_dir: Path, encoder: str,
+    registry_types: Mapping[str, str],
 ) -> pd.DataFrame:
     """Read ``encoder``'s runs from the results store's ``paper=multitask`` partition and write all tables
     (``.parquet`` + ``.md``) and figures (``.png`` + ``.svg``) under ``out_dir`` (see :func:`output_files`).
+    ``registry_types``: the config's corpus registry's entity types, for Table 1's tasks without runs.
     Returns the score table (``scores.parquet``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +152,7 @@ def write_report(
     _write_table(scores, out_dir, "scores")
 
     def table1() -> None:
-        table = table1_mentions(stats_table, scores)
+        table = table1_mentions(stats_table, scores, registry_types)
         _write_table(table, out_dir, "table1_mentions", table1_markdown(table))
 
     def table2() -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mtaal.corpora.registry import entity_type_of
 from mtaal.multitask.report.summary import (
     ENTITY_PRF,
     SUMMARY_COLUMNS,
@@ -23,6 +22,7 @@ from mtaal.multitask.report.summary import (
     task_order,
     trained_rows,
 )
+from mtaal.results.store import task_entity_types
 
 # -------------------------------------------------------------------------------- Table 1
 
@@ -40,14 +40,17 @@ TABLE1_COLUMNS = [
 ]
 
 
-def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame, registry_types: Mapping[str, str]
+                    ) -> pd.DataFrame:
     """Paper Table 1: mentions (and documents / sentences / tokens) per HUNER task and split; a task's entity
-    type is its runs' (the store's), the corpus registry's for a task without runs."""
+    type is its runs' (the store's), the config's corpus registry's (``registry_types``:
+    :meth:`~mtaal.corpora.registry.Registry.entity_types`) for a task without runs."""
     run_tasks = set(scores["task"].dropna())
     run_types = dict(zip(scores["task"], scores["entity_type"], strict=True))
     stats_rows = corpus_stats[(corpus_stats["paper"] == "huner") | corpus_stats["dataset"].isin(run_tasks)]
     table = stats_rows.rename(columns={"dataset": "task"}).assign(status="built")
-    table["entity_type"] = [run_types[t] if t in run_types else entity_type_of(t) for t in table["task"]]
+    types = task_entity_types(scores.rename(columns={"task": "dataset"}), table["task"], registry_types)
+    table["entity_type"] = table["task"].map(types)
     skipped = set(scores.loc[scores["status"] == "skipped", "task"].dropna()) - set(
         scores.loc[scores["status"] == "trained", "task"]
     )
