@@ -41,7 +41,6 @@ rule results_store:
 rule results_compare:
     input:
         store=list(STORE.values()),
-        diversity="results/mtaal/tables/query_diversity.parquet",
         corpus_stats="results/tables/corpus_stats.parquet",
         coverage="results/tables/corpus_coverage.parquet",
         splits=expand("results/corpora/{dataset}/mtaal_split.parquet", dataset=MTAAL["datasets"]),

@@ -11,7 +11,6 @@ with rule_logging(snakemake.log):
     reproduction = Reproduction(
         store=read_store(inputs.store),
         report_after_round=snakemake.params.report_after_round,
-        diversity=pd.read_parquet(inputs.diversity),
         corpus_stats=pd.read_parquet(inputs.corpus_stats),
         coverage=pd.read_parquet(inputs.coverage),
         sequences=pd.read_parquet(inputs.sequences),

@@ -210,7 +210,6 @@ def run_results(args: argparse.Namespace, config: dict, registry) -> None:
     reproduction = C.Reproduction(
         store=read_store(store_dir),
         report_after_round=config["mtaal"]["report_after_round"],
-        diversity=optional(root / "mtaal" / "tables" / "query_diversity.parquet"),
         corpus_stats=optional(tables / "corpus_stats.parquet"),
         coverage=optional(tables / "corpus_coverage.parquet"),
         sequences=(preferred or [t for t in sequences if t is not None] or [None])[0],

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from mtaal.active.metrics import ALL_O_PREFIX
-from mtaal.active.report import at_report_round
+from mtaal.active.report import at_report_round, query_diversity
 from mtaal.errors import MtaalError
 from mtaal.results.aggregate import prediction_interval
-from mtaal.results.store import SKIPPED_PREFIX, task_entity_types
+from mtaal.results.store import SKIPPED_PREFIX, rounds_from_store, task_entity_types
 
 REPORTED_COLUMNS = [
     "paper",
@@ -163,7 +163,6 @@ class Reproduction:
 
     store: pd.DataFrame
     report_after_round: Mapping[str, int]
-    diversity: pd.DataFrame | None = None  # MTAAL Table 4: dataset, variant, statistic, mean, std, n_repeats
     corpus_stats: pd.DataFrame | None = None  # mtaal.corpora.stats.STATS_COLUMNS
     mtaal_sentences: pd.DataFrame | None = None  # dataset, split (labeled/unlabeled/test), sentences
     coverage: pd.DataFrame | None = None  # dataset, status, reason
@@ -177,6 +176,9 @@ class Reproduction:
         store = self.store
         self.mtaal_final = mtaal_report_rounds(store, self.report_after_round)
         self.multitask_final = store[(store["paper"] == "multitask") & store["final"].astype(bool)]
+        # MTAAL Table 4 (dataset, variant, statistic, mean, std, n_repeats) as the MTAAL tables compute it
+        studied = (store["paper"] == "mtaal") & (store["experiment"] == "diversity")
+        self.diversity = query_diversity(rounds_from_store(store)) if studied.any() else None
         skipped, known = {}, set()
         if self.coverage is not None:
             rows = self.coverage[self.coverage["status"] != "built"]

@@ -277,3 +277,29 @@ def test_cli_store_and_compare_work_on_a_partial_results_folder(tmp_path, capsys
                       & (table["dataset"] == "ncbi_disease")].set_index("split")["mean"]
     assert sentences.to_dict() == {"labeled": 20, "unlabeled": 80, "test": 10}
     assert (results / "results/comparison_mtaal.md").read_text().startswith("# MTAAL (Zhou et al. 2021)")
+
+
+def test_table_4_cells_are_the_diversity_runs_queries_in_the_store(tmp_path):
+    """Table 4 from the store's diversity runs (their last round's query counts), mean and std over repeats;
+    a store without the diversity study leaves the cells unreproduced."""
+    from mtaal.results.store import read_store, write_store
+    from tests.unit.test_active_report import run_rows
+
+    runs = []
+    for seed, words in ((1, 30), (2, 36), (3, 33)):
+        path = tmp_path / f"run{seed}" / "rounds.parquet"
+        path.parent.mkdir()
+        queried = [(0, 0, 0, 0, 0), (5, 5, 10, 1, 1), (10, 10, words, 4, 3)]  # cumulative per round
+        run_rows("ncbi_disease", "mtl-lc", seed, 3, [0.1, 0.2, 0.3], queried, "diversity").to_parquet(path)
+        runs.append(path)
+    write_store(tmp_path / "store", runs, [])
+    cell = "mtaal,Table 4,NCBI / LC,# words,paper,ncbi_disease,mtl-lc,,unlabeled,0,distinct_words"
+    reported = _reported(tmp_path, [f"{cell},mean,3973,3973,", f"{cell},std,16,16,"])
+    table = compare(reported, Reproduction(store=read_store(tmp_path / "store"),
+                                           report_after_round={"ncbi_disease": 2}), "tiny")
+    mean, std = table.iloc[0], table.iloc[1]
+    assert mean["status"] == REPRODUCED and mean["mean"] == pytest.approx(33.0) and mean["n"] == 3
+    assert std["mean"] == pytest.approx(3.0)  # the std over the three repeats, as the paper prints it
+    curves_only = _mtaal_store({"mtl-lc": {1: 0.7}})
+    table = compare(reported, Reproduction(store=curves_only, report_after_round={"ncbi_disease": 2}), "tiny")
+    assert set(table["status"]) == {NOT_REPRODUCED}
