@@ -151,6 +151,8 @@ rule mtaal_run:
         embedding="word2vec|glove|user",
         variant="|".join(MTAAL["variants"]),
         seed=r"\d+",
+    # the longest jobs of a tier: started first, so no core idles at the end waiting on one
+    priority: 10
     threads: 1
     resources:
         mem_mb=3000,

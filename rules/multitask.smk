@@ -91,6 +91,8 @@ rule multitask_mtl:
         "results/logs/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.log",
     benchmark:
         "results/benchmarks/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.tsv"
+    # the longest transformer runs: start as soon as their inputs exist, not after the short ones
+    priority: 10
     threads: 1
     resources:
         mem_mb=8000,
@@ -120,6 +122,8 @@ rule multitask_mtl_without:
         "results/logs/multitask/{encoder}/mtl_without/{group}/ablation{fraction}/seed{seed}.log",
     benchmark:
         "results/benchmarks/multitask/{encoder}/mtl_without/{group}/ablation{fraction}/seed{seed}.tsv"
+    # long, and the fine-tuning runs wait on it: start as soon as its inputs exist
+    priority: 10
     threads: 1
     resources:
         mem_mb=8000,
