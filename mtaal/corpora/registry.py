@@ -100,8 +100,8 @@ class Registry:
 
     def entity_types(self) -> dict[str, str]:
         """dataset -> its entity type, for every one-type dataset (each HUNER task; not ``bc5cdr``)."""
-        return {name: next(iter(set(spec.entity_types.values()))) for name, spec in self.datasets.items()
-                if len(set(spec.entity_types.values())) == 1}
+        types = {name: set(spec.entity_types.values()) for name, spec in self.datasets.items()}
+        return {name: one for name, kinds in types.items() if len(kinds) == 1 for one in kinds}
 
 
 def load_registry(path: str | Path = DEFAULT_REGISTRY) -> Registry:

@@ -177,8 +177,7 @@ class Reproduction:
         self.mtaal_final = mtaal_report_rounds(store, self.report_after_round)
         self.multitask_final = store[(store["paper"] == "multitask") & store["final"].astype(bool)]
         # MTAAL Table 4 (dataset, variant, statistic, mean, std, n_repeats) as the MTAAL tables compute it
-        studied = (store["paper"] == "mtaal") & (store["experiment"] == "diversity")
-        self.diversity = query_diversity(rounds_from_store(store)) if studied.any() else None
+        self.diversity = query_diversity(rounds_from_store(store))
         skipped, known = {}, set()
         if self.coverage is not None:
             rows = self.coverage[self.coverage["status"] != "built"]
@@ -227,8 +226,6 @@ def _mtaal_score(row, rep: Reproduction) -> Cell:
 
 def _mtaal_diversity(row, rep: Reproduction) -> Cell:
     table = rep.diversity
-    if table is None:
-        return _missing("")
     pick = table[(table["dataset"] == row.dataset) & (table["variant"] == row.setting)
                  & (table["statistic"] == row.metric)]
     if pick.empty:

@@ -46,10 +46,10 @@ def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame, registry_t
     type is its runs' (the store's), the config's corpus registry's (``registry_types``:
     :meth:`~mtaal.corpora.registry.Registry.entity_types`) for a task without runs."""
     run_tasks = set(scores["task"].dropna())
-    run_types = dict(zip(scores["task"], scores["entity_type"], strict=True))
     stats_rows = corpus_stats[(corpus_stats["paper"] == "huner") | corpus_stats["dataset"].isin(run_tasks)]
     table = stats_rows.rename(columns={"dataset": "task"}).assign(status="built")
-    types = task_entity_types(scores.rename(columns={"task": "dataset"}), table["task"], registry_types)
+    tasks = [*table["task"], *sorted(run_tasks)]  # a run's task may lack corpus stats
+    types = task_entity_types(scores.rename(columns={"task": "dataset"}), tasks, registry_types)
     table["entity_type"] = table["task"].map(types)
     skipped = set(scores.loc[scores["status"] == "skipped", "task"].dropna()) - set(
         scores.loc[scores["status"] == "trained", "task"]
@@ -60,7 +60,7 @@ def table1_mentions(corpus_stats: pd.DataFrame, scores: pd.DataFrame, registry_t
         [
             {
                 "task": t,
-                "entity_type": run_types[t],
+                "entity_type": types[t],
                 "split": s,
                 "status": "skipped" if t in skipped else "not in corpus stats",
             }
