@@ -228,9 +228,10 @@ def run_training(
             best_epoch,
             seconds,
         )
-        write_resume_state(
-            ckpt_path, fingerprint, epoch, model, optimizer, scheduler, device, rows, best_epoch
-        )
+        if epoch < settings.epochs or settings.keep_checkpoint:  # after the last, the run files follow
+            write_resume_state(
+                ckpt_path, fingerprint, epoch, model, optimizer, scheduler, device, rows, best_epoch
+            )
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < settings.epochs:
             log.info("%s: stopping after epoch %d as asked", out, epoch)
             return None

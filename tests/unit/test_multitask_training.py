@@ -3,6 +3,7 @@
 Runs use a tiny randomly initialised BERT saved to a temporary directory (offline, seconds on a CPU).
 """
 
+import copy
 import json
 from collections import Counter
 from fractions import Fraction
@@ -392,3 +393,36 @@ def test_the_authors_optimiser_adam_constant_rate_no_clipping_heads_included(mon
         TrainSettings(optimizer="sgd")
     with pytest.raises(ConfigError, match="schedule"):
         TrainSettings(schedule="cosine")
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "adam"])
+def test_fused_optimiser_steps_as_the_per_tensor_loop(optimizer):
+    # The fused kernel is a speed choice only: three steps from the same gradients land on the per-tensor
+    # update (groups and weight decay as make_optimizer sets them) up to float rounding.
+    train = TrainSettings(optimizer=optimizer, weight_decay=0.1, learning_rate=1e-2)
+    torch.manual_seed(0)
+    fused_model = MultiTaskTagger(tiny_encoder(), {"a_x": 3})
+    loop_model = copy.deepcopy(fused_model)
+    before = copy.deepcopy(fused_model.state_dict())
+    fused = make_optimizer(fused_model, train)
+    assert all(group["fused"] for group in fused.param_groups)
+    loop = type(fused)(
+        [{**{k: v for k, v in g.items() if k not in ("params", "fused")},
+          "params": [dict(loop_model.named_parameters())[n] for n in names_of(fused_model, g["params"])]}
+         for g in fused.param_groups],
+        foreach=False,
+    )
+    for step in range(3):
+        for a, b in zip(fused_model.parameters(), loop_model.parameters(), strict=True):
+            grad = torch.randn(a.shape, generator=torch.Generator().manual_seed(step))
+            a.grad, b.grad = grad.clone(), grad.clone()
+        fused.step()
+        loop.step()
+    for (name, a), b in zip(fused_model.named_parameters(), loop_model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+        assert not torch.equal(a, before[name]), name  # every parameter moved
+
+
+def names_of(model, params):
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    return [by_id[id(p)] for p in params]
