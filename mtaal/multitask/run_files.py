@@ -106,8 +106,10 @@ def write_resume_state(
     device: torch.device,
     rows: list[dict[str, Any]],
     best_epoch: int,
+    best_weights: Mapping[str, torch.Tensor] | None = None,
 ) -> None:
-    """Everything needed to continue after ``epoch``, in one atomic safetensors file."""
+    """Everything needed to continue after ``epoch``, in one atomic safetensors file; ``best_weights``:
+    the best epoch's model when it is an earlier one (test is scored with it at the end)."""
     state = {
         "fingerprint": fingerprint,
         "epoch": epoch,
@@ -118,18 +120,21 @@ def write_resume_state(
         "rows": rows,
         "best_epoch": best_epoch,
     }
+    if best_weights is not None:
+        state["best_model"] = dict(best_weights)
     save_checkpoint(state, path)
 
 
 def restore_resume_state(
     state: Mapping[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
 ) -> tuple[list[dict[str, Any]], int]:
-    """Load a checkpoint's states into the run's objects; returns (epoch rows so far, next epoch)."""
+    """Load a checkpoint's states into the run's objects; returns (epoch rows so far, next epoch, the best
+    epoch's weights when that is an earlier epoch than the checkpointed one, else None)."""
     model.load_state_dict(state["model"])  # tensors on the CPU; load_state_dict moves them
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     set_rng_states(state["rng"])
-    return list(state["rows"]), int(state["epoch"]) + 1
+    return list(state["rows"]), int(state["epoch"]) + 1, state.get("best_model")
 
 
 def save_best_encoder(encoder: nn.Module, target: Path) -> None:

@@ -16,8 +16,9 @@ Every run's identity comes from the run's own files, never from its path: MTAAL'
 columns (:data:`mtaal.active.settings.IDENTITY_SCHEMA`), a transformer run's ``best.json`` ``identity``
 (:data:`mtaal.multitask.identity.RUN_IDENTITY`; entity types from the run's corpus registry).
 
-A transformer run (``step_kind`` ``epoch``, ``step`` the epoch) stores per task and epoch its dev and test
-scores (``split`` dev / test), and besides them, under ``split`` ``train``:
+A transformer run (``step_kind`` ``epoch``, ``step`` the epoch) stores per task and epoch its dev scores
+(``split`` dev), its test scores at the best dev epoch (``split`` test; scored at that epoch
+only), and besides them, under ``split`` ``train``:
 
 * ``train_sequences``: training sequences seen in that epoch (every epoch);
 * ``train_total`` (the task's training sequences before ablation, after a tier's cap), ``train_kept`` (after
@@ -154,7 +155,7 @@ def read_identity(best_path: Path) -> tuple[dict, dict]:
 
 def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
     """A transformer run directory (``best.json`` + ``epochs.parquet``) as store rows: every epoch's dev
-    and test scores and training sequences per task, ``final`` on the best dev epoch, the data record on
+    scores and training sequences per task, the best epoch's test scores, ``final`` on the best dev epoch, the data record on
     it; a skipped run or task as ``skipped_<code>`` rows (module docstring). Returns (experiment, run id,
     rows)."""
     best_path = Path(run_dir) / BEST_FILE
