@@ -155,9 +155,9 @@ def read_identity(best_path: Path) -> tuple[dict, dict]:
 
 def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
     """A transformer run directory (``best.json`` + ``epochs.parquet``) as store rows: every epoch's dev
-    scores and training sequences per task, the best epoch's test scores, ``final`` on the best dev epoch, the data record on
-    it; a skipped run or task as ``skipped_<code>`` rows (module docstring). Returns (experiment, run id,
-    rows)."""
+    scores and training sequences per task, the best epoch's test scores, ``final`` on the best dev epoch,
+    the data record on it; a skipped run or task as ``skipped_<code>`` rows (module docstring). Returns
+    (experiment, run id, rows)."""
     best_path = Path(run_dir) / BEST_FILE
     record, who = read_identity(best_path)
     run_id = multitask_run_id(who)
