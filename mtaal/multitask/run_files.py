@@ -127,7 +127,7 @@ def write_resume_state(
 
 def restore_resume_state(
     state: Mapping[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, dict[str, torch.Tensor] | None]:
     """Load a checkpoint's states into the run's objects; returns (epoch rows so far, next epoch, the best
     epoch's weights when that is an earlier epoch than the checkpointed one, else None)."""
     model.load_state_dict(state["model"])  # tensors on the CPU; load_state_dict moves them

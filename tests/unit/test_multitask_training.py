@@ -296,7 +296,7 @@ def test_test_split_is_scored_once_with_the_best_epochs_weights(encoder_dir, tmp
     straight = run_training(cfg, data, tmp_path / "straight")
     test = straight.epochs[straight.epochs["split"] == "test"]
     assert test["epoch"].tolist() == [1, 1]  # once per task, at the best epoch only
-    assert (straight.epochs[straight.epochs["split"] == "dev"]["epoch"].nunique()) == 3
+    assert straight.epochs[straight.epochs["split"] == "dev"]["epoch"].nunique() == 3
 
     assert run_training(cfg, data, tmp_path / "first", stop_after_epoch=1) is None
     model = MultiTaskTagger(load_encoder(encoder_dir), {"a_x": 3, "b_x": 3})
