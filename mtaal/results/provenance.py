@@ -63,6 +63,27 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name (Linux's cpuinfo), else what ``platform`` says, else 'unknown CPU'."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_description() -> str:
+    """Architecture, CPU model, torch's CPU kernel level and usable cores. The kernel level is there because
+    a run is deterministic on one host only: other kernels round floats otherwise and the curves drift."""
+    import torch  # here: the results scripts import this module and need not load torch
+
+    return (f"{platform.machine()}, {cpu_model()}, torch {torch.backends.cpu.get_cpu_capability()}, "
+            f"{usable_cores()} cores")
+
+
 def git_commit(directory: Path) -> str:
     """HEAD of the workflow's checkout, '+dirty' when it has uncommitted changes; 'unknown' outside git."""
     try:

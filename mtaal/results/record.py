@@ -17,7 +17,6 @@ the runs a tier plans that the record lacks.
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import yaml
 from mtaal.active.report import write_figures
 from mtaal.io import write_parquet, write_text
 from mtaal.results import compare as C
-from mtaal.results.provenance import git_commit, package_versions, usable_cores
+from mtaal.results.provenance import git_commit, machine_description, package_versions
 from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write_run
 from mtaal.workflow import MtaalRun, mtaal_run_plan, study_runs
 
@@ -66,7 +65,7 @@ def _job_row(run: MtaalRun, results: Path, rows: pd.DataFrame) -> dict:
         "max_rss_mb": float(stats.get("max_rss", float("nan"))),
         "rounds": int(rows["step"].max()),
         "commit": git_commit(Path(results).resolve().parent),  # the checkout that ran it
-        "machine": f"{platform.machine()}, {usable_cores()} cores",
+        "machine": machine_description(),
         "tier": str(rows["tier"].iat[0]),
     }
 

@@ -1,6 +1,7 @@
 """A reproduction record: which runs a tier plans, adding finished runs, rebuilding from its store alone."""
 
 import math
+import platform
 
 import pandas as pd
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from mtaal.cli import REPO_CONFIG, load_config
 from mtaal.results import record as R
 from mtaal.results.compare import load_reported
+from mtaal.results.provenance import cpu_model
 from mtaal.workflow import MtaalRun
 
 TIER = [REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers" / "paper.yaml",
@@ -61,6 +63,9 @@ def test_add_then_rebuild_from_the_store_alone(config, tmp_path):
     assert first not in R.missing_runs(record, config) and second in R.missing_runs(record, config)
     jobs = pd.read_csv(record / "jobs.tsv", sep="\t")
     assert jobs[["run_id", "wall_seconds", "rounds"]].values.tolist() == [[first.run_id, 1234.5, 25]]
+    import torch  # the machine line names the CPU kernels, on which a run's floats depend
+
+    assert f"torch {torch.backends.cpu.get_cpu_capability()}" in jobs["machine"].iat[0]
     assert (record / "provenance" / "config.yaml").is_file()
 
     import shutil
@@ -99,3 +104,10 @@ def test_the_committed_record_s_runs_hash_as_their_config_says():
         settings = experiment_settings(run.dataset, run.model, mtaal["variants"][run.setting],
                                        mtaal[run.experiment], mtaal["model"], run.seed)
         assert settings.settings_hash() == run.settings_hash, run.run_id
+
+
+def test_cpu_model_reads_cpuinfo_and_falls_back_when_it_is_missing(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU 9000\n")
+    assert cpu_model(cpuinfo) == "Test CPU 9000"
+    assert cpu_model(tmp_path / "absent") == (platform.processor() or "unknown CPU")
