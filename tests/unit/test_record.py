@@ -5,6 +5,7 @@ import platform
 
 import pandas as pd
 import pytest
+import torch
 
 from mtaal.cli import REPO_CONFIG, load_config
 from mtaal.results import record as R
@@ -63,8 +64,7 @@ def test_add_then_rebuild_from_the_store_alone(config, tmp_path):
     assert first not in R.missing_runs(record, config) and second in R.missing_runs(record, config)
     jobs = pd.read_csv(record / "jobs.tsv", sep="\t")
     assert jobs[["run_id", "wall_seconds", "rounds"]].values.tolist() == [[first.run_id, 1234.5, 25]]
-    import torch  # the machine line names the CPU kernels, on which a run's floats depend
-
+    # the machine line names the CPU kernels, on which a run's floats depend
     assert f"torch {torch.backends.cpu.get_cpu_capability()}" in jobs["machine"].iat[0]
     assert (record / "provenance" / "config.yaml").is_file()
 
