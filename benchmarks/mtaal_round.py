@@ -10,8 +10,10 @@ Variants, each from a fresh learner of the same seed, interleaved in every repea
 * ``before``: the adversarial steps as before this benchmark's commit (two full forward passes a step);
 * ``reuse_encoding``: one encoding for both sides of a step, TD without the decoders' unused BiLSTMs,
   encoder-only gradients (same algorithm: selections must match ``before``; scores within rounding);
-* ``reuse_encoding+distinct_spellings``: also the char BiLSTM run once per distinct spelling in a batch,
-  not once per word (same function of the characters: selections must match; scores within rounding);
+* ``reuse_encoding+distinct_spellings``: also the char BiLSTM run once per distinct spelling, not once
+  per word: a spelling table built on the host per training batch, one per scored pool (the pool scoring
+  and test evaluation compute each spelling of the pool once), the backward direction reading reversed
+  char ids (same function of the characters: selections must match; scores within rounding);
 * ``reuse_encoding+distinct_spellings+length_buckets``: also length-bucketed training batches
   (``length_buckets`` 10: other batches, so other numbers, the same sentences per epoch).
 

@@ -72,18 +72,68 @@ class Vocab:
 # -------------------------------------------------------------------------------- batches
 
 
+class SpellingTable:
+    """The distinct spellings (character id rows) of the tokens added, in order of first appearance.
+
+    Row 0 is the padding spelling (no characters); a token's row is its index into the table. The char
+    BiLSTM runs once per row (:class:`~mtaal.active.network.CharEncoder`), so a batch, or a whole pool
+    scored with one table, computes each spelling once however often it recurs.
+    """
+
+    def __init__(self, vocab: Vocab, max_word_chars: int | None = None):
+        self.vocab = vocab
+        self.max_word_chars = max_word_chars
+        self._rows: list[list[int]] = [[]]
+        self._by_ids: dict[tuple[int, ...], int] = {}
+        self._by_token: dict[str, int] = {}
+        self._tensors: tuple[Tensor, Tensor] | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, token: str) -> int:
+        found = self._by_token.get(token)
+        if found is None:
+            ids = tuple(self.vocab.char_ids(token)[: self.max_word_chars])
+            found = self._by_ids.get(ids)
+            if found is None:
+                found = self._by_ids[ids] = len(self._rows)
+                self._rows.append(list(ids))
+                self._tensors = None
+            self._by_token[token] = found
+        return found
+
+    def add(self, sentences: Iterable[Sequence[str]]) -> SpellingTable:
+        for sentence in sentences:
+            for token in sentence:
+                self.row(token)
+        return self
+
+    def tensors(self) -> tuple[Tensor, Tensor]:
+        """(chars (N, C) long, right-padded with PAD_ID; lengths (N,) long), row 0 all padding, length 0."""
+        if self._tensors is None:
+            lengths = np.array([len(r) for r in self._rows], dtype=np.int64)
+            chars = np.zeros((len(self._rows), max(1, int(lengths.max()))), dtype=np.int64)
+            for i, ids in enumerate(self._rows):
+                chars[i, : len(ids)] = ids
+            self._tensors = torch.from_numpy(chars), torch.from_numpy(lengths)
+        return self._tensors
+
+
 @dataclass
 class Batch:
-    """A padded batch. ``lengths`` and ``char_lengths`` stay on the CPU (the LSTMs index with them).
+    """A padded batch. ``lengths`` and ``spelling_lengths`` stay on the CPU (the LSTMs index with them).
 
-    ``order[j]`` is the position, in the list given to :func:`collate`, of the sentence in row ``j``.
-    Label tensors hold :data:`IGNORE_INDEX` at padding.
+    Characters come as a table of distinct spellings (:class:`SpellingTable`, row 0 padding) and each
+    token's row in it. ``order[j]`` is the position, in the list given to :func:`collate`, of the sentence
+    in row ``j``. Label tensors hold :data:`IGNORE_INDEX` at padding.
     """
 
     word_ids: Tensor  # (B, S) long
-    char_ids: Tensor  # (B, S, C) long
+    spellings: Tensor  # (N, C) long: char ids of each distinct spelling, row 0 padding
+    spelling_lengths: Tensor  # (N,) long, CPU; 0 for row 0
+    spelling_index: Tensor  # (B, S) long: each token's row of ``spellings``, 0 at padding
     lengths: Tensor  # (B,) long, CPU
-    char_lengths: Tensor  # (B, S) long, CPU; 0 at padding
     mask: Tensor  # (B, S) bool, True at real tokens
     ner: Tensor | None = None  # (B, S) long
     nen: Tensor | None = None  # (B, S) long
@@ -102,7 +152,7 @@ class Batch:
         moved = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            keep = f.name in ("lengths", "char_lengths", "order") or value is None
+            keep = f.name in ("lengths", "spelling_lengths", "order") or value is None
             moved[f.name] = value if keep else value.to(device, non_blocking=True)
         return Batch(**moved)
 
@@ -120,11 +170,14 @@ def collate(
     *,
     sort_by_length: bool = False,
     max_word_chars: int | None = None,
+    spellings: SpellingTable | None = None,
     device: torch.device | str = "cpu",
 ) -> Batch:
     """Build a right-padded :class:`Batch` from token lists and per-token label ids.
 
     With ``sort_by_length`` rows are ordered by decreasing length and ``Batch.order`` holds the permutation.
+    ``spellings``: a table shared with other batches (its spellings are added to; the batch carries the
+    whole table), else one of this batch's own; ``max_word_chars`` applies to a batch's own table.
     """
     n = len(sentences)
     if n == 0:
@@ -143,17 +196,13 @@ def collate(
                     )
     order = length_order(lengths) if sort_by_length else np.arange(n)
     max_len = max(lengths)
-    char_rows = [[vocab.char_ids(tok)[:max_word_chars] for tok in sentences[i]] for i in order]
-    max_chars = max(len(c) for row in char_rows for c in row)
-
+    table = SpellingTable(vocab, max_word_chars) if spellings is None else spellings
     word_ids = np.zeros((n, max_len), dtype=np.int64)
-    char_ids = np.zeros((n, max_len, max_chars), dtype=np.int64)
-    char_lengths = np.zeros((n, max_len), dtype=np.int64)
-    for row, (i, chars) in enumerate(zip(order, char_rows, strict=True)):
+    spelling_index = np.zeros((n, max_len), dtype=np.int64)
+    for row, i in enumerate(order):
         word_ids[row, : lengths[i]] = [vocab.word_id(tok) for tok in sentences[i]]
-        for col, ids in enumerate(chars):
-            char_ids[row, col, : len(ids)] = ids
-            char_lengths[row, col] = len(ids)
+        spelling_index[row, : lengths[i]] = [table.row(tok) for tok in sentences[i]]
+    chars, char_lengths = table.tensors()
 
     def label_tensor(labels: Sequence[Sequence[int]] | None) -> Tensor | None:
         if labels is None:
@@ -166,9 +215,10 @@ def collate(
     lengths_t = torch.tensor([lengths[i] for i in order], dtype=torch.long)
     return Batch(
         word_ids=torch.from_numpy(word_ids).to(device),
-        char_ids=torch.from_numpy(char_ids).to(device),
+        spellings=chars.to(device),
+        spelling_lengths=char_lengths,
+        spelling_index=torch.from_numpy(spelling_index).to(device),
         lengths=lengths_t,
-        char_lengths=torch.from_numpy(char_lengths),
         mask=(torch.arange(max_len)[None, :] < lengths_t[:, None]).to(device),
         ner=label_tensor(ner),
         nen=label_tensor(nen),

@@ -7,9 +7,9 @@ Algorithm 1 and the release, which query first) and evaluates it. Every query ro
    step on Eq. 4 (both its labeled and unlabeled terms), on a labeled batch and an unlabeled batch taken in
    turn from seeded shuffles of the two sets (cycling when ``dd_steps`` outruns a set).
 2. **Scoring** the unlabeled pool without gradients, in length-sorted batches of ``scoring_batch_size``
-   (:func:`~mtaal.active.inference.predict_pool`, one batch per call so the per-token probabilities of a big
-   pool are never all held at once: an uncertainty score is reduced per batch). Random sampling scores
-   nothing.
+   (:func:`~mtaal.active.inference.iter_pool_predictions`: one spelling table for the pool, and the
+   per-token probabilities of a big pool are never all held at once: an uncertainty score is reduced per
+   batch). Random sampling scores nothing.
 3. **Selection** of the top ``query_size`` sentences by the strategy (random: seeded, without replacement
    unless ``random_with_replacement``, the release's sampling, whose repeats join the labeled set twice)
    and the oracle step: they move from the unlabeled to the labeled set with their gold labels.
@@ -65,9 +65,9 @@ from tqdm.auto import tqdm
 
 from mtaal import checkpoint
 from mtaal.active import metrics as M
-from mtaal.active.batching import Vocab, bucket_order, collate, iter_batches, length_order
+from mtaal.active.batching import Vocab, bucket_order, collate, iter_batches
 from mtaal.active.data import ALData
-from mtaal.active.inference import predict_pool
+from mtaal.active.inference import iter_pool_predictions
 from mtaal.active.network import MTAALModel
 from mtaal.active.settings import IDENTITY_NAMES, IDENTITY_SCHEMA, ROUND_SCHEMA, ALSettings, seed_streams
 from mtaal.active.strategies import (
@@ -272,11 +272,8 @@ class ActiveLearner:
         sentences = self._sentences(self.data.test)
         idx = self.data.indices(self.data.test)
         predicted: dict[str, list] = {task: [None] * len(sentences) for task in s.tasks}
-        order = length_order([len(x) for x in sentences])
-        for start in range(0, len(order), s.scoring_batch_size):
-            chunk = order[start : start + s.scoring_batch_size]
-            pred = predict_pool(self.model, [sentences[i] for i in chunk], self.vocab,
-                                batch_size=s.scoring_batch_size)
+        for chunk, pred in iter_pool_predictions(self.model, sentences, self.vocab,
+                                                 batch_size=s.scoring_batch_size):
             for task, arrays in pred.probs.items():
                 for i, p in zip(chunk, arrays, strict=True):
                     predicted[task][i] = p.argmax(-1)
@@ -430,13 +427,8 @@ def score_sentences(
     else:
         raise ValueError(f"{type(strategy).__name__} does not score sentences")
     scores = np.empty(len(sentences), dtype=np.float64)
-    order = length_order([len(x) for x in sentences])
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        pred = predict_pool(
-            model, [sentences[i] for i in idx], vocab, batch_size=batch_size,
-            with_probs=not diversity, with_diversity=diversity,
-        )
+    for idx, pred in iter_pool_predictions(model, sentences, vocab, batch_size=batch_size,
+                                           with_probs=not diversity, with_diversity=diversity):
         if diversity:
             scores[idx] = pred.diversity
         else:

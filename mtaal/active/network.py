@@ -160,40 +160,68 @@ class CharEncoder(nn.Module):
         self.lstm = nn.LSTM(char_dim, hidden, batch_first=True, bidirectional=True)
         self.out_dim = 2 * hidden
 
-    #: Run the BiLSTM once per distinct spelling in a batch (its value depends on the characters only, and
-    #: a batch of 32 sentences spells half its words again: ",", "the", "of"...); False: once per word.
+    #: Run the BiLSTM once per distinct spelling (a row of the batch's spelling table: a batch of 32
+    #: sentences spells half its words again: ",", "the", "of"...); False: once per word, as before.
     distinct_spellings: bool = True
 
-    def forward(self, char_ids: Tensor, char_lengths: Tensor) -> Tensor:
-        b, s, c = char_ids.shape
-        flat_lengths = char_lengths.reshape(-1)
-        flat_chars = char_ids.reshape(b * s, c)
-        real = torch.nonzero(flat_lengths > 0).squeeze(1)  # CPU
+    def forward(
+        self, spellings: Tensor, spelling_lengths: Tensor, spelling_index: Tensor,
+        features: Tensor | None = None,
+    ) -> Tensor:
+        """Each token's features (B, S, out_dim), zeros at padding: row ``spelling_index`` of the spelling
+        table's features (``features``, precomputed by :meth:`spelling_features` for a table shared by
+        several batches, or computed here)."""
         if self.distinct_spellings:
-            words = flat_chars[real.to(char_ids.device)]
-            spellings, inverse = torch.unique(words, dim=0, return_inverse=True)
-            spelling_lengths = (spellings != PAD_ID).sum(dim=1).cpu()
-            finals = self._final_states(spellings, spelling_lengths)[inverse]
-        else:
-            finals = self._final_states(flat_chars[real.to(char_ids.device)], flat_lengths[real])
+            table = self.spelling_features(spellings, spelling_lengths) if features is None else features
+            return table[spelling_index]
+        b, s = spelling_index.shape
+        flat = spelling_index.reshape(-1)
+        real = torch.nonzero(flat > 0).squeeze(1)
+        rows = flat[real]
+        finals = self._final_states(spellings[rows], spelling_lengths[rows.cpu()], reverse_ids=False)
         out = finals.new_zeros(b * s, self.out_dim)
-        out[real.to(out.device)] = finals
+        out[real] = finals
         return out.reshape(b, s, self.out_dim)
 
-    def _final_states(self, chars: Tensor, lengths: Tensor) -> Tensor:
+    def spelling_features(self, spellings: Tensor, spelling_lengths: Tensor) -> Tensor:
+        """The features (N, out_dim) of each row of a spelling table, zeros for empty rows (padding)."""
+        real = torch.nonzero(spelling_lengths > 0).squeeze(1)
+        finals = self._final_states(spellings[real.to(spellings.device)], spelling_lengths[real],
+                                    reverse_ids=True)
+        out = finals.new_zeros(len(spelling_lengths), self.out_dim)
+        out[real.to(out.device)] = finals
+        return out
+
+    def _final_states(self, chars: Tensor, lengths: Tensor, *, reverse_ids: bool) -> Tensor:
         """The BiLSTM's final states (fwd ⊕ bwd) of each row of ``chars`` (n, c), ``lengths`` (n,) > 0 on
-        the CPU, in row order."""
+        the CPU, in row order. ``reverse_ids``: the backward direction reads each word's char ids reversed
+        and embedded (no reversal of float tensors, no output sequence kept); else :func:`run_lstm`."""
         # Longest first, in CHAR_CHUNKS chunks each padded only to its own longest word: most words are
         # short, and padding all of them to the batch's longest would mean ~4x the steps.
         by_length = torch.argsort(lengths, descending=True, stable=True)
         finals = []
         for chunk in torch.tensor_split(by_length, min(CHAR_CHUNKS, len(by_length))):
             chunk_lengths = lengths[chunk]
-            embedded = self.embedding(chars[chunk.to(chars.device), : int(chunk_lengths[0])])
-            finals.append(run_lstm(self.lstm, embedded, chunk_lengths)[1])
+            ids = chars[chunk.to(chars.device), : int(chunk_lengths[0])]
+            if reverse_ids:
+                finals.append(self._chunk_final_states(ids, chunk_lengths))
+            else:
+                finals.append(run_lstm(self.lstm, self.embedding(ids), chunk_lengths)[1])
         out = torch.empty_like(torch.cat(finals))
         out[by_length.to(out.device)] = torch.cat(finals)
         return out
+
+    def _chunk_final_states(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        """Both directions over right-padded ``ids`` (n, c); each one's state after a word's last char.
+        The values :func:`run_lstm` gives, without its float gathers (a third of the char encoder's time)."""
+        steps = torch.arange(ids.shape[1])[None, :]
+        last = lengths[:, None] - 1
+        reverse = torch.where(steps <= last, last - steps, steps).to(ids.device)
+        rows, last = torch.arange(len(ids), device=ids.device), last[:, 0].to(ids.device)
+        with torch.autocast(device_type=ids.device.type, enabled=False):
+            fwd = _lstm_direction(self.lstm, self.embedding(ids).float(), reverse=False)
+            bwd = _lstm_direction(self.lstm, self.embedding(ids.gather(1, reverse)).float(), reverse=True)
+        return torch.cat([fwd[rows, last], bwd[rows, last]], dim=-1)
 
 
 class SharedEncoder(nn.Module):
@@ -222,10 +250,10 @@ class SharedEncoder(nn.Module):
         )
         self.out_dim = 2 * hidden
 
-    def forward(self, batch: Batch) -> Tensor:
-        x = torch.cat(
-            [self.word_embedding(batch.word_ids), self.chars(batch.char_ids, batch.char_lengths)], -1
-        )
+    def forward(self, batch: Batch, spelling_features: Tensor | None = None) -> Tensor:
+        """``spelling_features``: the char features of ``batch.spellings``' rows, when precomputed."""
+        chars = self.chars(batch.spellings, batch.spelling_lengths, batch.spelling_index, spelling_features)
+        x = torch.cat([self.word_embedding(batch.word_ids), chars], -1)
         e, _ = run_lstm(self.lstm, self.dropout(x), batch.lengths)
         return e
 
@@ -364,8 +392,8 @@ class MTAALModel(nn.Module):
     def tasks(self) -> tuple[str, ...]:
         return self.settings.ordered_tasks
 
-    def encode(self, batch: Batch) -> Tensor:
-        return self.encoder(batch)
+    def encode(self, batch: Batch, spelling_features: Tensor | None = None) -> Tensor:
+        return self.encoder(batch, spelling_features)
 
     def decode(self, e: Tensor, batch: Batch) -> ModelOutput:
         logits, private = {}, {}
@@ -373,8 +401,8 @@ class MTAALModel(nn.Module):
             logits[task], private[task] = decoder(e, batch.mask, batch.lengths)
         return ModelOutput(e, logits, private)
 
-    def forward(self, batch: Batch) -> ModelOutput:
-        return self.decode(self.encode(batch), batch)
+    def forward(self, batch: Batch, spelling_features: Tensor | None = None) -> ModelOutput:
+        return self.decode(self.encode(batch, spelling_features), batch)
 
     def discriminator_mask(self, batch: Batch) -> Tensor | None:
         """The token mask the per-word discriminators' losses average over (None: per-sentence ones)."""

@@ -93,7 +93,11 @@ def test_collate_pads_sorts_and_keeps_the_permutation(vocab):
     assert batch.mask.sum(1).tolist() == [8, 4, 3, 2]
     assert batch.ner[3].tolist() == [1, 1] + [IGNORE_INDEX] * 6
     assert batch.word_ids[3, 2:].eq(PAD_ID).all()
-    assert batch.char_lengths[1].tolist() == [7, 7, 6, 1, 0, 0, 0, 0]  # aspirin induced asthma .
+    # aspirin induced asthma . : one spelling table row each, 0 at padding, "." shared with sentence 2
+    rows = batch.spelling_index[1].tolist()
+    assert rows[4:] == [0] * 4 and 0 not in rows[:4] and rows[3] == batch.spelling_index[0, 7]
+    assert batch.spelling_lengths[rows[:4]].tolist() == [7, 7, 6, 1] and batch.spelling_lengths[0] == 0
+    assert len(batch.spellings) == 1 + len({w.lower() for s in SENTENCES for w in s})
     assert collate([["zzz-unseen"]], vocab).word_ids.tolist() == [[UNK_ID]]
     with pytest.raises(ValueError, match="sentence 1 has 3 tokens and 2 ner labels"):
         collate(SENTENCES, vocab, [NER[0], [0, 0], NER[2], NER[3]])
@@ -143,21 +147,45 @@ def test_model_matches_the_packed_lstms_on_all_words_at_once(vocab, monkeypatch)
 
 
 def test_char_features_once_per_spelling_equal_once_per_word(vocab):
-    # "." and "in" recur; "Aspirin" and "aspirin" are two spellings.
+    # "." and "in" recur; "Aspirin" and "aspirin" are one spelling (characters are lower-cased).
     batch = collate([*SENTENCES, ["aspirin", "in", "."]], vocab)
+    assert batch.spelling_index[0, 0] == batch.spelling_index[4, 0]
     chars = build(vocab).encoder.chars
     results = []
     for distinct in (False, True):
         chars.distinct_spellings = distinct
         chars.zero_grad()
-        out = chars(batch.char_ids, batch.char_lengths)
+        out = chars(batch.spellings, batch.spelling_lengths, batch.spelling_index)
         (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
         results.append((out.detach(), [p.grad.clone() for p in chars.parameters()]))
     (per_word, grads_word), (per_spelling, grads_spelling) = results
     torch.testing.assert_close(per_spelling, per_word, atol=1e-7, rtol=1e-6)
-    assert per_spelling[batch.char_lengths == 0].eq(0).all()  # padding words stay zero
+    assert per_spelling[batch.spelling_index == 0].eq(0).all()  # padding words stay zero
     for a, b in zip(grads_spelling, grads_word, strict=True):
         torch.testing.assert_close(a, b, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_spelling_features_are_the_packed_bilstm_final_states(vocab, chunks, monkeypatch):
+    monkeypatch.setattr(network, "CHAR_CHUNKS", chunks)
+    chars = build(vocab).encoder.chars
+    spellings, lengths = collate(SENTENCES + UNLABELED, vocab).spellings, None
+    lengths = (spellings != PAD_ID).sum(1)
+    weight = torch.linspace(-1, 1, len(spellings) * chars.out_dim).reshape(len(spellings), -1)
+    results = []
+    for packed in (True, False):
+        chars.zero_grad()
+        if packed:
+            real = lengths > 0
+            final = _packed_reference(chars.lstm, chars.embedding(spellings[real]), lengths[real])[1]
+            out = torch.zeros(len(spellings), chars.out_dim).index_put((real,), final)
+        else:
+            out = chars.spelling_features(spellings, lengths)
+        (out * weight).sum().backward()
+        results.append([out.detach()] + [p.grad.clone() for p in chars.parameters()])
+    for want, got in zip(*results, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+    assert results[1][0][0].eq(0).all()  # row 0, the padding spelling
 
 
 def test_length_sorted_batches_cover_the_pool_once():
