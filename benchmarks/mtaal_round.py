@@ -160,6 +160,44 @@ def mean_tokens(data, ids) -> float:
     return float(np.mean([len(data.words[i]) for i in data.indices(list(ids))]))
 
 
+def run_estimates(report: dict, data, ncbi_query_size: int, bc5cdr: Path) -> dict:
+    """The wall time of whole runs from a report's scaling rows: linear fits of the TD pass + task epoch
+    against the labeled set and of the pool scoring against the pool, plus the final variant's DD game and
+    evaluation per round; BC5CDR scaled by its mean sentence length when its corpus is built."""
+    labeled_scaling, pool_scaling = report["scaling"]["labeled"], report["scaling"]["pool"]
+    full = report["summary"][FINAL]["median_seconds"]
+    lab = np.array([[r["labeled"], r["td_pass_s"] + r["task_epoch_s"]] for r in labeled_scaling])
+    per_labeled, train_0 = np.polyfit(lab[:, 0], lab[:, 1], 1)
+    pool = np.array([[r["pool"], r["score_s"]] for r in pool_scaling])
+    per_pool, score_0 = np.polyfit(pool[:, 0], pool[:, 1], 1)
+    fixed = full["dd_game"] + full["evaluate_test"]
+
+    def run_hours(labeled0, pool0, queries, size, token_ratio=1.0, eval_ratio=1.0):
+        total = fixed * eval_ratio  # round 0: evaluation only
+        for r in range(1, queries + 1):
+            total += token_ratio * (train_0 + per_labeled * (labeled0 + r * size)
+                                    + score_0 + per_pool * (pool0 - (r - 1) * size)) + fixed * eval_ratio
+        return round(total / 3600, 2)
+
+    estimates = {
+        "seconds_per_labeled_sentence_td_and_epoch": round(per_labeled, 5),
+        "seconds_per_pool_sentence_scoring": round(per_pool, 6),
+        "td_pass_fraction_of_round": round(full["td_pass"] / sum(full.values()), 3),
+        "ncbi_25_queries_of_64_hours": run_hours(len(data.labeled), len(data.unlabeled), 25, ncbi_query_size),
+        "ncbi_70_queries_of_64_hours": run_hours(len(data.labeled), len(data.unlabeled), 70, ncbi_query_size),
+    }
+    if (bc5cdr / "mtaal_split.parquet").is_file():
+        bc = load_al_data(bc5cdr / "tokens.parquet", bc5cdr / "mtaal_split.parquet",
+                          bc5cdr / "mtaal_labels.json")
+        ratio = mean_tokens(bc, bc.labeled + bc.unlabeled) / mean_tokens(data, data.labeled + data.unlabeled)
+        eval_ratio = len(bc.test) * mean_tokens(bc, bc.test) / (len(data.test) * mean_tokens(data, data.test))
+        estimates["bc5cdr_sentences"] = {"labeled": len(bc.labeled), "unlabeled_pool": len(bc.unlabeled),
+                                         "test": len(bc.test), "token_ratio_vs_ncbi": round(ratio, 3)}
+        estimates["bc5cdr_55_queries_of_128_hours"] = run_hours(len(bc.labeled), len(bc.unlabeled), 55, 128,
+                                                                ratio, eval_ratio)
+    return estimates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the workflow's jobs use 1)")
@@ -168,6 +206,9 @@ def main() -> None:
     parser.add_argument("--bc5cdr", type=Path, default=REPO / "results" / "corpora" / "bc5cdr")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--smoke", type=int, default=None, help="check the script on N sentences")
+    parser.add_argument("--estimates-from", type=Path, default=None,
+                        help="time nothing: recompute the run estimates of this report (e.g. with --bc5cdr "
+                             "built since) and write them back into it")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -175,6 +216,13 @@ def main() -> None:
 
     data = load_al_data(args.data / "tokens.parquet", args.data / "mtaal_split.parquet",
                         args.data / "mtaal_labels.json")
+    if args.estimates_from:
+        report = json.loads(args.estimates_from.read_text())
+        report["estimates_final_variant"] = run_estimates(report, data, report["settings"]["query_size"],
+                                                          args.bc5cdr)
+        args.estimates_from.write_text(json.dumps(report, indent=2) + "\n")
+        print(json.dumps(report["estimates_final_variant"], indent=2))
+        return
     if args.smoke:
         data = data.subset(max_labeled_sentences=args.smoke, max_pool_sentences=3 * args.smoke,
                            max_test_sentences=args.smoke, labeled_seed=0, pool_seed=0, test_seed=0)
@@ -295,37 +343,7 @@ def main() -> None:
     pool_scaling.append({"pool": len(data.unlabeled), "score_s": full["score_pool_and_select"]})
     report["scaling"] = {"labeled": labeled_scaling, "pool": pool_scaling}
 
-    # Linear fits (seconds per sentence) and the wall time of whole runs.
-    lab = np.array([[r["labeled"], r["td_pass_s"] + r["task_epoch_s"]] for r in labeled_scaling])
-    per_labeled, train_0 = np.polyfit(lab[:, 0], lab[:, 1], 1)
-    pool = np.array([[r["pool"], r["score_s"]] for r in pool_scaling])
-    per_pool, score_0 = np.polyfit(pool[:, 0], pool[:, 1], 1)
-    fixed = full["dd_game"] + full["evaluate_test"]
-
-    def run_hours(labeled0, pool0, queries, size, token_ratio=1.0, eval_ratio=1.0):
-        total = fixed * eval_ratio  # round 0: evaluation only
-        for r in range(1, queries + 1):
-            total += token_ratio * (train_0 + per_labeled * (labeled0 + r * size)
-                                    + score_0 + per_pool * (pool0 - (r - 1) * size)) + fixed * eval_ratio
-        return round(total / 3600, 2)
-
-    ncbi_q = settings.query_size
-    estimates = {
-        "seconds_per_labeled_sentence_td_and_epoch": round(per_labeled, 5),
-        "seconds_per_pool_sentence_scoring": round(per_pool, 6),
-        "ncbi_25_queries_of_64_hours": run_hours(len(data.labeled), len(data.unlabeled), 25, ncbi_q),
-        "ncbi_70_queries_of_64_hours": run_hours(len(data.labeled), len(data.unlabeled), 70, ncbi_q),
-    }
-    if (args.bc5cdr / "mtaal_split.parquet").is_file():
-        bc = load_al_data(args.bc5cdr / "tokens.parquet", args.bc5cdr / "mtaal_split.parquet",
-                          args.bc5cdr / "mtaal_labels.json")
-        ratio = mean_tokens(bc, bc.labeled + bc.unlabeled) / mean_tokens(data, data.labeled + data.unlabeled)
-        eval_ratio = len(bc.test) * mean_tokens(bc, bc.test) / (len(data.test) * mean_tokens(data, data.test))
-        estimates["bc5cdr_sentences"] = {"labeled": len(bc.labeled), "unlabeled_pool": len(bc.unlabeled),
-                                         "test": len(bc.test), "token_ratio_vs_ncbi": round(ratio, 3)}
-        estimates["bc5cdr_55_queries_of_128_hours"] = run_hours(len(bc.labeled), len(bc.unlabeled), 55, 128,
-                                                                ratio, eval_ratio)
-    report["estimates_final_variant"] = estimates
+    report["estimates_final_variant"] = run_estimates(report, data, settings.query_size, args.bc5cdr)
     report["load_average_end"] = round(os.getloadavg()[0], 2)
     save()
     shown = ("summary", "lever_probes", "scaling", "estimates_final_variant")
