@@ -95,22 +95,18 @@ def iter_pool_predictions(
 
 
 def predict_pool(
-    model: MTAALModel,
-    sentences: Sequence[Sequence[str]],
-    vocab: Vocab,
-    *,
-    batch_size: int = 256,
-    with_probs: bool = True,
-    with_diversity: bool = False,
+    model: MTAALModel, sentences: Sequence[Sequence[str]], vocab: Vocab, **options
 ) -> PoolPredictions:
-    """Score a whole pool (:func:`iter_pool_predictions`); results come back in input order."""
-    probs: dict[str, list] = {task: [None] * len(sentences) for task in model.tasks} if with_probs else {}
-    diversity = np.empty(len(sentences), dtype=np.float64) if with_diversity else None
-    for idx, pred in iter_pool_predictions(model, sentences, vocab, batch_size=batch_size,
-                                           with_probs=with_probs, with_diversity=with_diversity):
+    """Score a whole pool (:func:`iter_pool_predictions`, which takes ``options``); results in input order."""
+    probs: dict[str, list] = {}
+    diversity = None
+    for idx, pred in iter_pool_predictions(model, sentences, vocab, **options):
         for task, arrays in pred.probs.items():
+            rows = probs.setdefault(task, [None] * len(sentences))
             for i, arr in zip(idx, arrays, strict=True):
-                probs[task][i] = arr
-        if diversity is not None:
+                rows[i] = arr
+        if pred.diversity is not None:
+            if diversity is None:
+                diversity = np.empty(len(sentences), dtype=np.float64)
             diversity[idx] = pred.diversity
     return PoolPredictions(probs=probs, diversity=diversity)
