@@ -213,7 +213,7 @@ class CharEncoder(nn.Module):
 
     def _chunk_final_states(self, ids: Tensor, lengths: Tensor) -> Tensor:
         """Both directions over right-padded ``ids`` (n, c); each one's state after a word's last char.
-        The values :func:`run_lstm` gives, without its float gathers (a third of the char encoder's time)."""
+        The values :func:`run_lstm` gives, without its gathers of float tensors and their backward."""
         steps = torch.arange(ids.shape[1])[None, :]
         last = lengths[:, None] - 1
         reverse = torch.where(steps <= last, last - steps, steps).to(ids.device)
