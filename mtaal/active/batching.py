@@ -88,9 +88,6 @@ class SpellingTable:
         self._by_token: dict[str, int] = {}
         self._tensors: tuple[Tensor, Tensor] | None = None
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
     def row(self, token: str) -> int:
         found = self._by_token.get(token)
         if found is None:

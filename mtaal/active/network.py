@@ -108,16 +108,22 @@ def run_lstm(lstm: nn.LSTM, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]
             out, (h_n, _) = lstm(packed)
             padded, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
             return padded, torch.cat([h_n[-2], h_n[-1]], dim=-1)
-        steps = torch.arange(x.shape[1])[None, :]
         lengths = lengths.cpu()[:, None]
-        valid = steps < lengths
-        # Step t < L of a row of length L <-> step L - 1 - t; padding steps stay put (an involution).
-        reverse = torch.where(valid, lengths - 1 - steps, steps).to(x.device)
+        valid = torch.arange(x.shape[1])[None, :] < lengths
+        reverse = _reversal_index(lengths[:, 0], x.shape[1]).to(x.device)
         fwd = _lstm_direction(lstm, x, reverse=False)
         bwd = _reverse_steps(_lstm_direction(lstm, _reverse_steps(x, reverse), reverse=True), reverse)
         last = torch.arange(x.shape[0], device=x.device), (lengths[:, 0] - 1).to(x.device)
         final = torch.cat([fwd[last], bwd[:, 0]], dim=-1)
         return torch.cat([fwd, bwd], dim=-1) * valid.to(x.device).unsqueeze(-1), final
+
+
+def _reversal_index(lengths: Tensor, width: int) -> Tensor:
+    """(n, width): step t < L of a row of length L <-> step L - 1 - t; padding steps stay put (an
+    involution), so gathering with it reverses each row within its own length."""
+    steps = torch.arange(width)[None, :]
+    last = lengths[:, None] - 1
+    return torch.where(steps <= last, last - steps, steps)
 
 
 def _reverse_steps(x: Tensor, reverse: Tensor) -> Tensor:
@@ -214,10 +220,8 @@ class CharEncoder(nn.Module):
     def _chunk_final_states(self, ids: Tensor, lengths: Tensor) -> Tensor:
         """Both directions over right-padded ``ids`` (n, c); each one's state after a word's last char.
         The values :func:`run_lstm` gives, without its gathers of float tensors and their backward."""
-        steps = torch.arange(ids.shape[1])[None, :]
-        last = lengths[:, None] - 1
-        reverse = torch.where(steps <= last, last - steps, steps).to(ids.device)
-        rows, last = torch.arange(len(ids), device=ids.device), last[:, 0].to(ids.device)
+        reverse = _reversal_index(lengths, ids.shape[1]).to(ids.device)
+        rows, last = torch.arange(len(ids), device=ids.device), (lengths - 1).to(ids.device)
         with torch.autocast(device_type=ids.device.type, enabled=False):
             fwd = _lstm_direction(self.lstm, self.embedding(ids).float(), reverse=False)
             bwd = _lstm_direction(self.lstm, self.embedding(ids.gather(1, reverse)).float(), reverse=True)

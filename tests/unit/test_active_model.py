@@ -169,7 +169,7 @@ def test_char_features_once_per_spelling_equal_once_per_word(vocab):
 def test_spelling_features_are_the_packed_bilstm_final_states(vocab, chunks, monkeypatch):
     monkeypatch.setattr(network, "CHAR_CHUNKS", chunks)
     chars = build(vocab).encoder.chars
-    spellings, lengths = collate(SENTENCES + UNLABELED, vocab).spellings, None
+    spellings = collate(SENTENCES + UNLABELED, vocab).spellings
     lengths = (spellings != PAD_ID).sum(1)
     weight = torch.linspace(-1, 1, len(spellings) * chars.out_dim).reshape(len(spellings), -1)
     results = []
