@@ -29,11 +29,15 @@ def check_config(config: dict) -> None:
         problems.append(f"mtaal.datasets: {', '.join(unsplit)} not in mtaal_data.datasets (no MTAAL split)")
     mtaal = config["mtaal"]
     for study in ("curves", "diversity"):
-        for key in ("variants", "variant_seeds"):
+        for key in ("variants", "variant_seeds", "variant_embeddings"):
             named = mtaal[study].get(key) or []
             if unknown := [name for name in named if name not in mtaal["variants"]]:
                 problems.append(f"mtaal.{study}.{key}: {', '.join(unknown)} not in mtaal.variants "
                                 f"(known: {', '.join(sorted(mtaal['variants']))})")
+        for variant, embeddings in (mtaal[study].get("variant_embeddings") or {}).items():
+            if unknown := [name for name in embeddings if name not in mtaal["embeddings"]]:
+                problems.append(f"mtaal.{study}.variant_embeddings.{variant}: {', '.join(unknown)} not in "
+                                f"mtaal.embeddings ({', '.join(mtaal['embeddings'])})")
     if "user" in mtaal["embeddings"] and not mtaal["user_vectors"]:
         problems.append("mtaal.embeddings: `user` needs mtaal.user_vectors: {path: <vectors file>}")
     multitask = config["multitask"]

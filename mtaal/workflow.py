@@ -54,7 +54,7 @@ def study_for(study: Mapping, dataset: str) -> dict:
 
 
 # A study's keys that choose which runs exist (not how one runs: adding a seed must not rerun the others).
-RUN_CHOICE_KEYS = ("seeds", "variants", "variant_seeds")
+RUN_CHOICE_KEYS = ("seeds", "variants", "variant_seeds", "variant_embeddings")
 
 
 def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
@@ -104,12 +104,14 @@ def mtaal_run_plan(mtaal: Mapping, study: str) -> list[MtaalRun]:
     scheduler) holds the most of a table: the repeated variants (those with ``variant_seeds``: the main
     comparison) at their first seed, then at their further seeds, then the others by seed; within each, the
     tier's variant, dataset and embedding order. Every dataset x embedding (the diversity study: the first
-    embedding only) x variant x seed."""
+    embedding only; a variant named in ``variant_embeddings``: those of its embeddings) x variant x seed."""
     embeddings = mtaal["embeddings"] if study == "curves" else mtaal["embeddings"][:1]
     repeated = set(mtaal[study].get("variant_seeds") or {})
+    per_variant = mtaal[study].get("variant_embeddings") or {}
     ranked = [((variant not in repeated, rank), MtaalRun(study, dataset, embedding, variant, int(seed)))
               for variant, seeds in study_runs(mtaal, study).items() for rank, seed in enumerate(seeds)
-              for dataset in mtaal["datasets"] for embedding in embeddings]
+              for dataset in mtaal["datasets"]
+              for embedding in embeddings if embedding in per_variant.get(variant, embeddings)]
     return [run for _, run in sorted(ranked, key=lambda item: item[0])]  # stable: tier order kept
 
 

@@ -23,15 +23,17 @@ STUDY_KEYS = (
 MODEL_KEYS = ("hidden", "char_dim", "batch_size", "lr", "betas", "adversarial_lr")
 # Paper-or-release switches (FIDELITY.md); absent = ALSettings' defaults, the paper's side.
 OPTIONAL_MODEL_KEYS = ("char_init", "discriminators", "drop_last_batch", "entropy_aggregate", "mnlp_form",
-                       "random_with_replacement", "release_test_shuffle", "length_buckets")
+                       "random_with_replacement", "release_test_shuffle", "length_buckets", "word_vectors")
 
 
 def experiment_settings(
     dataset: str, embedding: str, variant: Mapping, study: Mapping, model: Mapping, seed: int
 ) -> ALSettings:
-    """Map a config variant (tasks, strategy, td, dd), a study's loop settings (``query_size`` a number or
-    a {dataset: n} map) and the model settings."""
+    """Map a config variant (tasks, strategy, td, dd, and optionally ``model``: switches that override the
+    tier's model settings for this variant alone), a study's loop settings (``query_size`` a number or a
+    {dataset: n} map) and the model settings."""
     study = study_for(study, dataset)
+    model = {**model, **(variant.get("model") or {})}
     return ALSettings(
         dataset=dataset,
         embedding=embedding,

@@ -94,6 +94,7 @@ CHECKPOINT_FORMAT = 2  # 2: safetensors + JSON (1 was a torch pickle)
 TEST_SAMPLE_SEED = 0
 TEST_SHUFFLE_STREAM = 7  # third word of the (seed, round, stream) seed of the release test order
 RANDOM_EMBEDDING_DIM = 50
+RELEASE_WORD_DIM = 300  # the release's GoogleNews / glove300d vectors
 OPTIMIZER_NAMES = ("task", "td", "td_encoder", "dd", "dd_encoder")
 
 
@@ -146,7 +147,14 @@ class ActiveLearner:
         self.rng = np.random.default_rng(loop_seq)
         self.vocab = Vocab.build([data.vocab_words])
         vocabulary = sorted(self.vocab.words, key=self.vocab.words.__getitem__)
-        if isinstance(vectors, np.ndarray):
+        if settings.word_vectors == "release_random":
+            # The release's effective start (FIDELITY.md, "Word embeddings"): Keras' default uniform
+            # init in the release's dimension; the vectors file is not read.
+            rng = np.random.default_rng(embedding_seq)
+            self.embeddings = rng.uniform(-0.05, 0.05, size=(len(vocabulary), RELEASE_WORD_DIM))
+            self.embeddings = self.embeddings.astype(np.float32)
+            self.embeddings[0] = 0.0
+        elif isinstance(vectors, np.ndarray):
             # A saved model's own matrix (rows already in vocabulary order): no vector file to re-read.
             self.embeddings = np.asarray(vectors, dtype=np.float32)
         elif vectors is None:
@@ -172,7 +180,8 @@ class ActiveLearner:
         model = MTAALModel(
             self.embeddings, len(self.vocab.chars), len(self.data.ner_labels), len(self.data.nen_labels),
             s.model_settings, hidden=s.hidden, char_dim=s.char_dim, char_init=s.char_init,
-            discriminators=s.discriminators, seed=s.seed, device=self.device,
+            discriminators=s.discriminators, trainable_word_embeddings=s.word_vectors == "release_random",
+            seed=s.seed, device=self.device,
         )
         return model, make_optimizers(model, lr=s.lr, betas=s.betas, adv_lr=s.adversarial_lr)
 

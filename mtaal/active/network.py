@@ -422,15 +422,20 @@ class MTAALModel(nn.Module):
             raise ConfigError("model was built without a diversity discriminator (use_dd=False)")
         return self.dd(e, batch.mask, batch.lengths)
 
-    # Parameter groups, one per party of the games (frozen parameters left out).
+    # Parameter groups, one per party of the games (frozen parameters left out). A trainable word
+    # embedding is the task solver's alone: the release's adversarial encoder solvers take Keras'
+    # trainable weights, which leave out an Embedding built with trainable=False, while its task solver
+    # (no var_list) trains every TF variable, that embedding included.
     def encoder_parameters(self) -> list[nn.Parameter]:
-        return [p for p in self.encoder.parameters() if p.requires_grad]
+        word = self.encoder.word_embedding.weight
+        return [p for p in self.encoder.parameters() if p.requires_grad and p is not word]
 
     def decoder_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.decoders.parameters() if p.requires_grad]
 
     def task_parameters(self) -> list[nn.Parameter]:
-        return self.encoder_parameters() + self.decoder_parameters()
+        word = self.encoder.word_embedding.weight
+        return [word] * word.requires_grad + self.encoder_parameters() + self.decoder_parameters()
 
     def td_parameters(self) -> list[nn.Parameter]:
         return [] if self.td is None else list(self.td.parameters())

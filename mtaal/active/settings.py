@@ -57,7 +57,11 @@ IDENTITY_NAMES = ("paper", "experiment", "variant", "tier")
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = ("rounds", "device")
 # Settings added after checkpoints were written, with their defaults.
-ADDED_DEFAULTS = {"length_buckets": 0}
+ADDED_DEFAULTS = {"length_buckets": 0, "word_vectors": "pretrained"}
+# Word embeddings: the vectors file's rows, frozen (paper); or what the released code actually trains
+# (FIDELITY.md, "Word embeddings"): a random uniform(+-0.05) matrix in the release's 300 dimensions,
+# trained by the task solver (the vectors file then only names the run).
+WORD_VECTORS = ("pretrained", "release_random")
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class ALSettings:
     release_test_shuffle: bool = False
     scoring_batch_size: int = 256
     length_buckets: int = 0
+    word_vectors: str = "pretrained"
     max_pool_sentences: int | None = None
     max_labeled_sentences: int | None = None
     max_test_sentences: int | None = None
@@ -130,7 +135,8 @@ class ALSettings:
             raise ConfigError("ALSettings: warm_start false retrains every round for initial_epochs; "
                               "needs >= 1")
         choices = {"char_init": CHAR_INITS, "discriminators": DISCRIMINATORS,
-                   "entropy_aggregate": ("sum", "max"), "mnlp_form": ("shen", "release")}
+                   "entropy_aggregate": ("sum", "max"), "mnlp_form": ("shen", "release"),
+                   "word_vectors": WORD_VECTORS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"ALSettings.{name}: one of {allowed}, got {getattr(self, name)!r}")

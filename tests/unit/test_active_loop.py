@@ -331,6 +331,45 @@ def test_release_switches_reach_the_strategy_and_the_model(data, tmp_path):
         settings(entropy_aggregate="mean")
 
 
+def test_release_random_word_vectors_start_uniform_and_only_the_task_solver_trains_them(data, tmp_path):
+    from mtaal.active.loop import RELEASE_WORD_DIM, ActiveLearner
+
+    # The vectors file is never read: a path that does not exist is fine.
+    learner = ActiveLearner(settings(word_vectors="release_random"), data, tmp_path / "absent.kv")
+    word = learner.model.encoder.word_embedding.weight
+    assert word.shape == (len(learner.vocab.words), RELEASE_WORD_DIM) and word.requires_grad
+    assert 0.04 < word[1:].abs().max() <= 0.05 and not word[0].any()
+    in_group = {name: any(p is word for group in opt.param_groups for p in group["params"])
+                for name, opt in vars(learner.optimizers).items() if opt is not None}
+    assert in_group == {"task": True, "td": False, "td_encoder": False, "dd": False, "dd_encoder": False}
+    start = word.detach().clone()
+    learner.task_epochs(1)
+    assert not torch.equal(start, word.detach())
+    frozen = ActiveLearner(settings(), data, None).model.encoder.word_embedding.weight
+    assert not frozen.requires_grad
+    # The paper's side keeps the hash every recorded run was written with.
+    assert "word_vectors" not in settings().identity()
+    assert settings(word_vectors="release_random").settings_hash() != settings().settings_hash()
+    with pytest.raises(ConfigError, match="word_vectors"):
+        settings(word_vectors="glove")
+
+
+def test_a_variant_s_model_switches_override_the_tier_s():
+    from mtaal.active.experiment import experiment_settings
+
+    study = {"rounds": 25, "query_size": 64, "initial_epochs": 0, "epochs_per_round": 1, "warm_start": True,
+             "max_pool_sentences": None, "max_labeled_sentences": None, "max_test_sentences": None,
+             "dd_steps": 1}
+    model = {"hidden": 64, "char_dim": 30, "batch_size": 32, "lr": 1e-3, "betas": [0.9, 0.9],
+             "adversarial_lr": 1e-4, "discriminators": "sentence", "entropy_aggregate": "sum"}
+    plain = {"tasks": ["ner", "nen"], "strategy": "diversity", "td": True, "dd": True}
+    word = {**plain, "model": {"discriminators": "word"}}
+    a = experiment_settings("ncbi_disease", "glove", plain, study, model, 1)
+    b = experiment_settings("ncbi_disease", "glove", word, study, model, 1)
+    assert (a.discriminators, b.discriminators) == ("sentence", "word")
+    assert model["discriminators"] == "sentence"  # the tier's settings are left as they were
+
+
 def test_drop_last_batch_drops_the_partial_training_batch(data, monkeypatch):
     from mtaal.active import loop
 

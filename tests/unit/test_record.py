@@ -45,13 +45,16 @@ def fake_run(results, run, f1s):
 def test_the_tier_plans_table_3_and_the_figure_runs_repeated_cells_first(config):
     runs = R.planned_runs(config)
     repeated = set(config["mtaal"]["curves"]["variant_seeds"])
-    # The 8 multi-task runs at seed 1, then at seeds 2 and 3, then the single-task and figure runs.
-    assert [r.variant in repeated for r in runs] == [True] * 24 + [False] * 28
-    assert [r.seed for r in runs[:24]] == [1] * 8 + [2] * 8 + [3] * 8
+    # The 8 multi-task Table 3 runs and the decisive experiment's 8 (3 variants x 2 embeddings, 2 variants
+    # on GloVe alone) at seed 1, then at seeds 2 and 3, then the single-task and figure runs.
+    assert [r.variant in repeated for r in runs] == [True] * 48 + [False] * 28
+    assert [r.seed for r in runs[:48]] == [1] * 16 + [2] * 16 + [3] * 16
     table3 = {(r.variant, r.embedding, r.seed) for r in runs if r.variant in ("mtaal", "mtl-random")}
     assert {("mtaal", "glove", s) for s in (1, 2, 3)} <= table3
     assert {r.dataset for r in runs} == {"ncbi_disease"}
-    assert len(runs) == len(set(runs)) == 8 * 3 + 8 * 2 + 6 * 2  # MT cells x 3 seeds, ST x 1, figures x 1
+    release_vectors = {r.embedding for r in runs if r.variant.endswith("release_vectors")}
+    assert release_vectors == {"glove"}
+    assert len(runs) == len(set(runs)) == 16 * 3 + 8 * 2 + 6 * 2  # MT x 3 seeds, ST x 1, figures x 1
     assert runs[0] == MtaalRun("curves", "ncbi_disease", "glove", "mtaal", 1)
 
 
@@ -111,3 +114,19 @@ def test_cpu_model_reads_cpuinfo_and_falls_back_when_it_is_missing(tmp_path):
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU 9000\n")
     assert cpu_model(cpuinfo) == "Test CPU 9000"
     assert cpu_model(tmp_path / "absent") == (platform.processor() or "unknown CPU")
+
+
+def test_the_current_tier_plans_none_of_the_committed_record_s_runs_again(config):
+    # A record's run is never rerun: today's code and tier give each recorded run its recorded hash, and
+    # the record lacks only runs the tier added.
+    from mtaal.active.experiment import experiment_settings
+    from mtaal.results.store import read_store
+
+    record = REPO_CONFIG.parent / "reproductions" / "ncbi-paper-scale"
+    mtaal = config["mtaal"]
+    runs = read_store(record / "store").drop_duplicates("run_id")
+    for run in runs.itertuples():
+        settings = experiment_settings(run.dataset, run.model, mtaal["variants"][run.setting],
+                                       mtaal[run.experiment], mtaal["model"], run.seed)
+        assert settings.settings_hash() == run.settings_hash, run.run_id
+    assert set(runs["run_id"]) <= {run.run_id for run in R.planned_runs(config)}

@@ -36,3 +36,10 @@ def test_paths_follow_the_rule_templates():
     assert run.run_id == "bc5cdr__glove__mtaal__seed2"
     assert planned_mtaal_runs(MTAAL, "diversity")[:2] == [
         f"results/mtaal/diversity/{d}/word2vec/mtaal/seed3/rounds.parquet" for d in MTAAL["datasets"]]
+
+
+def test_variant_embeddings_limit_a_variant_to_its_embeddings():
+    mtaal = {**MTAAL, "curves": {"variant_embeddings": {"stl_ner-lc": ["glove"]}}}
+    runs = mtaal_run_plan(mtaal, "curves")
+    assert {(r.variant, r.embedding) for r in runs if r.variant == "stl_ner-lc"} == {("stl_ner-lc", "glove")}
+    assert {r.embedding for r in runs if r.variant == "mtaal"} == {"word2vec", "glove"}
