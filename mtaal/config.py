@@ -14,11 +14,12 @@ def check_config(config: dict) -> None:
     problems = []
     split = config["mtaal_data"]
     fractions = [split[f"{name}_fraction"] for name in ("labeled", "unlabeled", "test")]
-    if split["split_mode"] == "pooled" and abs(sum(fractions) - 1.0) > 1e-9:
+    # 1e-6: fractions written with a few decimals; 10 digits show what is off (:g rounded 1.0000001 to 1)
+    if split["split_mode"] == "pooled" and abs(sum(fractions) - 1.0) > 1e-6:
         problems.append(
-            "mtaal_data: labeled_fraction + unlabeled_fraction + test_fraction must be 1 in pooled mode, got "
-            + " + ".join(f"{value:g}" for value in fractions)
-            + f" = {sum(fractions):g}"
+            "mtaal_data: labeled_fraction + unlabeled_fraction + test_fraction must be 1 in pooled mode "
+            "(within 1e-6), got " + " + ".join(f"{value:.10g}" for value in fractions)
+            + f" = {sum(fractions):.10g}"
         )
     datasets = set(config["datasets"])
     for key, named in (("mtaal_data.datasets", split["datasets"]),

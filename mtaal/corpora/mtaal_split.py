@@ -33,10 +33,10 @@ def sentence_table(tokens: pd.DataFrame) -> pd.DataFrame:
 def assign_pool(sentences: pd.DataFrame, settings: Mapping) -> pd.DataFrame:
     """Filter by length and assign each kept sentence to labeled / unlabeled / test (seeded)."""
     labeled, unlabeled, test = (settings[f"{name}_fraction"] for name in POOL_SPLITS)
-    if settings["split_mode"] == "pooled" and abs(labeled + unlabeled + test - 1.0) > 1e-9:
+    if settings["split_mode"] == "pooled" and abs(labeled + unlabeled + test - 1.0) > 1e-6:  # as check_config
         raise ConfigError(
-            f"mtaal_data: labeled_fraction + unlabeled_fraction + test_fraction must be 1, got "
-            f"{labeled} + {unlabeled} + {test}"
+            f"mtaal_data: labeled_fraction + unlabeled_fraction + test_fraction must be 1 (within 1e-6), got "
+            f"{labeled:.10g} + {unlabeled:.10g} + {test:.10g} = {labeled + unlabeled + test:.10g}"
         )
     kept = sentences[
         (sentences["n_words"] > settings["min_words"]) & (sentences["n_words"] < settings["max_words"])

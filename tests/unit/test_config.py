@@ -44,8 +44,8 @@ def test_snakemake_validates_config_before_any_job(tmp_path):
     ("override", "message"),
     [
         ({"mtaal_data": {"labeled_fraction": 0.5}},
-         r"labeled_fraction \+ unlabeled_fraction \+ test_fraction must be 1 in pooled mode, "
-         r"got 0.5 \+ 0.7 \+ 0.1 = 1.3"),
+         r"labeled_fraction \+ unlabeled_fraction \+ test_fraction must be 1 in pooled mode "
+         r"\(within 1e-6\), got 0.5 \+ 0.7 \+ 0.1 = 1.3"),
         ({"mtaal": {"diversity": {"variants": ["mtaal", "mtl-nope"]}}},
          r"mtaal.diversity.variants: mtl-nope not in mtaal.variants"),
         ({"mtaal": {"embeddings": ["glove", "user"]}}, r"`user` needs mtaal.user_vectors"),
@@ -65,6 +65,16 @@ def test_settings_that_span_keys_are_checked_with_the_schema(tmp_path, override,
     bad.write_text(yaml.safe_dump(override))
     with pytest.raises(MtaalError, match=message):
         load_config([REPO_CONFIG / "config.yaml", bad])
+
+
+def test_fractions_are_compared_within_a_tolerance_and_printed_with_their_digits(tmp_path):
+    close = tmp_path / "close.yaml"
+    close.write_text(yaml.safe_dump({"mtaal_data": {"test_fraction": 0.1000001}}))  # 0.2 + 0.7 + 0.1000001
+    assert load_config([REPO_CONFIG / "config.yaml", close])["mtaal_data"]["test_fraction"] == 0.1000001
+    off = tmp_path / "off.yaml"
+    off.write_text(yaml.safe_dump({"mtaal_data": {"test_fraction": 0.100002}}))
+    with pytest.raises(MtaalError, match=r"got 0.2 \+ 0.7 \+ 0.100002 = 1.000002$"):
+        load_config([REPO_CONFIG / "config.yaml", off])
 
 
 def test_official_split_mode_ignores_the_test_fraction(tmp_path):
