@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mtaal.corpora.model import Document, Mention
 from mtaal.corpora.readers.bioc import parse_bioc
-from mtaal.corpora.readers.pubtator import concept_id_tuple, parse_pubtator
+from mtaal.corpora.readers.pubtator import concept_id_tuple, mention_fields, parse_pubtator
 from mtaal.corpora.readers.standoff import (
     _BRAT_IGNORED,
     _BRAT_N_FORM,
@@ -323,8 +323,8 @@ def _pubtator_labels(path: Path, context: LabelContext) -> list[Document]:
         number = first_line + 2  # title and abstract lines come first
         while number <= len(lines) and lines[number - 1].strip():
             raw = lines[number - 1].rstrip("\r")
-            parts = raw.split("\t")
-            if len(parts) >= 5 and parts[1].isdigit() and parts[2].lstrip("-").isdigit():
+            parts = mention_fields(path, number, raw, parsed.doc_id)  # None: a relation line
+            if parts is not None:
                 start, end = int(parts[1]), int(parts[2])
                 _check_mention(path, number, raw, document.text, start, end, parts[3])
                 entity_type = context.entity_type(parts[4], path, number, raw)

@@ -106,6 +106,18 @@ def test_concept_list_and_mismatched_text_are_refused(tmp_path, fixtures):
         C.add_labels(project, [bad])
 
 
+def test_a_negative_or_non_numeric_offset_stops_the_import(project, fixtures, tmp_path):
+    # these lines were taken for relation lines and skipped: the sentence was stored all-O
+    for start in ("-5", "five"):
+        bad = tmp_path / f"{start}.pubtator"
+        bad.write_text("1|t|Asthma here.\n1|a|More text.\n1\t0\t6\tAsthma\tdisease\n"
+                       f"1\t{start}\t3\tAst\tdisease\n")
+        with pytest.raises(CorpusFormatError, match=rf"{start}\.pubtator:4: expected an annotation line: .*"
+                                                    r"\(start and end whole numbers >= 0\)"):
+            C.add_labels(project, [fixtures / "curate" / "seed.conll", bad])
+    assert project.labeled() == {} and project.events("add-labels") == []
+
+
 def test_explicit_sentence_id_must_keep_its_tokens(project, fixtures, tmp_path):
     C.add_text(project, [fixtures / "curate" / "abstracts.txt"], one_per_line=True)
     edited = tmp_path / "edited.conll"

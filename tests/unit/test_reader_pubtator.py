@@ -89,6 +89,26 @@ def test_malformed_offset_names_file_and_line(pubtator):
     assert "malformed.txt:3" in str(error.value) and "annotation line" in str(error.value)
 
 
+@pytest.mark.parametrize("line", ["7\t-5\t3\tTit\tDisease", "7\tx1\t3\tTit\tDisease",
+                                  "7\t1.5\t3\tTit\tDisease", "7\t\t3\tTit\tDisease", "7\tCID\tD1",
+                                  "7\t0\t3\tTit"],
+                         ids=["negative", "non-numeric", "fraction", "empty", "short-relation", "no-type"])
+# A four-field line with a word second is a relation line (PubTator's own shape): a mention line has five.
+def test_a_line_neither_mention_nor_relation_is_an_error_never_skipped(tmp_path, line):
+    (tmp_path / "x.txt").write_text(f"7|t|Title.\n7|a|Text.\n7\t0\t5\tTitle\tDisease\n{line}\n")
+    with pytest.raises(CorpusFormatError, match=r"x\.txt:4: expected an annotation line: a mention line .* "
+                                                r"or a relation line"):
+        read_pubtator(tmp_path, files={"train": "x.txt"})
+
+
+def test_relation_lines_of_other_shapes_are_not_mentions(tmp_path):
+    relations = ["7\tCID\tD1\tD2", "7\tPositive_Correlation\t7157\tMESH:D001"]
+    (tmp_path / "x.txt").write_text("7|t|Title.\n7|a|Text.\n7\t0\t5\tTitle\tDisease\n"
+                                    + "".join(f"{line}\n" for line in relations))
+    [document] = read_pubtator(tmp_path, files={"train": "x.txt"})
+    assert [m.text for m in document.mentions] == ["Title"] and document.problems == []
+
+
 def test_missing_abstract_line(pubtator):
     with pytest.raises(CorpusFormatError, match=r"missing_abstract\.txt:2: expected an abstract line"):
         read_pubtator(pubtator, files={"train": "missing_abstract.txt"})

@@ -11,6 +11,10 @@ One document per block, blocks separated by blank lines::
     PMID<TAB>start<TAB>end<TAB>text<TAB>type[<TAB>concept ids[<TAB>individual mentions]]
     PMID<TAB>CID<TAB>chemical id<TAB>disease id          (relation line: ignored)
 
+A relation line has four fields, the second a word starting with a letter (CID, ...); every other line must
+be a mention line with whole-number offsets. A line of neither shape (a negative or non-numeric offset, too
+few fields) is an error naming the file and line, never skipped.
+
 Offsets count the title, one separator character, then the abstract. The document text is
 ``title + separator + abstract`` (separator "\\n" by default; both releases have no mention crossing it).
 
@@ -22,6 +26,7 @@ a composite mention) is ignored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -137,15 +142,29 @@ def _text_line(path: Path, numbered: tuple[int, str], kind: str) -> tuple[str, s
     return parts[0], parts[2]
 
 
-def _add_annotation(path: Path, line_number: int, line: str, document: Document) -> None:
+_RELATION_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_OFFSET = re.compile(r"[0-9]+")
+ANNOTATION_FORMS = ("an annotation line: a mention line 'PMID<TAB>start<TAB>end<TAB>text<TAB>type[<TAB>ids]' "
+                    "(start and end whole numbers >= 0) or a relation line 'PMID<TAB>TYPE<TAB>ID<TAB>ID' "
+                    "(TYPE a word such as CID)")
+
+
+def mention_fields(path: Path, line_number: int, line: str, doc_id: str) -> list[str] | None:
+    """The fields of an annotation line of document ``doc_id``: None for a relation line, else a mention
+    line's fields (offsets checked to be whole numbers); CorpusFormatError for a line of neither shape."""
     parts = line.split("\t")
-    expected = "an annotation line 'PMID<TAB>start<TAB>end<TAB>text<TAB>type[<TAB>ids]' or a relation line"
-    if len(parts) < 3 or parts[0] != document.doc_id:
-        raise CorpusFormatError(path, line_number, f"{expected} of document {document.doc_id}", line)
-    if not parts[1].isdigit():
+    if parts[0] == doc_id:
+        if len(parts) == 4 and _RELATION_TYPE.fullmatch(parts[1]) and parts[2] and parts[3]:
+            return None
+        if len(parts) >= 5 and _OFFSET.fullmatch(parts[1]) and _OFFSET.fullmatch(parts[2]):
+            return parts
+    raise CorpusFormatError(path, line_number, f"{ANNOTATION_FORMS} of document {doc_id}", line)
+
+
+def _add_annotation(path: Path, line_number: int, line: str, document: Document) -> None:
+    parts = mention_fields(path, line_number, line, document.doc_id)
+    if parts is None:
         return  # a relation line (e.g. "PMID CID D1 D2"): not an entity mention
-    if len(parts) < 5 or not parts[2].isdigit():
-        raise CorpusFormatError(path, line_number, expected, line)
     start, end, text, entity_type = int(parts[1]), int(parts[2]), parts[3], parts[4]
     if start >= end:
         kind = "empty_span" if start == end else "bad_offsets"
