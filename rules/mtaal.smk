@@ -221,6 +221,8 @@ rule mtaal:
         rules.mtaal_tables.output,
         rules.mtaal_figures.output,
         rules.embedding_coverage.output,
+        MTAAL_STORE,  # targets, so that a store a failed job deleted, or a deleted run, is made again
+        mtaal_runs("curves") + mtaal_runs("diversity"),
 
 
 # The curve runs alone (no tables or figures): what a reproduction record runs (make reproduce-ncbi).

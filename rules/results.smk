@@ -228,3 +228,7 @@ rule results:
         rules.results_claims.output,
         rules.annotation_curves.output,
         rules.multitask_paper_figures.output,
+        # The store and every run in it are targets too: Snakemake deletes the output of a failed store job
+        # and would otherwise not rebuild it (nor a deleted run) while the tables made from them are there.
+        list(STORE.values()),
+        [run for runs in STORE_RUNS.values() for run in runs],
