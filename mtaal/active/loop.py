@@ -343,8 +343,15 @@ class ActiveLearner:
         row.update(self.evaluate())
         row.update(task_loss=float(loss), wall_seconds=time.perf_counter() - start)
         row.update(self.query_statistics(selected), selected_ids=selected)
+        row.update(self.annotation_cost())
         self.rows.append(row)
         return row
+
+    def annotation_cost(self) -> dict[str, int]:
+        """:data:`~mtaal.active.metrics.COST_METRICS` of the labeled set now."""
+        labeled = self.data.indices(self.labeled)
+        return M.annotation_cost([self.data.words[i] for i in labeled],
+                                 [self.data.ner_gold[i] for i in labeled])
 
     def query_statistics(self, selected: Sequence[str]) -> dict[str, int]:
         """:data:`~mtaal.active.metrics.QUERY_METRICS` over the earlier rounds' and ``selected``."""
@@ -491,6 +498,16 @@ def _usable_checkpoint(path: Path, settings: ALSettings, fingerprint: str) -> di
     return state
 
 
+def run_sample(settings: ALSettings, data: ALData) -> ALData:
+    """The run's own sample of ``data`` (pool, initial labeled set and test set after the caps)."""
+    streams = seed_streams(settings.seed)
+    return data.subset(
+        max_pool_sentences=settings.max_pool_sentences, max_test_sentences=settings.max_test_sentences,
+        max_labeled_sentences=settings.max_labeled_sentences, pool_seed=streams["pool"],
+        labeled_seed=streams["labeled"], test_seed=TEST_SAMPLE_SEED,
+    )
+
+
 def run_active_learning(
     settings: ALSettings,
     data: ALData,
@@ -511,13 +528,7 @@ def run_active_learning(
     """
     checkpoint_path = Path(checkpoint_path)
     fingerprint = data.fingerprint()
-    sampled = data.subset(
-        max_pool_sentences=settings.max_pool_sentences, max_test_sentences=settings.max_test_sentences,
-        max_labeled_sentences=settings.max_labeled_sentences,
-        pool_seed=seed_streams(settings.seed)["pool"], labeled_seed=seed_streams(settings.seed)["labeled"],
-        test_seed=TEST_SAMPLE_SEED,
-    )
-    learner = ActiveLearner(settings, sampled, vectors_path)
+    learner = ActiveLearner(settings, run_sample(settings, data), vectors_path)
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     state = _usable_checkpoint(checkpoint_path, settings, fingerprint)
@@ -546,7 +557,7 @@ def run_active_learning(
     finally:
         bar.close()
     table = with_identity(learner.rounds_table(), identity or {}, settings.settings_hash(),
-                          len(sampled.labeled) + len(sampled.unlabeled))
+                          len(learner.data.labeled) + len(learner.data.unlabeled))
     write_parquet(table, out_path)
     return table.to_pandas()
 

@@ -229,3 +229,21 @@ def query_statistics(
         "queried_entity_mentions": sum(mentions),
         "queried_sentences_with_entity": sum(count > 0 for count in mentions),
     }
+
+
+# ---------------------------------------------------------------- what the labeled set cost to annotate
+
+# Over the whole labeled set after a round (the initial set included; a repeat selection counted again):
+# the annotation-cost axes beside ``labeled_count`` (sentences). A curve against sentences favours
+# strategies that pick long sentences (Şapcı et al., NLE 2023): words and mentions are what a curator reads.
+COST_METRICS = ("labeled_words", "labeled_mentions")
+
+
+def annotation_cost(words: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> dict[str, int]:
+    """:data:`COST_METRICS` of labeled sentences with tokens ``words`` and IOB2 tags ``tags``."""
+    if len(words) != len(tags):
+        raise ValueError(f"{len(words)} sentences of words but {len(tags)} of tags")
+    return {
+        "labeled_words": sum(len(sentence) for sentence in words),
+        "labeled_mentions": sum(str(tag).startswith("B-") for sentence in tags for tag in sentence),
+    }

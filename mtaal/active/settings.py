@@ -38,6 +38,8 @@ ROUND_SCHEMA = pa.schema(
         # written before they existed carried over.
         *((name, pa.int64()) for name in M.QUERY_METRICS),
         ("selected_ids", pa.list_(pa.string())),
+        # The labeled set's annotation cost after the round (words, mentions; sentences: labeled_count).
+        *((name, pa.int64()) for name in M.COST_METRICS),
     ]
 )
 ROUND_COLUMNS = tuple(ROUND_SCHEMA.names)

@@ -4,6 +4,8 @@
 Layout of a record directory (``reproductions/<name>/``)::
 
     store/paper=mtaal/experiment=curves/<run id>.parquet   the finished runs (results store schema)
+    selections/<run id>.parquet                           each selected sentence: round, rank, id, words,
+                                                          mentions (runs added with their selected ids)
     jobs.tsv                                              one line per run: wall time, memory, commit, machine
     provenance/config.yaml, packages.tsv                  the resolved config and package versions
     comparison.parquet, comparison.md                     the printed cells beside the runs
@@ -24,7 +26,12 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from mtaal.active.report import write_figures
+from mtaal.active.cost import fill_annotation_cost, selection_rows
+from mtaal.active.data import ALData, load_al_data
+from mtaal.active.experiment import experiment_settings
+from mtaal.active.loop import run_sample
+from mtaal.active.metrics import COST_METRICS
+from mtaal.active.report import collect_rounds, write_figures
 from mtaal.io import write_parquet, write_text
 from mtaal.results import compare as C
 from mtaal.results.provenance import git_commit, machine_description, package_versions
@@ -77,11 +84,21 @@ def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
     jobs_path = record / "jobs.tsv"
     jobs = pd.read_csv(jobs_path, sep="\t") if jobs_path.is_file() else pd.DataFrame(columns=JOB_COLUMNS)
     added = []
+    corpora: dict[str, ALData] = {}
     for run in missing_runs(record, config):
         path = run.rounds_path(results)
         if not path.is_file():
             continue
-        experiment, run_id, rows = mtaal_rows(path)
+        frame = collect_rounds([path])
+        if "selected_ids" in frame and frame["selected_ids"].notna().all():
+            if run.dataset not in corpora:
+                corpora[run.dataset] = _corpus(Path(results), run.dataset)
+            data = _run_data(corpora[run.dataset], run, config)
+            if frame.reindex(columns=list(COST_METRICS)).isna().any(axis=None):
+                frame = fill_annotation_cost(frame, data)
+            write_parquet(pa.Table.from_pandas(selection_rows(frame, data, run.run_id), preserve_index=False),
+                          record / "selections" / f"{run.run_id}.parquet")
+        experiment, run_id, rows = mtaal_rows(path, frame)
         if run_id != run.run_id:
             raise ValueError(f"{path}: its rows say run {run_id}, its place says {run.run_id}")
         write_run(rows, record / "store", "mtaal", experiment, run_id)
@@ -92,6 +109,20 @@ def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
         write_text(jobs.to_csv(sep="\t", index=False), jobs_path)
         _write_provenance(record, config)
     return added
+
+
+def _corpus(results: Path, dataset: str) -> ALData:
+    folder = results / "corpora" / dataset
+    return load_al_data(folder / "tokens.parquet", folder / "mtaal_split.parquet",
+                        folder / "mtaal_labels.json")
+
+
+def _run_data(data: ALData, run: MtaalRun, config: Mapping) -> ALData:
+    """The run's own sample of the corpus (its initial labeled set), as the run drew it."""
+    mtaal = config["mtaal"]
+    settings = experiment_settings(run.dataset, run.embedding, mtaal["variants"][run.variant],
+                                   mtaal[run.study], mtaal["model"], run.seed)
+    return run_sample(settings, data)
 
 
 def _write_provenance(record: Path, config: Mapping) -> None:

@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from mtaal.active.metrics import ALL_O_METRICS, QUERY_METRICS, TEST_METRICS
+from mtaal.active.metrics import ALL_O_METRICS, COST_METRICS, QUERY_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
 from mtaal.errors import MtaalError
 from mtaal.io import write_parquet
@@ -79,7 +79,8 @@ SCHEMA = pa.schema(
 )
 PARTITIONS = ("paper", "experiment")
 # A run written before the query statistics existed has none of them (it is then not in Table 4).
-MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds", *QUERY_METRICS)
+# The annotation cost (labeled words, mentions) likewise; a run without it has no cost curve.
+MTAAL_METRICS = (*TEST_METRICS, *ALL_O_METRICS, "task_loss", "wall_seconds", *QUERY_METRICS, *COST_METRICS)
 # A transformer run's data record at its best epoch (split "train"); train_sequences is on every epoch.
 DATA_METRICS = ("train_total", "train_kept", "task_ablation_fraction")
 SKIPPED_PREFIX = "skipped_"
@@ -104,10 +105,11 @@ def mtaal_run_id(dataset: str, embedding: str, variant: str, seed: int) -> str:
     return f"{dataset}__{embedding}__{variant}__seed{seed}"
 
 
-def mtaal_rows(rounds_path: Path) -> tuple[str, str, pd.DataFrame]:
-    """A ``rounds.parquet`` as store rows, its identity and labeled-fraction denominator (the initial
-    labeled set plus the pool after the caps) from its own columns. Returns (experiment, run id, rows)."""
-    frame = collect_rounds([Path(rounds_path)])
+def mtaal_rows(rounds_path: Path, frame: pd.DataFrame | None = None) -> tuple[str, str, pd.DataFrame]:
+    """A ``rounds.parquet`` (or ``frame``, its rows as :func:`collect_rounds` reads them) as store rows, its
+    identity and labeled-fraction denominator (the initial labeled set plus the pool after the caps) from
+    its own columns. Returns (experiment, run id, rows)."""
+    frame = collect_rounds([Path(rounds_path)]) if frame is None else frame
     study, variant = frame["study"].iat[0], frame["variant"].iat[0]
     denominator = int(frame["available_sentences"].iat[0])
     metrics = [m for m in MTAAL_METRICS if m in frame.columns]
@@ -117,6 +119,7 @@ def mtaal_rows(rounds_path: Path) -> tuple[str, str, pd.DataFrame]:
         value_vars=metrics,
         var_name="metric",
     )
+    long = long[~(long["metric"].isin(COST_METRICS) & long["value"].isna())]  # resumed from before them
     dataset = long["dataset"].iat[0]
     run_id = mtaal_run_id(dataset, long["embedding"].iat[0], variant, long["seed"].iat[0])
     rows = long.rename(columns={"embedding": "model", "round": "step"}).assign(

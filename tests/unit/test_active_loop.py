@@ -538,3 +538,26 @@ def test_a_run_resumed_from_a_checkpoint_without_query_statistics_counts_every_s
     assert resumed.loc[:1, list(QUERY_METRICS)].isna().all(axis=None)
     pd.testing.assert_frame_equal(without_time(resumed).iloc[2:], without_time(full).iloc[2:],
                                   check_dtype=False)
+
+
+def test_rounds_carry_the_labeled_set_s_cost_and_it_can_be_read_back_from_the_selected_ids(data, tmp_path):
+    from mtaal.active.cost import fill_annotation_cost, selection_rows
+    from mtaal.active.loop import run_sample
+
+    frame, _ = run(data, tmp_path, strategy="lc", use_td=False, use_dd=False, rounds=3)
+    sample = run_sample(settings(strategy="lc", use_td=False, use_dd=False, rounds=3), data)
+    labeled = list(sample.labeled)
+    for row in frame.itertuples():
+        labeled += list(row.selected_ids)
+        index = data.indices(labeled)
+        assert row.labeled_words == sum(len(data.words[i]) for i in index)
+        assert row.labeled_mentions == sum(t.startswith("B-") for i in index for t in data.ner_gold[i])
+    assert frame["labeled_words"].is_monotonic_increasing and frame["labeled_mentions"].iat[-1] > 0
+    # A run written before the columns existed gets the same numbers from its ids.
+    refilled = fill_annotation_cost(frame.drop(columns=["labeled_words", "labeled_mentions"]), sample)
+    pd.testing.assert_frame_equal(refilled[frame.columns], frame)
+    picks = selection_rows(frame, sample, "toy")
+    assert len(picks) == 3 * 5 and picks.groupby("round")["rank"].max().tolist() == [4, 4, 4]
+    assert picks["words"].sum() == frame["labeled_words"].iat[-1] - frame["labeled_words"].iat[0]
+    with pytest.raises(ValueError, match="not the run's data"):
+        fill_annotation_cost(frame, data.subset(max_labeled_sentences=3))
