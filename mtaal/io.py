@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,13 +17,63 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+log = logging.getLogger(__name__)
+
+# A temporary beside a target is named .<target>.<host>-<pid>.<random>.part (.old: a directory moved aside),
+# so that the next writer of the target can tell a killed writer's leftovers from a live writer's: only
+# those of this host whose process is gone are removed. Host: letters, digits and "_" only.
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+_RANDOM = r"[a-z0-9_]+"  # tempfile's names
+
+
+def _owner_prefix(target: Path) -> str:
+    return f".{target.name}.{_HOST}-{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_parts(target: str | Path) -> list[Path]:
+    """Remove the temporaries of ``target`` that a writer killed on this host left (its process gone);
+    return them. A live writer's, or another host's, are kept."""
+    target = Path(target)
+    stale = re.compile(re.escape(f".{target.name}.") + rf"([A-Za-z0-9_]+)-([0-9]+)\.{_RANDOM}\.(?:part|old)")
+    removed = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        match = stale.fullmatch(entry.name)
+        if match is None or match[1] != _HOST or int(match[2]) == os.getpid() or _alive(int(match[2])):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        log.info("removed %d temporaries of %s left by writers that were killed: %s", len(removed), target,
+                 ", ".join(p.name for p in removed))
+    return removed
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` only on success."""
+    """Yield a temporary path beside ``target``; rename it onto ``target`` only on success. Temporaries of
+    ``target`` that killed writers left are removed first (:func:`remove_stale_parts`)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    remove_stale_parts(target)
+    handle, temporary = tempfile.mkstemp(prefix=_owner_prefix(target), suffix=".part", dir=target.parent)
     os.close(handle)
     temporary_path = Path(temporary)
     try:
@@ -40,12 +93,14 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     is removed and ``target`` stays as it was.
 
     A previous ``target`` is renamed aside before the new one is renamed in and removed after, so a crash
-    between the two renames leaves it as ``.<name>.<random>.old`` beside the missing target, never half of
-    each (POSIX has no atomic exchange of two directories).
+    between the two renames leaves it as ``.<name>.<host>-<pid>.<random>.old`` beside the missing target,
+    never half of each (POSIX has no atomic exchange of two directories). Temporaries of ``target`` that killed writers
+    left are removed first (:func:`remove_stale_parts`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    remove_stale_parts(target)
+    temporary = Path(tempfile.mkdtemp(prefix=_owner_prefix(target), suffix=".part", dir=target.parent))
     aside = temporary.with_name(temporary.name.removesuffix(".part") + ".old")  # unique: mkdtemp's name
     try:
         yield temporary
