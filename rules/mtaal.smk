@@ -178,6 +178,8 @@ rule mtaal_tables:
         final_md="results/mtaal/tables/final_f1.md",
         diversity="results/mtaal/tables/query_diversity.parquet",
         diversity_md="results/mtaal/tables/query_diversity.md",
+        cost="results/mtaal/tables/annotation_cost.parquet",
+        cost_md="results/mtaal/tables/annotation_cost.md",
     params:
         report_after_round=MTAAL["report_after_round"],
     log:

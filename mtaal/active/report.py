@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from mtaal.active.cost_report import equal_cost_markdown, equal_cost_table, write_cost_figure
 from mtaal.active.metrics import QUERY_METRICS
 from mtaal.io import png_and_svg, save_figure, write_parquet, write_text
 from mtaal.results.aggregate import over_seeds
@@ -36,6 +37,7 @@ FIGURES = {
     "fig6_td_effect": "Multi-task with vs without the task discriminator (paper Fig. 6)",
     "fig7_strategies": "Query strategies in the multi-task setting (paper Fig. 7)",
     "fig8_ablation": "MTAAL vs without TD vs without DD (paper Fig. 8)",
+    "fig9_annotation_cost": "F1 against labeled sentences, words and mentions (annotation cost)",
 }
 
 
@@ -83,8 +85,9 @@ def final_scores(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) ->
 def query_diversity(rounds: pd.DataFrame) -> pd.DataFrame:
     """Paper Table 4: over all sentences a run selected (its last round's
     :data:`~mtaal.active.metrics.QUERY_METRICS`), the selections, distinct words, entity mentions and the
-    share of the distinct sentences holding an entity; mean and std over repeats (seeds). A run without
-    those metrics (written before runs recorded them) is left out."""
+    share of the distinct sentences holding an entity, and (runs that record their annotation cost) the
+    words per selected sentence; mean and std over repeats (seeds). A run without the query metrics
+    (written before runs recorded them) is left out."""
     study = rounds[rounds["study"] == "diversity"]
     run = ["dataset", "embedding", "variant", "seed"]
     last = study[study["round"] == study.groupby(run)["round"].transform("max")]
@@ -94,14 +97,20 @@ def query_diversity(rounds: pd.DataFrame) -> pd.DataFrame:
         log.warning("Table 4: %d of %d diversity runs have no query statistics (written before runs recorded "
                     "them) and are left out; rerun them", len(last) - len(recorded), len(last))
     distinct = recorded["queried_distinct_sentences"]
+    first = study[study["round"] == 0].set_index(run)
+    words = recorded.get("labeled_words", pd.Series(math.nan, index=recorded.index))
+    first_words = first.reindex(pd.MultiIndex.from_frame(recorded[run])).get(
+        "labeled_words", pd.Series(math.nan, index=recorded.index))
     runs = recorded[["dataset", "variant", "seed"]].assign(
         selected_sentences=recorded["queried_sentences"],
+        words_per_selection=(words.to_numpy() - np.asarray(first_words, dtype=float))
+        / recorded["queried_sentences"].where(recorded["queried_sentences"] > 0),
         distinct_words=recorded["queried_distinct_words"],
         entity_mentions=recorded["queried_entity_mentions"],
         sentences_with_entity_pct=(100.0 * (recorded["queried_sentences_with_entity"] / distinct))
         .where(distinct > 0, 0.0),
     )
-    long = runs.melt(id_vars=["dataset", "variant", "seed"], var_name="statistic")
+    long = runs.melt(id_vars=["dataset", "variant", "seed"], var_name="statistic").dropna(subset=["value"])
     return over_seeds(long, ["dataset", "variant", "statistic"], n="n_repeats", sort=True)
 
 
@@ -129,6 +138,9 @@ def write_tables(
         + "\n",
         out["final_md"],
     )
+    cost = equal_cost_table(rounds, report_after_round)
+    write_parquet(pa.Table.from_pandas(cost, preserve_index=False), out["cost"])
+    write_text(equal_cost_markdown(cost, "MTAAL: F1 at equal annotation cost"), out["cost_md"])
     diversity = query_diversity(rounds)
     write_parquet(pa.Table.from_pandas(diversity, preserve_index=False), out["diversity"])
     write_text(
@@ -206,3 +218,5 @@ def write_figures(rounds: pd.DataFrame, out_dir: Path) -> None:
     )
     ablation_lines = {"": [("mtaal", "MTAAL"), ("mtaal-no_td", "without TD"), ("mtaal-no_dd", "without DD")]}
     _figure(rounds, ablation_lines, ["ner_f1", "nen_f1"], FIGURES["fig8_ablation"], out_dir / "fig8_ablation")
+    write_cost_figure(rounds, out_dir / "fig9_annotation_cost",
+                      f"{FIGURES['fig9_annotation_cost']}\n(mean ± std over seeds)")

@@ -39,7 +39,8 @@ def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
     write_tables(rounds, settings["report_after_round"],
                  {"rounds": tables / "rounds.parquet", "final": tables / "final_f1.parquet",
                   "final_md": tables / "final_f1.md", "diversity": tables / "query_diversity.parquet",
-                  "diversity_md": tables / "query_diversity.md"})
+                  "diversity_md": tables / "query_diversity.md", "cost": tables / "annotation_cost.parquet",
+                  "cost_md": tables / "annotation_cost.md"})
     print(f"wrote {tables}/: " + ", ".join(f"{study} {done[study]} of {len(planned[study])} runs"
                                            for study in planned))
     write_figures(rounds, args.results / "mtaal" / "figures")

@@ -106,7 +106,7 @@ def test_tables_without_any_query_statistics_have_an_empty_table_4(tmp_path):
     write_store(tmp_path / "store", write_runs(tmp_path, specs), [])
     rounds = rounds_from_store(read_store(tmp_path / "store"))
     assert not set(QUERY_METRICS) & set(rounds.columns)
-    names = ["rounds", "final", "final_md", "diversity", "diversity_md"]
+    names = ["rounds", "final", "final_md", "diversity", "diversity_md", "cost", "cost_md"]
     out = {name: tmp_path / f"{name}.{'md' if name.endswith('md') else 'parquet'}" for name in names}
     write_tables(rounds, {"ncbi_disease": 1}, out)
     assert pd.read_parquet(out["diversity"]).empty
@@ -116,6 +116,54 @@ def test_tables_without_any_query_statistics_have_an_empty_table_4(tmp_path):
 
 def test_figures_are_written_as_png_and_svg(rounds, tmp_path):
     write_figures(rounds, tmp_path / "figures")
-    for name in ("fig6_td_effect", "fig7_strategies", "fig8_ablation"):
+    for name in ("fig6_td_effect", "fig7_strategies", "fig8_ablation", "fig9_annotation_cost"):
         assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
         assert (tmp_path / "figures" / f"{name}.svg").read_text().startswith("<?xml")
+
+
+def costed(variant, seed, f1s, words_per_pick, mentions_per_pick=1):
+    """A curve run that records its annotation cost: 10 sentences of 20 words labeled at first, then 10
+    picks a round of ``words_per_pick`` words."""
+    rows = run_rows("ncbi_disease", variant, seed, len(f1s), f1s)
+    return rows.assign(labeled_words=[200 + 10 * words_per_pick * r for r in range(len(f1s))],
+                       labeled_mentions=[10 + 10 * mentions_per_pick * r for r in range(len(f1s))])
+
+
+def test_equal_cost_reads_f1_at_the_common_word_budget(tmp_path):
+    from mtaal.active.cost_report import equal_cost_markdown, equal_cost_runs, equal_cost_table
+
+    # Long picks (40 words) look better per sentence; per word they are the same learner as short picks.
+    paths = []
+    for index, frame in enumerate([costed("mtl-lc", 1, [0.0, 0.2, 0.4, 0.6], 40, 2),
+                                   costed("mtl-random", 1, [0.0, 0.1, 0.2, 0.3], 20),
+                                   run_rows("ncbi_disease", "mtaal", 1, 4, [0.0, 0.1, 0.2, 0.3])]):
+        path = tmp_path / f"run{index}" / "rounds.parquet"
+        path.parent.mkdir(parents=True)
+        frame.to_parquet(path)
+        paths.append(path)
+    write_store(tmp_path / "store", paths, [])
+    rounds = rounds_from_store(read_store(tmp_path / "store"))
+    runs = equal_cost_runs(rounds, {"ncbi_disease": 3}).set_index(["variant", "statistic"])["value"]
+    assert "mtaal" not in runs.index.get_level_values("variant")  # no cost recorded: left out
+    assert runs["mtl-lc", "word_budget"] == runs["mtl-random", "word_budget"] == 200 + 10 * 20 * 3
+    assert runs["mtl-lc", "f1_at_report_round"] == 0.6 and runs["mtl-random", "f1_at_report_round"] == 0.3
+    assert runs["mtl-lc", "f1_at_equal_words"] == pytest.approx(0.3)  # 800 words: 1.5 rounds of 400
+    assert runs["mtl-random", "f1_at_equal_words"] == pytest.approx(0.3)
+    assert (runs["mtl-lc", "words_per_selection"], runs["mtl-random", "words_per_selection"]) == (40, 20)
+    assert runs["mtl-lc", "mentions_per_selection"] == 2
+    assert runs["mtl-lc", "takeoff_round"] == 2 and runs["mtl-random", "takeoff_round"] == 2
+    table = equal_cost_table(rounds, {"ncbi_disease": 3})
+    assert set(table["n_seeds"]) == {1}
+    text = equal_cost_markdown(table, "title")
+    assert "f1 at equal words" in text and "mtl-lc" in text and "| mtaal " not in text
+
+
+def test_table_4_gains_the_words_per_selected_sentence(tmp_path):
+    frame = costed("mtaal", 1, [0.0, 0.0], 30).assign(experiment="diversity")
+    frame = frame.assign(**{name: [q[i] for q in QUERIED[1]] for i, name in enumerate(QUERY_METRICS)})
+    path = tmp_path / "run" / "rounds.parquet"
+    path.parent.mkdir(parents=True)
+    frame.to_parquet(path)
+    write_store(tmp_path / "store", [path], [])
+    table = query_diversity(rounds_from_store(read_store(tmp_path / "store"))).set_index("statistic")
+    assert table.loc["words_per_selection", "mean"] == pytest.approx(300 / 2)  # 300 words over 2 selections

@@ -1,0 +1,167 @@
+"""MTAAL runs by what their labeled sets cost to annotate: learning curves against labeled sentences, words
+and mentions side by side, and each run's F1 at an equal word budget.
+
+A curve against sentences (the papers' axis) favours strategies that pick long sentences: they label more
+words per query. Both tables read the runs' rounds as
+:func:`~mtaal.results.store.rounds_from_store` gives them; runs without
+:data:`~mtaal.active.metrics.COST_METRICS` (written before runs recorded them) are left out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from mtaal.active.metrics import COST_METRICS
+from mtaal.io import png_and_svg, save_figure
+
+log = logging.getLogger(__name__)
+
+# The x axes of the cost curves: round column -> axis label.
+COST_AXES = {"labeled_count": "labeled sentences", "labeled_words": "labeled words",
+             "labeled_mentions": "labeled entity mentions"}
+RUN = ["dataset", "embedding", "variant", "seed"]
+# A run has taken off at the first round whose NER F1 reaches this share of its F1 at the report round.
+TAKEOFF_SHARE = 0.5
+EQUAL_COST_STATISTICS = {
+    "f1_at_report_round": "F1 after the report round's queries (the papers' axis)",
+    "f1_at_equal_words": "F1 interpolated at the dataset's common word budget",
+    "release_ner_f1_at_report_round": "release-style NER F1 after the report round's queries",
+    "release_ner_f1_at_equal_words": "release-style NER F1 at the common word budget",
+    "words_per_selection": "words per selected sentence",
+    "mentions_per_selection": "entity mentions per selected sentence",
+    "takeoff_round": f"first round with F1 >= {TAKEOFF_SHARE:g} x its report-round F1",
+    "word_budget": "the dataset's common word budget",
+}
+
+
+def primary_metric(variant: str) -> str:
+    """The F1 a variant is judged by: NEN for single-task NEN runs, NER otherwise."""
+    return "nen_f1" if variant.startswith("stl_nen") else "ner_f1"
+
+
+def costed_runs(rounds: pd.DataFrame) -> pd.DataFrame:
+    """The curve runs' rounds that carry their annotation cost."""
+    curves = rounds[rounds["study"] == "curves"]
+    if not set(COST_METRICS) <= set(curves.columns):
+        return curves.iloc[0:0]
+    complete = curves.groupby(RUN)[list(COST_METRICS)].transform(lambda c: c.notna().all()).all(axis=1)
+    if (~complete).any():
+        log.info("annotation cost: %d of %d curve runs have no cost columns (written before runs recorded "
+                 "them) and are left out", curves.loc[~complete, RUN].drop_duplicates().shape[0],
+                 curves[RUN].drop_duplicates().shape[0])
+    return curves[complete]
+
+
+def _run_statistics(run: pd.DataFrame, report_round: int, budget: float) -> dict[str, float]:
+    run = run.sort_values("round")
+    metric = primary_metric(run["variant"].iat[0])
+    at = run[run["round"] == min(report_round, run["round"].max())].iloc[0]
+    first = run.iloc[0]
+    picks = at["labeled_count"] - first["labeled_count"]
+    upto = run[run["round"] <= at["round"]]
+    final = float(at[metric])
+    reached = upto.loc[upto[metric] >= TAKEOFF_SHARE * final, "round"] if final > 0 else pd.Series([])
+    out = {
+        "f1_at_report_round": final,
+        "f1_at_equal_words": float(np.interp(budget, upto["labeled_words"], upto[metric])),
+        "words_per_selection": (at["labeled_words"] - first["labeled_words"]) / picks if picks else math.nan,
+        "mentions_per_selection": ((at["labeled_mentions"] - first["labeled_mentions"]) / picks
+                                   if picks else math.nan),
+        "takeoff_round": float(reached.iat[0]) if len(reached) else math.nan,
+        "word_budget": budget,
+    }
+    if "release_ner_f1_batch_mean" in run and run["release_ner_f1_batch_mean"].notna().all():
+        release = upto["release_ner_f1_batch_mean"]
+        out["release_ner_f1_at_report_round"] = float(at["release_ner_f1_batch_mean"])
+        out["release_ner_f1_at_equal_words"] = float(np.interp(budget, upto["labeled_words"], release))
+    return out
+
+
+def equal_cost_runs(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
+    """One row per costed curve run and statistic (:data:`EQUAL_COST_STATISTICS`): its F1 at the report
+    round and at the dataset's common word budget (the fewest words any of the dataset's costed runs had
+    labeled by its report round, so every run's curve reaches it), words and mentions per selection, and
+    the round its F1 took off. Tidy: ``dataset, embedding, variant, seed, metric, statistic, value``."""
+    runs = costed_runs(rounds)
+    rows = []
+    for dataset, frame in runs.groupby("dataset"):
+        report_round = int(report_after_round.get(dataset, frame["round"].max()))
+        at = frame[frame["round"] == np.minimum(report_round, frame.groupby(RUN)["round"].transform("max"))]
+        budget = float(at["labeled_words"].min())
+        for key, run in frame.groupby(RUN):
+            metric = primary_metric(key[2])
+            for statistic, value in _run_statistics(run, report_round, budget).items():
+                rows.append((*key, metric, statistic, value))
+    return pd.DataFrame(rows, columns=[*RUN, "metric", "statistic", "value"])
+
+
+def equal_cost_table(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
+    """:func:`equal_cost_runs` as mean, std and n over seeds per dataset, embedding, variant, statistic."""
+    per_run = equal_cost_runs(rounds, report_after_round)
+    grouped = per_run.groupby(["dataset", "embedding", "variant", "metric", "statistic"])
+    summary = grouped.agg(mean=("value", "mean"), std=("value", "std"), n_seeds=("seed", "nunique"))
+    return summary.reset_index()
+
+
+def equal_cost_markdown(table: pd.DataFrame, title: str) -> str:
+    """The equal-cost table as markdown: a row per dataset, embedding and variant, a column per statistic."""
+    if table.empty:
+        return (f"# {title}\n\nNo curve run carries its annotation cost (runs written before runs "
+                "recorded it).\n")
+    cell = table.assign(cell=table["mean"].map("{:.3f}".format)
+                        + table["std"].map(lambda s: "" if pd.isna(s) else f" ± {s:.3f}"))
+    wide = cell.pivot_table(index=["dataset", "embedding", "variant", "metric", "n_seeds"],
+                            columns="statistic", values="cell", aggfunc="first")
+    order = [name for name in EQUAL_COST_STATISTICS if name in wide.columns]
+    wide = wide[order].rename(columns=lambda name: name.replace("_", " "))
+    legend = "\n".join(f"- {name.replace('_', ' ')}: {text}" for name, text in EQUAL_COST_STATISTICS.items())
+    return (f"# {title}\n\nMean ± std over seeds. `metric`: the F1 each variant is judged by (strict, "
+            f"seqeval entity level for NER).\n\n{legend}\n\n" + wide.reset_index().to_markdown(index=False)
+            + "\n")
+
+
+def write_cost_figure(rounds: pd.DataFrame, target: Path, title: str) -> None:
+    """One row per group of variants (multi-task, single-task NER, single-task NEN) that ran, one column
+    per cost axis (:data:`COST_AXES`), a line per variant and embedding (mean ± std over seeds)."""
+    runs = costed_runs(rounds)
+    groups = {
+        "multi-task": runs[~runs["variant"].str.startswith("stl_")],
+        "single-task NER": runs[runs["variant"].str.startswith("stl_ner")],
+        "single-task NEN": runs[runs["variant"].str.startswith("stl_nen")],
+    }
+    groups = {name: frame for name, frame in groups.items() if len(frame)}
+    fig, axes = plt.subplots(max(len(groups), 1), len(COST_AXES), figsize=(4.6 * len(COST_AXES),
+                             3.6 * max(len(groups), 1)), squeeze=False)
+    for row, (group, frame) in enumerate(groups.items()):
+        for column, (axis_column, label) in enumerate(COST_AXES.items()):
+            axis = axes[row][column]
+            for (dataset, embedding, variant), lines in frame.groupby(["dataset", "embedding", "variant"]):
+                metric = primary_metric(variant)
+                grouped = lines.groupby("round")
+                x, y = grouped[axis_column].mean(), grouped[metric].mean()
+                spread = grouped[metric].std().fillna(0.0)
+                where = f" ({dataset})" if frame["dataset"].nunique() > 1 else ""
+                name = f"{variant} +{embedding[0]}{where}"
+                axis.plot(x.values, y.values, marker="o", markersize=2, linewidth=1, label=name)
+                axis.fill_between(x.values, (y - spread).values, (y + spread).values, alpha=0.1)
+            axis.set_xlabel(label)
+            axis.set_ylabel("NEN F1" if group.endswith("NEN") else "NER F1 (strict)")
+            axis.set_title(group, fontsize=10)
+            axis.grid(alpha=0.3)
+        axes[row][-1].legend(fontsize=6, loc="lower right")
+    if not groups:
+        axes[0][0].text(0.5, 0.5, "no run with its annotation cost", ha="center", va="center")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    save_figure(fig, png_and_svg(target), dpi=130)
+    plt.close(fig)
