@@ -8,7 +8,6 @@ import bz2
 import gzip
 import logging
 import shutil
-import urllib.request
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -17,7 +16,9 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
+from mtaal.corpora.download import DownloadPolicy, download
 from mtaal.embeddings import CHUNK_ROWS, EmbeddingError, EmbeddingFormatError, save_keyed_vectors
+from mtaal.errors import DownloadError
 from mtaal.io import atomic_path, sha256_file, write_json
 
 log = logging.getLogger(__name__)
@@ -165,15 +166,17 @@ def fetch_pretrained_vectors(
     *,
     mirror: str | Path | None = None,
     allow_unpinned: bool = False,
+    policy: DownloadPolicy | None = None,
 ) -> dict:
     """Get one of the release's vector files and save the rows the corpora need as a ``.kv`` file.
 
     ``spec`` is a ``mtaal.pretrained_vectors`` entry (url, file, member, binary, no_header, sha256). The file
     is taken from ``raw_dir/<file>`` when already there (placed by hand, or an earlier fetch), else from
-    ``mirror/embeddings/<file>``, else downloaded from ``url``. Its sha256 must match ``spec["sha256"]``; an
-    unpinned digest (null: neither Google nor Stanford publishes one) is accepted only with
-    ``allow_unpinned`` and is recorded in the returned record, to be pinned in the config afterwards. Only
-    the lower-cased ``words`` are kept (the release looks words up lower-cased), so the ``.kv`` stays small.
+    ``mirror/embeddings/<file>``, else downloaded from ``url`` with ``policy`` (config ``downloads``). Its
+    sha256 must match ``spec["sha256"]``; an unpinned digest (null: neither Google nor Stanford publishes
+    one) is accepted only with ``allow_unpinned`` and is recorded in the returned record, to be pinned in the
+    config afterwards. Only the lower-cased ``words`` are kept (the release looks words up lower-cased), so
+    the ``.kv`` stays small.
     """
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -186,7 +189,7 @@ def fetch_pretrained_vectors(
                 shutil.copyfile(mirrored, temporary)
             source = f"mirror {mirrored}"
         else:
-            _download_vectors(spec["url"], target, spec.get("homepage"))
+            _download_vectors(spec["url"], target, spec.get("homepage"), policy or DownloadPolicy())
             source = f"download {spec['url']}"
     digest = sha256_file(target)
     if spec.get("sha256") and digest != spec["sha256"]:
@@ -227,6 +230,7 @@ def write_pretrained_vectors(
     *,
     mirror: str | Path | None = None,
     allow_unpinned: bool = False,
+    policy: DownloadPolicy | None = None,
 ) -> dict:
     """:func:`fetch_pretrained_vectors` for the words of ``token_tables``; its record written to ``record``
     (JSON)."""
@@ -234,21 +238,23 @@ def write_pretrained_vectors(
     for path in token_tables:
         words.update(pd.read_parquet(path, columns=["token"])["token"].unique())
     fetched = fetch_pretrained_vectors(spec, raw_dir, out, words, mirror=mirror,
-                                       allow_unpinned=allow_unpinned)
+                                       allow_unpinned=allow_unpinned, policy=policy)
     write_json(fetched, record)
     return fetched
 
 
-def _download_vectors(url: str, target: Path, homepage: str | None, timeout: float = 60.0) -> None:
-    """Download ``url`` to ``target`` atomically; an HTML answer (Google Drive's confirmation page for large
-    files) is refused with the path to place the file at by hand."""
+def _download_vectors(url: str, target: Path, homepage: str | None, policy: DownloadPolicy) -> None:
+    """Download ``url`` to ``target`` atomically (:func:`mtaal.corpora.download.download`: retries, the
+    per-read timeout and the whole file's deadline); an HTML answer (Google Drive's confirmation page for
+    large files) is refused with the path to place the file at by hand."""
     log.info("downloading %s", url)
     manual = f"download it by hand{f' (from {homepage})' if homepage else ''} and place it at {target}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            if "text/html" in (response.headers.get("Content-Type") or ""):
-                raise EmbeddingError(f"{url} answered with an HTML page, not the file: {manual}")
-            with atomic_path(target) as temporary, open(temporary, "wb") as handle:
-                shutil.copyfileobj(response, handle, 1 << 20)
-    except OSError as error:
-        raise EmbeddingError(f"{url}: download failed ({error}); {manual}") from error
+    with atomic_path(target) as temporary:
+        try:
+            download(url, temporary, policy)
+        except DownloadError as error:
+            raise EmbeddingError(f"{error} What to do: {manual}") from None
+        with open(temporary, "rb") as handle:
+            start = handle.read(512).lstrip().lower()
+        if start.startswith((b"<!doctype html", b"<html")):
+            raise EmbeddingError(f"{url} answered with an HTML page, not the file: {manual}")

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mtaal.corpora.download import resolve_mirror
+from mtaal.corpora.download import DownloadPolicy, resolve_mirror
 from mtaal.vector_files import write_pretrained_vectors
 from mtaal.workflow import rule_logging
 
@@ -13,4 +13,5 @@ with rule_logging(snakemake.log):
         Path(snakemake.output.record),
         mirror=resolve_mirror(snakemake.params.mirror),
         allow_unpinned=snakemake.params.allow_unpinned,
+        policy=DownloadPolicy.from_config(snakemake.config["downloads"]),  # not a param: no rerun
     )

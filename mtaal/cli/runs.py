@@ -174,7 +174,7 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
             V.load_user_vectors(Path(user["path"]), user.get("binary"), out, limit=None,
                                 unicode_errors="strict")
         elif settings["embedding_source"] == "pretrained":
-            from mtaal.corpora.download import resolve_mirror
+            from mtaal.corpora.download import DownloadPolicy, resolve_mirror
 
             if name not in settings["pretrained_vectors"]:
                 raise MtaalError(f"config mtaal.pretrained_vectors has no entry {name!r}")
@@ -182,7 +182,8 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
                                        args.results / "raw" / "embeddings", tokens(settings["datasets"]), out,
                                        folder / f"{name}.json",
                                        mirror=resolve_mirror(args.mirror or config["corpus_mirror"]),
-                                       allow_unpinned=config["allow_unpinned_downloads"])
+                                       allow_unpinned=config["allow_unpinned_downloads"],
+                                       policy=DownloadPolicy.from_config(config["downloads"]))
         elif name == "word2vec":
             E.train_word2vec(tokens(config["datasets"]), out, workers=1, **settings["word2vec"])
         else:

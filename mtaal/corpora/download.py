@@ -9,8 +9,9 @@ Two kinds of failure, kept apart on purpose:
 - *missing*: the registry has no automatic source for a file (no URL: registration or a manual step; or
   no pinned digest while unpinned downloads are not allowed) and no mirror holds it. Decided before any
   network access; ``on_missing_corpus: skip`` may skip such a corpus.
-- *failed*: a source exists but fetching it failed (network, HTTP error, timeout, truncated body, wrong
-  digest). Always an error, never recorded as missing, so a later run (or Snakemake's retries) tries again.
+- *failed*: a source exists but fetching it failed (network, HTTP error, timeout, a server too slow for the
+  file's deadline, truncated body, wrong digest). Always an error, never recorded as missing, so a later run
+  (or Snakemake's retries) tries again.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from tqdm import tqdm
 
 from mtaal.corpora.registry import CorpusSpec, FileSpec
@@ -44,11 +46,14 @@ Progress = Callable[[int, int | None], None]
 
 @dataclass(frozen=True)
 class DownloadPolicy:
-    """Bounded retries with exponential back-off. ``timeout_s`` bounds connecting and each wait for bytes."""
+    """Bounded retries with exponential back-off. ``timeout_s`` bounds connecting and each wait for bytes;
+    ``min_bytes_per_s`` the whole file: N bytes are due within ``timeout_s + N / min_bytes_per_s`` seconds,
+    and every part of the body keeps that pace (a server that drips bytes fails then, not at the end)."""
 
     timeout_s: float = 60.0
     attempts: int = 4
     backoff_s: float = 2.0  # wait before the 2nd attempt, doubled before each later one
+    min_bytes_per_s: float = 10_000.0
 
     @classmethod
     def from_config(cls, settings: dict | None) -> DownloadPolicy:
@@ -165,7 +170,7 @@ def download(
             time.sleep(policy.backoff_s * 2 ** (attempt - 2))
         started = time.monotonic()
         try:
-            size = _attempt(url, target, policy.timeout_s, session, progress)
+            size = _attempt(url, target, policy, session, progress)
             log.info("downloaded %s (%d bytes, %.1f s)", url, size, time.monotonic() - started)
             return
         except _Permanent as error:
@@ -199,9 +204,11 @@ class _Permanent(Exception):
     pass
 
 
-def _attempt(url: str, target: Path, timeout: float, session, progress: Progress | None) -> int:
+def _attempt(url: str, target: Path, policy: DownloadPolicy, session, progress: Progress | None) -> int:
     # identity: the exact release bytes, and a Content-Length that counts them (truncation check)
     headers = {"Accept-Encoding": "identity"}
+    timeout = policy.timeout_s
+    started = time.monotonic()
     with session.get(url, stream=True, timeout=(timeout, timeout), headers=headers) as response:
         if response.status_code != 200:
             kind = _Transient if response.status_code in RETRY_STATUS else _Permanent
@@ -210,18 +217,39 @@ def _attempt(url: str, target: Path, timeout: float, session, progress: Progress
         total = int(declared) if declared and not response.headers.get("Content-Encoding") else None
         done = 0
         with open(target, "wb") as handle:
-            try:
-                for chunk in response.iter_content(CHUNK):
-                    handle.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-            except requests.exceptions.ChunkedEncodingError as error:
-                raise _Transient(f"truncated body: the connection broke after {done} of {total} bytes "
-                                 f"({error})") from None
+            while True:
+                try:
+                    # read1: what has arrived, at most CHUNK (iter_content waits for a full chunk, which
+                    # at 1 byte/s is hours), so the pace is checked at least every timeout_s
+                    chunk = response.raw.read1(CHUNK, decode_content=True)
+                except urllib3.exceptions.ReadTimeoutError as error:
+                    raise requests.exceptions.ReadTimeout(str(error)) from None
+                except urllib3.exceptions.HTTPError as error:  # IncompleteRead, reset, ...
+                    raise _Transient(f"truncated body: the connection broke after {done} of {total} bytes "
+                                     f"({error})") from None
+                if not chunk:
+                    break
+                handle.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+                _keep_pace(done, total, time.monotonic() - started, policy)
     if total is not None and done != total:
         raise _Transient(f"truncated body: {done} of {total} bytes")
     return done
+
+
+def _keep_pace(done: int, total: int | None, elapsed: float, policy: DownloadPolicy) -> None:
+    """Fail once the body falls behind ``timeout_s + bytes / min_bytes_per_s`` (the whole file's deadline,
+    applied to the part received so far)."""
+    if elapsed <= policy.timeout_s + done / policy.min_bytes_per_s:
+        return
+    size, due = "?", ""
+    if total is not None:
+        deadline = policy.timeout_s + total / policy.min_bytes_per_s
+        size, due = total, f"; the whole file was due within {deadline:.0f} s"
+    raise _Transient(f"too slow: {done} of {size} bytes after {elapsed:.0f} s, under the floor of "
+                     f"downloads.min_bytes_per_s = {policy.min_bytes_per_s:g}{due}")
 
 
 def _progress_bar(name: str) -> Progress:

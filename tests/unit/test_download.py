@@ -19,6 +19,7 @@ from mtaal.errors import ChecksumError, DownloadError, MissingCorpusError
 CONTENT = b"10192393|t|A title.\n" * 5000  # ~100 kB: several chunks, so progress is reported more than once
 DIGEST = hashlib.sha256(CONTENT).hexdigest()
 FAST = DownloadPolicy(timeout_s=0.5, attempts=2, backoff_s=0.01)
+DRIP = 20  # bytes a dripping server sends (20 s) before it closes: a test of the old code ends too
 
 
 def corpus(sha256, url=None, manual="Register at the homepage."):
@@ -37,7 +38,8 @@ def mirror(tmp_path):
 
 class Server:
     """Routes: /ok, /missing (404), /truncated (half the declared body), /slow (no answer before release),
-    /flaky (503 once, then /ok). ``hits`` counts requests per path."""
+    /flaky (503 once, then /ok), /drip and /drip-unsized (one byte a second, at most DRIP bytes, with and
+    without a Content-Length). ``hits`` counts requests per path."""
 
     def __init__(self):
         self.hits: dict[str, int] = {}
@@ -55,6 +57,9 @@ class Server:
                     return
                 if self.path == "/slow":
                     server.release.wait(10)
+                if self.path.startswith("/drip"):
+                    self.drip()
+                    return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(CONTENT)))
                 self.end_headers()
@@ -62,6 +67,21 @@ class Server:
                 self.wfile.write(body)
                 self.wfile.flush()
                 self.close_connection = True
+
+            def drip(self):
+                self.send_response(200)
+                if self.path == "/drip":
+                    self.send_header("Content-Length", str(len(CONTENT)))
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for byte in CONTENT[:DRIP]:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        if server.release.wait(1):
+                            return
+                except OSError:  # the client gave up
+                    return
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -148,6 +168,23 @@ def test_failed_download_is_an_error_not_missing_and_leaves_nothing(tmp_path, se
     message = str(error.value)
     assert "toy/sub/a.txt" in message and url in message and "What to do" in message
     assert server.hits[path] == attempts
+    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*"))
+
+
+@pytest.mark.parametrize("path", ["/drip", "/drip-unsized"])
+def test_a_server_that_drips_one_byte_a_second_fails_at_the_files_deadline(tmp_path, server, path):
+    import time
+
+    # each read gets a byte within timeout_s: only the whole-file deadline ends it
+    policy = DownloadPolicy(timeout_s=1, attempts=2, backoff_s=0.01, min_bytes_per_s=1000)
+    started = time.monotonic()
+    slow = r"after 2 attempt\(s\).*too slow: \d+ of (\d+|\?) bytes after \d+ s, under the floor of "
+    with pytest.raises(DownloadError, match=slow + "downloads.min_bytes_per_s = 1000") as error:
+        download_corpus(corpus(DIGEST, url=server.url(path)), tmp_path / "raw", None, policy=policy)
+    assert time.monotonic() - started < 15  # ~2 s an attempt (the old code: 20 s each, then "truncated")
+    # with its size known, the deadline of the whole file: 1 s + 100,000 bytes / 1000 bytes/s
+    assert ("the whole file was due within 101 s" in str(error.value)) == (path == "/drip")
+    assert server.hits[path] == 2
     assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*"))
 
 

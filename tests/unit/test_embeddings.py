@@ -372,16 +372,57 @@ def test_pretrained_vectors_from_the_mirror_cut_to_corpus_words_and_pinned(tmp_p
 
 
 def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
     from mtaal.embeddings import EmbeddingError
     from mtaal.vector_files import fetch_pretrained_vectors
 
-    page = tmp_path / "confirm.html"
-    page.write_text("<html>Google Drive can't scan this file for viruses</html>")
-    spec = {"url": page.as_uri(), "file": "w2v.bin.gz", "member": None, "binary": True, "sha256": None,
-            "homepage": "https://code.google.com/archive/p/word2vec/"}
-    with pytest.raises(EmbeddingError, match=r"HTML page.*place it at .*raw/w2v\.bin\.gz"):
-        fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True)
-    assert not (tmp_path / "raw" / "w2v.bin.gz").exists()
+    class Page(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = b"<html>Google Drive can't scan this file for viruses</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    spec = {"url": f"http://127.0.0.1:{httpd.server_address[1]}/uc", "file": "w2v.bin.gz", "member": None,
+            "binary": True, "sha256": None, "homepage": "https://code.google.com/archive/p/word2vec/"}
+    try:
+        with pytest.raises(EmbeddingError, match=r"HTML page.*place it at .*raw/w2v\.bin\.gz"):
+            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == []
+
+
+def test_pretrained_vectors_from_a_server_that_drips_fail_at_the_deadline(tmp_path):
+    import time
+
+    from mtaal.corpora.download import DownloadPolicy
+    from mtaal.embeddings import EmbeddingError
+    from mtaal.vector_files import fetch_pretrained_vectors
+    from tests.unit.test_download import Server
+
+    server = Server()  # /drip: one byte a second
+    spec = {"url": server.url("/drip"), "file": "w2v.bin.gz", "member": None, "binary": True, "sha256": None}
+    policy = DownloadPolicy(timeout_s=1, attempts=1, backoff_s=0.01, min_bytes_per_s=1000)
+    started = time.monotonic()
+    try:
+        with pytest.raises(EmbeddingError, match=r"too slow: .*min_bytes_per_s = 1000.*What to do: download "
+                                                  r"it by hand and place it at .*raw/w2v\.bin\.gz"):
+            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True,
+                                     policy=policy)
+    finally:
+        server.close()
+    assert time.monotonic() - started < 10  # before: a 60 s timeout per read, and no deadline at all
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == []
 
 
 def test_cli_pretrained_vectors_cut_to_the_mtaal_datasets_words_with_their_record(tmp_path, monkeypatch):
