@@ -94,8 +94,8 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
 
     A previous ``target`` is renamed aside before the new one is renamed in and removed after, so a crash
     between the two renames leaves it as ``.<name>.<host>-<pid>.<random>.old`` beside the missing target,
-    never half of each (POSIX has no atomic exchange of two directories). Temporaries of ``target`` that killed writers
-    left are removed first (:func:`remove_stale_parts`).
+    never half of each (POSIX has no atomic exchange of two directories). Temporaries of ``target`` that
+    killed writers left are removed first (:func:`remove_stale_parts`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
