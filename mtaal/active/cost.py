@@ -1,7 +1,9 @@
 """What a run's labeled set cost to annotate, read back from the sentence ids it selected.
 
 Runs write :data:`~mtaal.active.metrics.COST_METRICS` with every round; a run written before they existed
-(but with its ``selected_ids``) gets them here, exactly, from its corpus and its initial labeled set.
+(but with its ``selected_ids``) gets them here, exactly, from its corpus and its initial labeled set. A
+random-strategy run written before runs kept their ids is replayed (:func:`replay_random_run`): its picks
+depend on the seeded stream alone, never on the model.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import pandas as pd
 
 from mtaal.active import metrics as M
 from mtaal.active.data import ALData
+from mtaal.active.loop import ActiveLearner, run_sample
+from mtaal.active.settings import ALSettings
 
 SELECTION_COLUMNS = ["run_id", "round", "rank", "sentence_id", "words", "mentions"]
 
@@ -42,3 +46,36 @@ def selection_rows(rounds: pd.DataFrame, data: ALData, run_id: str) -> pd.DataFr
             rows.append((run_id, int(row.round), rank, sid, cost["labeled_words"], cost["labeled_mentions"]))
     return pd.DataFrame(rows, columns=SELECTION_COLUMNS).astype({"round": "int64", "rank": "int64",
                                                                  "words": "int64", "mentions": "int64"})
+
+
+class _RandomReplay(ActiveLearner):
+    """The loop's draws without its arithmetic: batches are still drawn and shuffled (the stream moves on
+    exactly as in the run), nothing is trained or scored."""
+
+    def _td_step(self, batch) -> None:
+        pass
+
+    def _task_epoch(self, batches) -> float:
+        for _ in batches:
+            pass
+        return float("nan")
+
+    def evaluate(self) -> dict[str, float]:
+        return {}
+
+
+def replay_random_run(settings: ALSettings, data: ALData, rounds: int | None = None) -> pd.DataFrame:
+    """A random-strategy run's rounds again (``round``, ``labeled_count``, ``selected_ids``, the query
+    statistics and :data:`~mtaal.active.metrics.COST_METRICS`), from its settings and its corpus alone.
+    Check the query statistics against the run's own before trusting the ids (a run made by code that
+    drew its stream differently gives other picks)."""
+    if settings.strategy != "random" or settings.use_dd:
+        raise ValueError(f"only a random-strategy run without a DD game replays, not {settings.strategy}"
+                         f"{' with DD' if settings.use_dd else ''}")
+    learner = _RandomReplay(settings, run_sample(settings, data), None)
+    keep = ["round", "labeled_count", "selected_ids", *M.QUERY_METRICS, *M.COST_METRICS]
+    for index in range(settings.rounds + 1 if rounds is None else rounds + 1):
+        if index > 0 and not learner.unlabeled:
+            break
+        learner.run_round(index)
+    return pd.DataFrame(learner.rows)[keep]

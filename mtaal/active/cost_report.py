@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 COST_AXES = {"labeled_count": "labeled sentences", "labeled_words": "labeled words",
              "labeled_mentions": "labeled entity mentions"}
 RUN = ["dataset", "embedding", "variant", "seed"]
+RELEASE_NER = "release_ner_f1_batch_mean"  # the metric the paper printed (FIDELITY.md)
 # A run has taken off at the first round whose NER F1 reaches this share of its F1 at the report round.
 TAKEOFF_SHARE = 0.5
 EQUAL_COST_STATISTICS = {
@@ -80,9 +81,9 @@ def _run_statistics(run: pd.DataFrame, report_round: int, budget: float) -> dict
         "takeoff_round": float(reached.iat[0]) if len(reached) else math.nan,
         "word_budget": budget,
     }
-    if "release_ner_f1_batch_mean" in run and run["release_ner_f1_batch_mean"].notna().all():
-        release = upto["release_ner_f1_batch_mean"]
-        out["release_ner_f1_at_report_round"] = float(at["release_ner_f1_batch_mean"])
+    if RELEASE_NER in run and run[RELEASE_NER].notna().all():
+        release = upto[RELEASE_NER]
+        out["release_ner_f1_at_report_round"] = float(at[RELEASE_NER])
         out["release_ner_f1_at_equal_words"] = float(np.interp(budget, upto["labeled_words"], release))
     return out
 
@@ -165,3 +166,59 @@ def write_cost_figure(rounds: pd.DataFrame, target: Path, title: str) -> None:
     fig.tight_layout()
     save_figure(fig, png_and_svg(target), dpi=130)
     plt.close(fig)
+
+
+def paired_differences(rounds: pd.DataFrame, report_after_round: Mapping[str, int],
+                       pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Variant ``a`` minus variant ``b`` per (dataset, embedding, seed) both ran, per query (F1 at the report
+    round; every run) and per labeled word (F1 at the common word budget; runs that record their cost).
+    Tidy: ``a, b, dataset, embedding, seed, statistic, a_value, b_value, difference``."""
+    curves = rounds[rounds["study"] == "curves"]
+    per_run = equal_cost_runs(rounds, report_after_round).set_index([*RUN, "statistic"])["value"]
+    at = {"f1_per_query": at_report(curves, report_after_round).set_index(RUN)["value"],
+          "release_ner_f1_per_query": at_report(curves, report_after_round, RELEASE_NER)
+          .set_index(RUN)["value"]}
+    per_word = {"f1_per_word": "f1_at_equal_words",
+                "release_ner_f1_per_word": "release_ner_f1_at_equal_words"}
+    rows = []
+    for a, b in pairs:
+        for key in at["f1_per_query"].index[at["f1_per_query"].index.get_level_values("variant") == a]:
+            other = (key[0], key[1], b, key[3])
+            if other not in at["f1_per_query"].index:
+                continue
+            values = {name: (series.get(key, math.nan), series.get(other, math.nan))
+                      for name, series in at.items()}
+            values |= {name: (per_run.get((*key, stat), math.nan), per_run.get((*other, stat), math.nan))
+                       for name, stat in per_word.items()}
+            for statistic, (x, y) in values.items():
+                rows.append((a, b, key[0], key[1], key[3], statistic, x, y, x - y))
+    return pd.DataFrame(rows, columns=["a", "b", "dataset", "embedding", "seed", "statistic", "a_value",
+                                       "b_value", "difference"])
+
+
+def at_report(curves: pd.DataFrame, report_after_round: Mapping[str, int], metric: str | None = None
+              ) -> pd.DataFrame:
+    """Each curve run's ``metric`` (default: its primary F1, :func:`primary_metric`) at its dataset's report
+    round (its last round when shorter): ``dataset, embedding, variant, seed, round, value``."""
+    last = curves.groupby(RUN)["round"].transform("max")
+    wanted = curves["dataset"].map(lambda d: report_after_round.get(d, math.inf)).astype(float)
+    chosen = curves[curves["round"] == np.minimum(wanted, last)]
+    values = [row.get(metric or primary_metric(row["variant"]), math.nan) for _, row in chosen.iterrows()]
+    return chosen[[*RUN, "round"]].assign(value=values).reset_index(drop=True)
+
+
+def paired_markdown(paired: pd.DataFrame, title: str) -> str:
+    """Per pair and statistic: the mean difference over units, n, how many units favour ``a``, and each
+    unit's difference (embedding initial and seed)."""
+    lines = [f"# {title}", "", "a minus b, paired by embedding and seed (the unit); per query: F1 after the "
+             "report round's queries; per word: F1 at the dataset's common labeled-word budget; f1: the "
+             "strict metric (entity level), release ner f1: the paper's printed one (per test batch).", "",
+             "| a | b | statistic | mean difference | n | a higher | per unit |",
+             "|---|---|---|---|---|---|---|"]
+    for (a, b, statistic), frame in paired.dropna(subset=["difference"]).groupby(["a", "b", "statistic"],
+                                                                                  sort=False):
+        units = ", ".join(f"{e[0]}{s}: {d:+.3f}" for e, s, d in frame[["embedding", "seed", "difference"]]
+                          .itertuples(index=False))
+        lines.append(f"| {a} | {b} | {statistic.replace('_', ' ')} | {frame['difference'].mean():+.3f} | "
+                     f"{len(frame)} | {(frame['difference'] > 0).sum()} | {units} |")
+    return "\n".join(lines) + "\n"

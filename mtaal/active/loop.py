@@ -52,7 +52,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ from tqdm.auto import tqdm
 
 from mtaal import checkpoint
 from mtaal.active import metrics as M
-from mtaal.active.batching import Vocab, bucket_order, collate, iter_batches
+from mtaal.active.batching import Batch, Vocab, bucket_order, collate, iter_batches
 from mtaal.active.data import ALData
 from mtaal.active.inference import iter_pool_predictions
 from mtaal.active.network import MTAALModel
@@ -243,13 +243,18 @@ class ActiveLearner:
                                drop_last=s.drop_last_batch, length_buckets=s.length_buckets,
                                device=self.device)
         for step, batch in enumerate(batches):
-            adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder,
-                                reuse_encoding=self.reuse_encoding)
+            self._td_step(batch)
             if len(unlabeled):
                 batch_u = collate([unlabeled[i] for i in _chunk(order_u, step, s.batch_size)], self.vocab,
                                   device=self.device)
-                adversarial_td_step(self.model, batch_u, self.optimizers.td, self.optimizers.td_encoder,
-                                    reuse_encoding=self.reuse_encoding)
+                self._td_step(batch_u)
+
+    def _td_step(self, batch: Batch) -> None:
+        adversarial_td_step(self.model, batch, self.optimizers.td, self.optimizers.td_encoder,
+                            reuse_encoding=self.reuse_encoding)
+
+    def _task_epoch(self, batches: Iterable[Batch]) -> float:
+        return train_task_epoch(self.model, batches, self.optimizers.task)
 
     def train(self, epochs: int, unlabeled: Sequence[Sequence[str]] | None = None) -> float:
         """TD pass (when ``use_td``; over ``unlabeled``, default the learner's pool), then ``epochs`` task
@@ -269,7 +274,7 @@ class ActiveLearner:
             batches = iter_batches(sentences, self.vocab, ner, nen, batch_size=self.settings.batch_size,
                                    rng=self.rng, drop_last=self.settings.drop_last_batch,
                                    length_buckets=self.settings.length_buckets, device=self.device)
-            loss = train_task_epoch(self.model, batches, self.optimizers.task)
+            loss = self._task_epoch(batches)
         return loss
 
     def evaluate(self) -> dict[str, float]:

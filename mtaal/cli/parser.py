@@ -36,8 +36,8 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     stats = commands.add_parser("corpus-stats", help="statistics and coverage over built datasets")
     stats.add_argument("--results", type=Path, default=Path("results"))
 
-    embeddings = commands.add_parser("embeddings", help="word vectors (results/embeddings/<name>.kv) and "
-                                     "their coverage of the MTAAL datasets")
+    embeddings = commands.add_parser("embeddings", help="word vectors (results/embeddings/<name>.safetensors)"
+                                     " and their coverage of the MTAAL datasets")
     embeddings.add_argument("which", nargs="*", metavar="NAME",
                             help="word2vec, glove, user (config mtaal.user_vectors) or coverage (default: "
                                  "config mtaal.embeddings, then coverage)")
@@ -96,9 +96,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="a committed reproduction record (reproductions/<name>): "
                                  "missing runs, add finished ones, rebuild its tables and figures")
-    record.add_argument("action", choices=["missing", "add", "rebuild"],
+    record.add_argument("action", choices=["missing", "add", "recover", "rebuild"],
                         help="missing: print the rounds files still to run (one per line, the most wanted "
-                             "first); add: finished runs under RESULTS into the record; rebuild: comparison, "
+                             "first); add: finished runs under RESULTS into the record; recover: selections "
+                             "and annotation cost of recorded random runs, replayed (the corpora under "
+                             "RESULTS) and checked against their query statistics; rebuild: comparison, "
                              "figures and STATUS.md from the record's store alone")
     record.add_argument("record", type=Path, help="the record directory")
     record.add_argument("--results", type=Path, default=Path("results"))

@@ -167,6 +167,9 @@ def run_record(args: argparse.Namespace, config: dict) -> None:
     elif args.action == "add":
         added = R.add_runs(args.record, args.results, config)
         print(f"{args.record}: {len(added)} runs added" + "".join(f"\n  {run}" for run in added))
+    elif args.action == "recover":
+        for run, outcome in R.recover_costs(args.record, args.results, config).items():
+            print(f"{run}: {outcome}")
     else:
         reported = load_reported(_reported_paths(config))
         comparison = R.rebuild(args.record, reported, config)

@@ -26,12 +26,19 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from mtaal.active.cost import fill_annotation_cost, selection_rows
+from mtaal.active.cost import fill_annotation_cost, replay_random_run, selection_rows
+from mtaal.active.cost_report import (
+    equal_cost_markdown,
+    equal_cost_table,
+    paired_differences,
+    paired_markdown,
+)
 from mtaal.active.data import ALData, load_al_data
 from mtaal.active.experiment import experiment_settings
 from mtaal.active.loop import run_sample
-from mtaal.active.metrics import COST_METRICS
+from mtaal.active.metrics import COST_METRICS, QUERY_METRICS
 from mtaal.active.report import collect_rounds, write_figures
+from mtaal.active.settings import ALSettings
 from mtaal.io import write_parquet, write_text
 from mtaal.results import compare as C
 from mtaal.results.provenance import git_commit, machine_description, package_versions
@@ -39,6 +46,15 @@ from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write
 from mtaal.workflow import MtaalRun, mtaal_run_plan, study_runs
 
 STUDY = "curves"
+# The record's paired reading of MTAAL's printed lead (README, "What we reproduced"): variant a - variant b.
+PAIRED_COMPARISONS = [
+    ("mtaal", "mtl-random"), ("mtaal", "mtl-entropy"), ("mtaal", "mtl-lc"),
+    ("mtaal-word_dd", "mtaal"), ("mtaal-word_dd", "mtaal-no_dd-word_dd"), ("mtaal-word_dd", "mtl-random"),
+    ("mtaal-word_dd", "mtl-entropy_max"), ("mtl-entropy_max", "mtl-entropy"),
+    ("mtaal-no_dd-word_dd", "mtl-random"), ("mtl-lc", "mtl-random"), ("mtl-entropy", "mtl-random"),
+    ("mtaal-release_vectors", "mtl-random-release_vectors"), ("mtaal-release_vectors", "mtaal"),
+    ("mtl-random-release_vectors", "mtl-random"),
+]
 JOB_COLUMNS = ["run_id", "wall_seconds", "cpu_seconds", "max_rss_mb", "rounds", "commit", "machine", "tier"]
 
 
@@ -93,7 +109,7 @@ def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
         if "selected_ids" in frame and frame["selected_ids"].notna().all():
             if run.dataset not in corpora:
                 corpora[run.dataset] = _corpus(Path(results), run.dataset)
-            data = _run_data(corpora[run.dataset], run, config)
+            data = run_sample(_settings(run, config), corpora[run.dataset])  # its initial labeled set
             if frame.reindex(columns=list(COST_METRICS)).isna().any(axis=None):
                 frame = fill_annotation_cost(frame, data)
             write_parquet(pa.Table.from_pandas(selection_rows(frame, data, run.run_id), preserve_index=False),
@@ -111,18 +127,65 @@ def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
     return added
 
 
+def recover_costs(record: Path, results: Path, config: Mapping) -> dict[str, str]:
+    """Give the recorded random-strategy runs that lack their annotation cost their selections and cost,
+    replayed from their settings and the corpus under ``results`` (:func:`replay_random_run`), when the
+    replay's query statistics equal the run's own in every round; the scores are not touched. Returns
+    run id -> what happened (recovered, or why not)."""
+    record = Path(record)
+    store = read_store(record / "store")
+    mtaal = yaml.safe_load((record / "provenance" / "config.yaml").read_text())["mtaal"]
+    corpora: dict[str, ALData] = {}
+    outcome = {}
+    for run_id, rows in store[store["paper"] == "mtaal"].groupby("run_id"):
+        first = rows.iloc[0]
+        if set(COST_METRICS) <= set(rows["metric"]):
+            continue
+        variant = mtaal["variants"][first["setting"]]
+        if variant["strategy"] != "random" or variant["dd"]:
+            outcome[run_id] = "not recoverable: its picks depend on the model (no selected ids recorded)"
+            continue
+        settings = experiment_settings(first["dataset"], first["model"], variant, mtaal[first["experiment"]],
+                                       mtaal["model"], int(first["seed"]))
+        if settings.settings_hash() != first["settings_hash"]:
+            outcome[run_id] = "not recovered: the record's config no longer gives the run's settings hash"
+            continue
+        if first["dataset"] not in corpora:
+            corpora[first["dataset"]] = _corpus(Path(results), first["dataset"])
+        replay = replay_random_run(settings, corpora[first["dataset"]]).set_index("round")
+        recorded = rows.pivot_table(index="step", columns="metric", values="value")
+        checked = [m for m in QUERY_METRICS if m in recorded.columns]
+        counts = rows.groupby("step")["labeled_count"].first()
+        same = (replay.index.equals(recorded.index) and (replay["labeled_count"] == counts).all()
+                and all((replay[m].astype(float) == recorded[m]).all() for m in checked))
+        if not checked or not same:
+            outcome[run_id] = ("not recovered: no query statistics recorded to check a replay against"
+                               if not checked else "not recovered: the replay picks other sentences")
+            continue
+        cost = replay[list(COST_METRICS)].stack().rename("value").reset_index()
+        cost.columns = ["step", "metric", "value"]
+        template = rows[rows["metric"] == checked[0]].drop(columns=["metric", "value"]).set_index("step")
+        added = template.join(cost.set_index("step"), how="inner").reset_index()
+        write_run(pd.concat([rows, added], ignore_index=True), record / "store", "mtaal",
+                  str(first["experiment"]), run_id)
+        picks = selection_rows(replay.reset_index(), run_sample(settings, corpora[first["dataset"]]), run_id)
+        write_parquet(pa.Table.from_pandas(picks, preserve_index=False),
+                      record / "selections" / f"{run_id}.parquet")
+        outcome[run_id] = (f"recovered: the replay's {len(checked)} query statistics equal the run's in "
+                           f"all {len(counts)} rounds")
+    return outcome
+
+
 def _corpus(results: Path, dataset: str) -> ALData:
     folder = results / "corpora" / dataset
     return load_al_data(folder / "tokens.parquet", folder / "mtaal_split.parquet",
                         folder / "mtaal_labels.json")
 
 
-def _run_data(data: ALData, run: MtaalRun, config: Mapping) -> ALData:
-    """The run's own sample of the corpus (its initial labeled set), as the run drew it."""
+def _settings(run: MtaalRun, config: Mapping) -> ALSettings:
     mtaal = config["mtaal"]
-    settings = experiment_settings(run.dataset, run.embedding, mtaal["variants"][run.variant],
-                                   mtaal[run.study], mtaal["model"], run.seed)
-    return run_sample(settings, data)
+    return experiment_settings(run.dataset, run.embedding, mtaal["variants"][run.variant], mtaal[run.study],
+                               mtaal["model"], run.seed)
 
 
 def _write_provenance(record: Path, config: Mapping) -> None:
@@ -148,7 +211,15 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping, tables: Seque
     write_text(C.comparison_markdown(comparison, "mtaal", "MTAAL (Zhou et al. 2021)"),
                record / "comparison.md")
     if not store.empty:
-        write_figures(rounds_from_store(store), record / "figures")
+        rounds = rounds_from_store(store)
+        write_figures(rounds, record / "figures")
+        after = config["mtaal"]["report_after_round"]
+        cost = equal_cost_table(rounds, after)
+        write_parquet(pa.Table.from_pandas(cost, preserve_index=False), record / "annotation_cost.parquet")
+        write_text(equal_cost_markdown(cost, "F1 at equal annotation cost"), record / "annotation_cost.md")
+        paired = paired_differences(rounds, after, PAIRED_COMPARISONS)
+        write_parquet(pa.Table.from_pandas(paired, preserve_index=False), record / "paired.parquet")
+        write_text(paired_markdown(paired, "Paired comparisons"), record / "paired.md")
     write_text(cells_markdown(comparison), record / "cells.md")
     write_text(status_markdown(record, config, comparison), record / "STATUS.md")
     return comparison

@@ -488,6 +488,11 @@ def test_a_finished_run_writes_who_it_is_with_its_rounds(data, tmp_path):
 # ------------------------------------------------------------------------------------------ Table 4
 
 
+def paper_statistics(table):
+    """Table 4's own statistics (the reference knows those only)."""
+    return table[table["statistic"] != "words_per_selection"].reset_index(drop=True)
+
+
 def test_query_statistics_give_table_4_as_the_selected_ids_and_tokens_did(corpus, data, tmp_path):
     from mtaal.active.metrics import QUERY_METRICS
     from mtaal.active.report import query_diversity
@@ -515,10 +520,16 @@ def test_query_statistics_give_table_4_as_the_selected_ids_and_tokens_did(corpus
             upto = run_rows[run_rows["round"] <= r]
             expected = table4_from_tokens(upto.rename(columns={"experiment": "study"}), tokens)
             got = query_diversity(upto.rename(columns={"experiment": "study"}))
-            pd.testing.assert_frame_equal(got, expected)
+            pd.testing.assert_frame_equal(paper_statistics(got), expected)
     write_store(tmp_path / "store", paths, [])
     from_store = query_diversity(rounds_from_store(read_store(tmp_path / "store")))
-    pd.testing.assert_frame_equal(from_store, table4_from_tokens(rounds, tokens))
+    pd.testing.assert_frame_equal(paper_statistics(from_store), table4_from_tokens(rounds, tokens))
+    # Beside the paper's: words per selection, from the rounds' annotation cost.
+    words = from_store[from_store["statistic"] == "words_per_selection"].set_index("variant")["mean"]
+    expected = {variant: np.mean([(r["labeled_words"].iat[-1] - r["labeled_words"].iat[0])
+                                  / r["queried_sentences"].iat[-1] for _, r in runs.groupby("seed")])
+                for variant, runs in rounds.groupby("variant")}
+    assert words.to_dict() == pytest.approx(expected)
     assert set(from_store["n_repeats"]) == {1, 2}
 
 
@@ -561,3 +572,66 @@ def test_rounds_carry_the_labeled_set_s_cost_and_it_can_be_read_back_from_the_se
     assert picks["words"].sum() == frame["labeled_words"].iat[-1] - frame["labeled_words"].iat[0]
     with pytest.raises(ValueError, match="not the run's data"):
         fill_annotation_cost(frame, data.subset(max_labeled_sentences=3))
+
+
+@pytest.mark.parametrize("use_td", [False, True])
+def test_a_random_run_replays_its_selections_without_training(data, tmp_path, use_td):
+    from mtaal.active.cost import replay_random_run
+
+    kw = dict(strategy="random", use_td=use_td, use_dd=False, rounds=3, length_buckets=2, initial_epochs=1)
+    frame, _ = run(data, tmp_path, **kw)
+    replayed = replay_random_run(settings(**kw), data)
+    assert replayed["selected_ids"].map(list).tolist() == frame["selected_ids"].map(list).tolist()
+    for column in ("labeled_count", "labeled_words", "labeled_mentions", "queried_distinct_words"):
+        assert replayed[column].tolist() == frame[column].tolist()
+    with pytest.raises(ValueError, match="only a random-strategy run"):
+        replay_random_run(settings(strategy="lc", use_td=False, use_dd=False), data)
+
+
+def test_a_record_recovers_the_cost_of_its_random_runs_and_only_when_the_replay_checks_out(
+        corpus, data, tmp_path):
+    import yaml
+
+    from mtaal.active.experiment import experiment_settings
+    from mtaal.active.report import collect_rounds
+    from mtaal.results import record as R
+    from mtaal.results.store import mtaal_rows, read_store, write_run
+
+    study = {"rounds": 3, "query_size": 5, "initial_epochs": 0, "epochs_per_round": 1, "warm_start": True,
+             "max_pool_sentences": None, "max_labeled_sentences": None, "max_test_sentences": None,
+             "dd_steps": 1}
+    model = {"hidden": 4, "char_dim": 4, "batch_size": 8, "lr": 1e-3, "betas": [0.9, 0.9],
+             "adversarial_lr": 1e-4, "length_buckets": 2}
+    variants = {"mtl-random": {"tasks": ["ner", "nen"], "strategy": "random", "td": False, "dd": False},
+                "mtl-lc": {"tasks": ["ner", "nen"], "strategy": "lc", "td": False, "dd": False}}
+    record = tmp_path / "record"
+    (record / "provenance").mkdir(parents=True)
+    (record / "provenance" / "config.yaml").write_text(
+        yaml.safe_dump({"mtaal": {"variants": variants, "curves": study, "model": model}}))
+    runs = {}
+    for variant in variants:
+        out = tmp_path / variant / "rounds.parquet"
+        run_active_learning(experiment_settings("toy", "random", variants[variant], study, model, 3), data,
+                            None, out, tmp_path / variant / "ckpt", progress=False,
+                            identity={"paper": "mtaal", "experiment": "curves", "variant": variant,
+                                      "tier": "t"})
+        full = collect_rounds([out])
+        runs[variant] = full
+        # As a run written before runs kept their ids and cost.
+        _, run_id, rows = mtaal_rows(out, full.drop(columns=["labeled_words", "labeled_mentions"]))
+        write_run(rows, record / "store", "mtaal", "curves", run_id)
+    (tmp_path / "results" / "corpora").mkdir(parents=True)
+    (tmp_path / "results" / "corpora" / "toy").symlink_to(corpus)
+    before = read_store(record / "store")
+    outcome = R.recover_costs(record, tmp_path / "results", {})
+    assert outcome["toy__random__mtl-random__seed3"].startswith("recovered")
+    assert outcome["toy__random__mtl-lc__seed3"].startswith("not recoverable")
+    after = read_store(record / "store")
+    cost = after[after["metric"] == "labeled_words"].sort_values("step")
+    assert cost["run_id"].unique().tolist() == ["toy__random__mtl-random__seed3"]
+    assert cost["value"].tolist() == runs["mtl-random"]["labeled_words"].tolist()
+    scores = after[~after["metric"].isin(["labeled_words", "labeled_mentions"])]
+    pd.testing.assert_frame_equal(scores.sort_values(["run_id", "step", "metric"], ignore_index=True),
+                                  before.sort_values(["run_id", "step", "metric"], ignore_index=True))
+    picks = pd.read_parquet(record / "selections" / "toy__random__mtl-random__seed3.parquet")
+    assert picks["sentence_id"].tolist() == [i for ids in runs["mtl-random"]["selected_ids"] for i in ids]
