@@ -270,4 +270,14 @@ def status_markdown(record: Path, config: Mapping, comparison: pd.DataFrame) -> 
         "",
     ]
     lines += [f"- {run.run_id}" for run in missing] or ["- nothing: the record is complete"]
+    selected = {path.stem for path in (Path(record) / "selections").glob("*.parquet")}
+    recorded = sorted(recorded_ids(record))
+    lacking = [run for run in recorded if run not in selected]
+    lines += ["", "## Annotation cost", "",
+              f"{len(recorded) - len(lacking)} of {len(recorded)} recorded runs have their selections and "
+              "annotation cost (`selections/`, `annotation_cost.md`): runs added with their selected ids, "
+              "and random runs replayed from their seeded stream where the replay's query statistics equal "
+              "the run's (`mtaal record recover`). Without them (selected by the model before runs kept "
+              "their ids, or a replay that could not be checked or did not match):", ""]
+    lines += [f"- {run}" for run in lacking] or ["- none"]
     return "\n".join(lines) + "\n"
