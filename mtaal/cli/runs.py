@@ -119,7 +119,9 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
     split = f"mtaal mtaal-split {args.dataset}{results_option(args)}"
     require({corpus_dir / "tokens.parquet": f"mtaal build-dataset {args.dataset}{results_option(args)}",
              corpus_dir / "mtaal_split.parquet": split, corpus_dir / "mtaal_labels.json": split})
-    vectors = args.results / "embeddings" / f"{args.embedding}.kv"
+    from mtaal.embeddings import vectors_path
+
+    vectors = vectors_path(args.results / "embeddings", args.embedding)
     if not vectors.is_file():
         if args.embedding != "glove" or config["mtaal"]["embedding_source"] != "substitute":
             require({vectors: f"mtaal embeddings {args.embedding}{results_option(args)}"})
@@ -156,9 +158,9 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
         return list(paths.values())
 
     for name in args.which or [*settings["embeddings"], "coverage"]:
-        out = folder / f"{name}.kv"
+        out = E.vectors_path(folder, name)
         if name == "coverage":
-            vectors = {e: folder / f"{e}.kv" for e in settings["embeddings"]}
+            vectors = {e: E.vectors_path(folder, e) for e in settings["embeddings"]}
             require({path: f"mtaal embeddings {e}{results_option(args)}" for e, path in vectors.items()})
             tables = args.results / "tables"
             table = E.write_coverage(vectors, dict(zip(settings["datasets"], tokens(settings["datasets"]),

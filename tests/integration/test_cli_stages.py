@@ -68,10 +68,10 @@ def chain(mirror, tmp_path_factory, one_torch_thread):
 
 def test_embeddings_are_the_rules_word2vec_and_coverage(chain, tmp_path):
     results, _, config = chain
-    kv = load_keyed_vectors(results / "embeddings/word2vec.kv")
+    kv = load_keyed_vectors(results / "embeddings/word2vec.safetensors")
     # the rule word2vec: every configured dataset's tokens, config mtaal.word2vec, one worker
     tokens = [results / f"corpora/{d}/tokens.parquet" for d in config["datasets"]]
-    expected = train_word2vec(tokens, tmp_path / "w.kv", workers=1, **config["mtaal"]["word2vec"])
+    expected = train_word2vec(tokens, tmp_path / "w.safetensors", workers=1, **config["mtaal"]["word2vec"])
     assert kv.index_to_key == expected.index_to_key and kv.vector_size == 20
     np.testing.assert_array_equal(kv.vectors, expected.vectors)
     coverage = pd.read_parquet(results / "tables/embedding_coverage.parquet")
@@ -95,10 +95,10 @@ def test_user_vectors_and_the_command_that_makes_a_missing_one(tmp_path, capsys)
     results = ["--results", str(tmp_path / "r")]
     assert main([*options, "embeddings", "coverage", *results]) == 2
     err = capsys.readouterr().err
-    assert "r/embeddings/word2vec.kv (make it with `mtaal embeddings word2vec --results" in err
-    assert "r/embeddings/user.kv (make it with `mtaal embeddings user --results" in err
+    assert "r/embeddings/word2vec.safetensors (make it with `mtaal embeddings word2vec --results" in err
+    assert "r/embeddings/user.safetensors (make it with `mtaal embeddings user --results" in err
     assert main([*options, "embeddings", "user", *results]) == 0
-    user = load_keyed_vectors(tmp_path / "r/embeddings/user.kv")
+    user = load_keyed_vectors(tmp_path / "r/embeddings/user.safetensors")
     assert user.index_to_key == ["disease", "gene"] and user["gene"].tolist() == [1, 2, 3]
 
 

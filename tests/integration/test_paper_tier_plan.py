@@ -105,8 +105,8 @@ def test_paper_tier_mtaal_runs_have_the_published_loop(paper):
 
 
 def test_paper_tier_uses_the_releases_300d_vectors(paper):
-    word2vec = params_of(paper, "pretrained_vectors", "results/embeddings/word2vec.kv")["spec"]
-    glove = params_of(paper, "pretrained_vectors", "results/embeddings/glove.kv")["spec"]
+    word2vec = params_of(paper, "pretrained_vectors", "results/embeddings/word2vec.safetensors")["spec"]
+    glove = params_of(paper, "pretrained_vectors", "results/embeddings/glove.safetensors")["spec"]
     assert word2vec["file"] == "GoogleNews-vectors-negative300.bin.gz" and word2vec["binary"]
     assert "0B7XkCwpI5KDYNlNUTTlSS21pQmM" in word2vec["url"]  # the file the release README links
     assert glove["url"].startswith("https://nlp.stanford.edu/") and glove["member"].endswith("300d.txt")

