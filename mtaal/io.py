@@ -148,8 +148,11 @@ def save_figure(fig, targets: Iterable[str | Path], *, dpi: int, metadata: dict 
 
     for target in targets:
         target = Path(target)
-        with atomic_path(target) as temporary:
-            fig.savefig(temporary, format=target.suffix.lstrip("."), dpi=dpi, metadata=metadata)
+        form = target.suffix.lstrip(".")
+        # The same figure gives the same file: no date stamp, SVG ids from a fixed salt.
+        stamp = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(form, {})
+        with atomic_path(target) as temporary, plt.rc_context({"svg.hashsalt": "mtaal"}):
+            fig.savefig(temporary, format=form, dpi=dpi, metadata={**stamp, **(metadata or {})})
     plt.close(fig)
 
 

@@ -199,8 +199,8 @@ def _printed_cells(reported: pd.DataFrame, config: Mapping, tables: Sequence[str
                     & reported["dataset"].isin(datasets)].reset_index(drop=True)
 
 
-def rebuild(record: Path, reported: pd.DataFrame, config: Mapping, tables: Sequence[str] = ("Table 3",)
-            ) -> pd.DataFrame:
+def rebuild(record: Path, reported: pd.DataFrame, config: Mapping,
+            tables: Sequence[str] = ("Table 2", "Table 3")) -> pd.DataFrame:
     """Comparison, figures and STATUS.md from the record's store alone. Returns the comparison."""
     record = Path(record)
     store = read_store(record / "store")
@@ -266,7 +266,7 @@ def status_markdown(record: Path, config: Mapping, comparison: pd.DataFrame) -> 
         f"{int((comparison['status'] == C.REPRODUCED).sum())} ("
         + (", ".join(f"{k}: {v}" for k, v in judged.items()) or "none") + ").",
         "",
-        "## Still missing (in the order `make reproduce-ncbi` runs them)",
+        "## Still missing (in the order `tools/reproduce_record.sh` runs them)",
         "",
     ]
     lines += [f"- {run.run_id}" for run in missing] or ["- nothing: the record is complete"]
