@@ -23,7 +23,8 @@ STUDY_KEYS = (
 MODEL_KEYS = ("hidden", "char_dim", "batch_size", "lr", "betas", "adversarial_lr")
 # Paper-or-release switches (FIDELITY.md); absent = ALSettings' defaults, the paper's side.
 OPTIONAL_MODEL_KEYS = ("char_init", "discriminators", "drop_last_batch", "entropy_aggregate", "mnlp_form",
-                       "random_with_replacement", "release_test_shuffle", "length_buckets", "word_vectors")
+                       "random_with_replacement", "release_test_shuffle", "length_buckets", "word_vectors",
+                       "char_encoders")
 
 
 def experiment_settings(

@@ -180,6 +180,7 @@ class ActiveLearner:
         model = MTAALModel(
             self.embeddings, len(self.vocab.chars), len(self.data.ner_labels), len(self.data.nen_labels),
             s.model_settings, hidden=s.hidden, char_dim=s.char_dim, char_init=s.char_init,
+            char_encoders=s.char_encoders,
             discriminators=s.discriminators, trainable_word_embeddings=s.word_vectors == "release_random",
             seed=s.seed, device=self.device,
         )

@@ -51,6 +51,7 @@ CHAR_DIM = 30
 CHAR_CHUNKS = 4  # length-sorted chunks a batch's words go through the char BiLSTM in
 CHAR_INITS = ("paper", "keras")
 DISCRIMINATORS = ("sentence", "word")
+CHAR_ENCODERS = ("shared", "release_separate")
 KERAS_UNIFORM = 0.05  # keras.initializers.RandomUniform default of keras.layers.Embedding
 
 
@@ -241,6 +242,7 @@ class SharedEncoder(nn.Module):
         trainable_word_embeddings: bool = False,
         dropout: float = 0.0,
         char_init: str = "paper",
+        char_encoders: str = "shared",
     ):
         super().__init__()
         weights = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
@@ -248,15 +250,21 @@ class SharedEncoder(nn.Module):
             weights.clone(), freeze=not trainable_word_embeddings, padding_idx=PAD_ID
         )
         self.chars = CharEncoder(n_chars, char_dim, hidden, char_init)
+        # The release's DD-game unlabeled input has a char BiLSTM of its own (FIDELITY.md, "Char encoder").
+        self.unlabeled_chars = (CharEncoder(n_chars, char_dim, hidden, char_init)
+                                if char_encoders == "release_separate" else None)
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(
             weights.shape[1] + self.chars.out_dim, hidden, batch_first=True, bidirectional=True
         )
         self.out_dim = 2 * hidden
 
-    def forward(self, batch: Batch, spelling_features: Tensor | None = None) -> Tensor:
-        """``spelling_features``: the char features of ``batch.spellings``' rows, when precomputed."""
-        chars = self.chars(batch.spellings, batch.spelling_lengths, batch.spelling_index, spelling_features)
+    def forward(self, batch: Batch, spelling_features: Tensor | None = None, *, pool_side: bool = False
+                ) -> Tensor:
+        """``spelling_features``: the char features of ``batch.spellings``' rows, when precomputed.
+        ``pool_side``: the DD game's unlabeled batch (its own char encoder, when there is one)."""
+        encoder = self.unlabeled_chars if pool_side and self.unlabeled_chars is not None else self.chars
+        chars = encoder(batch.spellings, batch.spelling_lengths, batch.spelling_index, spelling_features)
         x = torch.cat([self.word_embedding(batch.word_ids), chars], -1)
         e, _ = run_lstm(self.lstm, self.dropout(x), batch.lengths)
         return e
@@ -354,6 +362,7 @@ class MTAALModel(nn.Module):
         trainable_word_embeddings: bool = False,
         dropout: float = 0.0,
         char_init: str = "paper",
+        char_encoders: str = "shared",
         discriminators: str = "sentence",
         seed: int | None = None,
         device: torch.device | str = "cpu",
@@ -375,6 +384,7 @@ class MTAALModel(nn.Module):
                 trainable_word_embeddings=trainable_word_embeddings,
                 dropout=dropout,
                 char_init=char_init,
+                char_encoders=char_encoders,
             )
             n_labels = {"ner": n_ner_labels, "nen": n_nen_labels}
             self.decoders = nn.ModuleDict(
@@ -396,8 +406,9 @@ class MTAALModel(nn.Module):
     def tasks(self) -> tuple[str, ...]:
         return self.settings.ordered_tasks
 
-    def encode(self, batch: Batch, spelling_features: Tensor | None = None) -> Tensor:
-        return self.encoder(batch, spelling_features)
+    def encode(self, batch: Batch, spelling_features: Tensor | None = None, *, pool_side: bool = False
+               ) -> Tensor:
+        return self.encoder(batch, spelling_features, pool_side=pool_side)
 
     def decode(self, e: Tensor, batch: Batch) -> ModelOutput:
         logits, private = {}, {}

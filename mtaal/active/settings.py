@@ -16,7 +16,7 @@ import pyarrow as pa
 import torch
 
 from mtaal.active import metrics as M
-from mtaal.active.network import CHAR_INITS, DISCRIMINATORS, TASKS, ModelSettings
+from mtaal.active.network import CHAR_ENCODERS, CHAR_INITS, DISCRIMINATORS, TASKS, ModelSettings
 from mtaal.active.strategies import STRATEGIES
 from mtaal.errors import ConfigError
 
@@ -59,7 +59,7 @@ IDENTITY_NAMES = ("paper", "experiment", "variant", "tier")
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = ("rounds", "device")
 # Settings added after checkpoints were written, with their defaults.
-ADDED_DEFAULTS = {"length_buckets": 0, "word_vectors": "pretrained"}
+ADDED_DEFAULTS = {"length_buckets": 0, "word_vectors": "pretrained", "char_encoders": "shared"}
 # Word embeddings: the vectors file's rows, frozen (paper); or what the released code actually trains
 # (FIDELITY.md, "Word embeddings"): a random uniform(+-0.05) matrix in the release's 300 dimensions,
 # trained by the task solver (the vectors file then only names the run).
@@ -106,6 +106,7 @@ class ALSettings:
     scoring_batch_size: int = 256
     length_buckets: int = 0
     word_vectors: str = "pretrained"
+    char_encoders: str = "shared"
     max_pool_sentences: int | None = None
     max_labeled_sentences: int | None = None
     max_test_sentences: int | None = None
@@ -138,7 +139,7 @@ class ALSettings:
                               "needs >= 1")
         choices = {"char_init": CHAR_INITS, "discriminators": DISCRIMINATORS,
                    "entropy_aggregate": ("sum", "max"), "mnlp_form": ("shen", "release"),
-                   "word_vectors": WORD_VECTORS}
+                   "word_vectors": WORD_VECTORS, "char_encoders": CHAR_ENCODERS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"ALSettings.{name}: one of {allowed}, got {getattr(self, name)!r}")

@@ -183,12 +183,13 @@ def train_task_epoch(model: MTAALModel, batches: Iterable[Batch], optimizer: tor
     return total / weight if weight else float("nan")
 
 
-def _encode(model: MTAALModel, batch: Batch, *, detach: bool) -> Tensor:
-    """The latent sequence; with ``detach`` no graph is kept through the encoder (its party does not move)."""
+def _encode(model: MTAALModel, batch: Batch, *, detach: bool, pool_side: bool = False) -> Tensor:
+    """The latent sequence; with ``detach`` no graph is kept through the encoder (its party does not move).
+    ``pool_side``: the DD game's unlabeled batch."""
     if detach:
         with torch.no_grad():
-            return model.encode(batch)
-    return model.encode(batch)
+            return model.encode(batch, pool_side=pool_side)
+    return model.encode(batch, pool_side=pool_side)
 
 
 def _td_losses(model: MTAALModel, batch: Batch, *, detach_encoder: bool) -> TDLosses:
@@ -259,16 +260,16 @@ def adversarial_td_step(
     return {"td_loss": td, "encoder_td_loss": enc}
 
 
-def _dd_logits(model: MTAALModel, batch: Batch, *, detach_encoder: bool) -> Tensor:
+def _dd_logits(model: MTAALModel, batch: Batch, *, detach_encoder: bool, pool_side: bool = False) -> Tensor:
     with autocast_for(model.device):
-        return model.dd_logits(_encode(model, batch, detach=detach_encoder), batch)
+        return model.dd_logits(_encode(model, batch, detach=detach_encoder, pool_side=pool_side), batch)
 
 
 def _dd_loss(model: MTAALModel, labeled: Batch, unlabeled: Batch) -> Tensor:
     labeled, unlabeled = labeled.to(model.device), unlabeled.to(model.device)
     return dd_loss(
         _dd_logits(model, labeled, detach_encoder=True),
-        _dd_logits(model, unlabeled, detach_encoder=True),
+        _dd_logits(model, unlabeled, detach_encoder=True, pool_side=True),
         model.discriminator_mask(labeled),
         model.discriminator_mask(unlabeled),
     )
@@ -300,7 +301,7 @@ def dd_encoder_step(
     Returns the loss before the step."""
     model.train()
     unlabeled = unlabeled.to(model.device)
-    logits_u = _dd_logits(model, unlabeled, detach_encoder=False)
+    logits_u = _dd_logits(model, unlabeled, detach_encoder=False, pool_side=True)
     logits_l, mask_l = None, None
     if include_labeled:
         if labeled is None:
@@ -336,7 +337,7 @@ def adversarial_dd_step(
     labeled, unlabeled = labeled_batch.to(model.device), unlabeled_batch.to(model.device)
     mask_l, mask_u = model.discriminator_mask(labeled), model.discriminator_mask(unlabeled)
     with autocast_for(model.device):
-        e_l, e_u = model.encode(labeled), model.encode(unlabeled)
+        e_l, e_u = model.encode(labeled), model.encode(unlabeled, pool_side=True)
         logits = (model.dd_logits(e_l.detach(), labeled), model.dd_logits(e_u.detach(), unlabeled))
     dd = _step(model, dd_loss(*logits, mask_l, mask_u), dd_optimizer)
     with autocast_for(model.device):

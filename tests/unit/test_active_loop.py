@@ -356,6 +356,23 @@ def test_release_random_word_vectors_start_uniform_and_only_the_task_solver_trai
         settings(word_vectors="glove")
 
 
+def test_release_separate_char_encoders_read_the_dd_game_s_pool_batch_only(data):
+    from mtaal.active.loop import ActiveLearner
+
+    learner = ActiveLearner(settings(char_encoders="release_separate", strategy="random", use_td=False),
+                            data, None)
+    chars, pool_chars = learner.model.encoder.chars, learner.model.encoder.unlabeled_chars
+    snapshot = [{k: v.clone() for k, v in m.state_dict().items()} for m in (chars, pool_chars)]
+    moved = lambda m, old: any(not torch.equal(v, old[k]) for k, v in m.state_dict().items())  # noqa: E731
+    learner.task_epochs(1)
+    assert moved(chars, snapshot[0]) and not moved(pool_chars, snapshot[1])
+    snapshot = [{k: v.clone() for k, v in m.state_dict().items()} for m in (chars, pool_chars)]
+    learner.dd_game()
+    assert moved(pool_chars, snapshot[1])
+    assert ActiveLearner(settings(), data, None).model.encoder.unlabeled_chars is None
+    assert "char_encoders" not in settings().identity()
+
+
 def test_a_variant_s_model_switches_override_the_tier_s():
     from mtaal.active.experiment import experiment_settings
 
