@@ -50,5 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:  # a user's path; the steps' own inputs are checked by require()
         print(f"mtaal: error: {error.filename or error}: no such file", file=sys.stderr)
         return 2
+    except (NotADirectoryError, IsADirectoryError) as error:  # a user's path of the wrong kind
+        print(f"mtaal: error: {error.filename or error}: {error.strerror}", file=sys.stderr)
+        return 2
     return 0
 

@@ -8,6 +8,21 @@ from pathlib import Path
 ENCODER_HELP = "a key of config multitask.encoders (default: multitask.encoder)"
 
 
+def at_least(minimum: int):
+    """An argparse type: a whole number >= ``minimum`` (numpy's seeding refuses a negative seed)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
 def build_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtaal", description=description)
     parser.add_argument(
@@ -49,7 +64,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     learn.add_argument("dataset", help="ncbi_disease or bc5cdr (built with build-dataset and mtaal-split)")
     learn.add_argument("--variant", default="mtaal", help="a key of config mtaal.variants (default: mtaal)")
     learn.add_argument("--embedding", default="glove", help="word2vec, glove or user (results/embeddings/)")
-    learn.add_argument("--seed", type=int, default=1)
+    learn.add_argument("--seed", type=at_least(0), default=1)
     learn.add_argument("--study", default="curves", choices=["curves", "diversity"])
     learn.add_argument("--results", type=Path, default=Path("results"))
 
@@ -68,7 +83,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     multitask.add_argument("tasks", nargs="+", help="HUNER tasks (built with build-dataset and wordpiece)")
     multitask.add_argument("--encoder", help=ENCODER_HELP)
     multitask.add_argument("--fraction", type=float, default=0.0, help="share of training sequences removed")
-    multitask.add_argument("--seed", type=int, default=1)
+    multitask.add_argument("--seed", type=at_least(0), default=1)
     multitask.add_argument("--init-encoder", type=Path, help="start from this saved encoder (fine-tuning)")
     multitask.add_argument("--results", type=Path, default=Path("results"))
 
@@ -139,7 +154,7 @@ def _curate_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--fresh", action="store_true", help="new model from the current config.yaml")
     query = commands.add_parser("query", help="curator project: the next sentences to annotate")
     query.add_argument("project", type=Path)
-    query.add_argument("-k", type=int, default=50, help="batch size (default 50)")
+    query.add_argument("-k", type=at_least(1), default=50, help="batch size (default 50)")
     query.add_argument("--strategy", choices=["diversity", "lc", "entropy", "mnlp", "random"],
                        help="default: config.yaml strategy")
     status = commands.add_parser("status", help="curator project: summary and history")

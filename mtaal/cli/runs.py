@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from mtaal.cli.common import REPO_CONFIG, load_config, require, results_option
+from mtaal.cli.common import REPO_CONFIG, check_results_folder, load_config, require, results_option
 from mtaal.cli.parser import CURATE_COMMANDS
 from mtaal.cli.results import run_mtaal_tables, run_multitask_report, run_record, run_results, run_stage5
 from mtaal.errors import MissingInputError, MtaalError
@@ -21,9 +21,10 @@ def run_command(args: argparse.Namespace) -> None:
         _curate(args)
         return
     if args.command == "check-config":
-        config = load_config(args.files)
+        config = load_config(args.files, flag="")
         print(f"valid: tier {config['tier']}, {len(config['datasets'])} datasets")
         return
+    check_results_folder(args.results)
     config = load_config(args.config or [REPO_CONFIG / "config.yaml"])
     registry_path = Path(config["corpus_registry"])
     if not registry_path.is_absolute() and not registry_path.exists():

@@ -48,6 +48,7 @@ CONCEPTS_FILE = "concepts.txt"
 MANIFEST_FILE = "manifest.jsonl"
 LOCK_FILE = ".lock"
 ROW_GROUP_SIZE = 1024  # rows per parquet row group: the unit a random pool read loads
+PART_COMMANDS = {"sentences": "add-text", "labels": "add-labels"}  # store -> the command writing its parts
 
 SENTENCE_FIELDS = [
     ("sentence_id", pa.string()),
@@ -163,7 +164,9 @@ class Project:
         if meta.get("format") != PROJECT_FORMAT:
             raise ProjectError(f"{path}: project format {meta.get('format')!r}, this mtaal reads "
                                f"{PROJECT_FORMAT}")
-        return cls(root, list(meta["entity_types"]), bool(meta["concepts"]))
+        project = cls(root, list(meta["entity_types"]), bool(meta["concepts"]))
+        project.check_parts()
+        return project
 
     # ------------------------------------------------------------------ config
 
@@ -230,6 +233,24 @@ class Project:
     def parts(self, kind: str) -> list[Path]:
         return sorted((self.root / kind).glob("part-*.parquet"))
 
+    def check_parts(self) -> None:
+        """Stop on a store part that is not a readable parquet file, naming it and the command (with the
+        files the manifest says it came from) that makes it again."""
+        for kind, command in PART_COMMANDS.items():
+            for part in self.parts(kind):
+                try:
+                    pq.read_metadata(part)
+                except (pa.ArrowException, OSError) as error:
+                    raise ProjectError(self._damaged(part, command, error)) from None
+
+    def _damaged(self, part: Path, command: str, error: Exception) -> str:
+        relative = str(part.relative_to(self.root))
+        files = next((event["details"]["files"] for event in self.events(command)
+                      if event["details"].get("part") == relative), ["<the files it came from>"])
+        again = f"mtaal {command} {self.root} {' '.join(files)}"
+        return (f"{part}: not a readable parquet file ({error}); `mtaal {command}` wrote it. Move it out of "
+                f"{part.parent}, then run `{again}` again")
+
     def write_part(self, kind: str, table: pa.Table) -> Path:
         with self.part_writer(kind, table.schema) as part:
             part.write(table)
@@ -238,7 +259,10 @@ class Project:
     @contextlib.contextmanager
     def part_writer(self, kind: str, schema: pa.Schema) -> Iterator[PartWriter]:
         """The next part of a store, written a batch at a time (see :class:`PartWriter`)."""
-        path = self.root / kind / f"part-{len(self.parts(kind)) + 1:05d}.parquet"
+        # after the highest number, not the count: a part moved out leaves a gap, not a name to overwrite
+        numbers = [name.removeprefix("part-") for name in (part.stem for part in self.parts(kind))]
+        number = max((int(n) for n in numbers if n.isdigit()), default=0) + 1
+        path = self.root / kind / f"part-{number:05d}.parquet"
         with contextlib.ExitStack() as stack:
             yield PartWriter(path, schema, stack)
 

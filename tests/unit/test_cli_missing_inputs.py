@@ -43,8 +43,9 @@ def test_active_learn_names_the_embeddings_command_for_missing_vectors(tmp_path,
     monkeypatch.chdir(tmp_path)
     corpus = tmp_path / "DIR/corpora/ncbi_disease"
     corpus.mkdir(parents=True)
-    for name in ("tokens.parquet", "mtaal_split.parquet", "mtaal_labels.json"):
-        (corpus / name).touch()  # only their presence is checked before the vectors
+    for name in ("tokens.parquet", "mtaal_split.parquet"):
+        pd.DataFrame({"token": ["a"]}).to_parquet(corpus / name)  # only readable parquet before the vectors
+    (corpus / "mtaal_labels.json").touch()
     assert main(["active-learn", "ncbi_disease", "--embedding", "word2vec", "--results", "DIR"]) == 2
     assert "DIR/embeddings/word2vec.safetensors (make it with `mtaal embeddings word2vec --results DIR`)" in (
         capsys.readouterr().err)
