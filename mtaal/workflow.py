@@ -202,7 +202,9 @@ def report_tables(encoder: str, root: str = "results") -> dict[str, tuple[str, s
         "claims": (f"{root}/results/claims.parquet", "Reproduction", "Claims",
                    "Each qualitative claim of both papers judged on this tier's runs and on the paper's own "
                    "printed numbers: verdict, effect with 95% interval, test, n, raw and Holm-adjusted p, "
-                   "attainable p, minimum detectable effect and the table or figure it rests on."),
+                   "attainable p, the level Holm leaves the claim, the design it needs and the effect it "
+                   "detects with power 0.8 at that level, a rank-based test of the same claim and whether "
+                   "it agrees, and the table or figure it rests on."),
         "annotation_curves": (f"{root}/results/annotation_curves.parquet", "Reproduction",
                               "Beyond both papers", "Points of the cross-paper figure: F1 against the "
                               "labeled share of the training data."),

@@ -3,17 +3,24 @@ the paper's own printed numbers (``config/reported/``, "the paper's own numbers"
 
 The unit of every test is an independent replicate: (dataset, embedding, seed) for MTAAL (a printed cell
 has no seed: (dataset, embedding)), a HUNER task for the multitask paper (seeds averaged within it
-first). Strategies, metrics or tasks that share a run are averaged within the unit (claim 2: the worst
-cell of the unit), never counted as extra pairs. Directional claims are one-sided tests in the claimed
-direction, "no difference" claims (6, 7, the second half of 8) equivalence tests (TOST) against
+first). Strategies, metrics or tasks that share a run are averaged within the unit, never counted as extra
+pairs; claim 2 ("best in every cell") tests each (cell, rival) pair on its own and combines the pairs as
+an intersection-union test. Directional claims are one-sided tests in the claimed direction, "no
+difference" claims (6, 7, the second half of 8) equivalence tests (TOST) against
 ``results.equivalence_margin`` / ``results.correlation_margin``; the tests are in
 :mod:`mtaal.results.claim_tests`.
 
 Verdicts, per basis: a claim with no data says so ("inconclusive: no runs ..." / "inconclusive: printed
-data missing ..."); one whose design cannot reach p < alpha is "inconclusive: n too small (attainable p
->= ...)"; the others are Holm-corrected over the testable claims of that basis (untestable ones do not
-count, as in Tarone's refinement) and hold when the adjusted p of the claim is < alpha, do not hold when
-the adjusted p of the opposite test is < alpha (its own Holm family), and are inconclusive otherwise.
+data missing ..."), one whose test is undefined on its data says why ("inconclusive: degenerate: ...");
+one whose design cannot reach p < alpha is "inconclusive: n too small (attainable p >= ...)", and so is
+one that Holm leaves no chance: with 7 testable claims at 5 units each (floor 1/32) the smallest adjusted
+p is 7/32, so none can hold ("n too small for Holm over 7 testable claims"). The rest are Holm-corrected
+together (claims that cannot hold do not count, as in Tarone's refinement) and hold when the adjusted p
+of the claim is < alpha, do not hold when the adjusted p of the opposite test is < alpha (its own Holm
+family), and are inconclusive otherwise. Needs and the minimum detectable effect are evaluated at the
+level the claim meets under Holm (``alpha_holm``), the latter for the exact test used
+(:mod:`mtaal.results.claim_power`) and only where the claim can hold. Each verdict also carries a
+rank-based test of the same claim, judged by the same rules (``rank_verdict``, ``rank_agrees``).
 
 Scores of models that learned nothing are no evidence (a small tier can leave every F1 at 0, and zeros
 on both sides would "show" equivalence): before judging our runs, :func:`drop_untrained` leaves out MTAAL
@@ -57,12 +64,14 @@ from mtaal.results.store import read_store
 
 # The claims' public names, wherever they are defined.
 __all__ = [
-    "ALL_O_NEN", "COLUMNS", "ENTITY_F1", "FAILS", "HOLDS", "PAPER", "REPORTED_COLUMNS", "RUNS", "UNCERTAINTY",
-    "UNSURE", "WORD_F1", "Context", "Evidence", "claims_markdown", "drop_untrained", "judge_basis",
+    "ALL_O_NEN", "COLUMNS", "ENTITY_F1", "FAILS", "HOLDS", "NOT_CONTRADICTED", "PAPER", "REPORTED_COLUMNS",
+    "RUNS", "UNCERTAINTY", "UNSURE", "WORD_F1", "Context", "Evidence", "HolmFamily", "claims_markdown",
+    "drop_untrained", "judge_basis",
     "judge_claims", "outcome", "paper_evidence", "runs_evidence", "store_context", "write_claims",
 ]
 
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "inconclusive"
+NOT_CONTRADICTED = "not contradicted"  # a rank test that can only speak against the claim, and did not
 COLUMNS = [
     "claim_id",
     "paper",
@@ -80,8 +89,16 @@ COLUMNS = [
     "p_against",
     "p_against_holm",
     "attainable_p",
+    "alpha_holm",
     "needs",
     "mde",
+    "rank_test",
+    "rank_p",
+    "rank_p_holm",
+    "rank_p_against",
+    "rank_p_against_holm",
+    "rank_verdict",
+    "rank_agrees",
     "trivial_baseline",
     "evidence",
     "rests_on",
@@ -95,41 +112,106 @@ NOT_ON_STORE_F1 = {5, 8}
 # -------------------------------------------------------------------------------- verdicts and the table
 
 
+def _decide(p_holm: float, against_holm: float, alpha: float, can_hold: bool = True) -> str:
+    if can_hold and p_holm < alpha:
+        return HOLDS
+    if np.isfinite(against_holm) and against_holm < alpha:
+        return FAILS
+    return UNSURE if can_hold else NOT_CONTRADICTED
+
+
+def _agrees(verdict: str, rank_verdict: str) -> bool | None:
+    """Whether the rank test reaches the verdict's outcome; one that can only speak against the claim
+    agrees with "holds" and "inconclusive" when it finds nothing."""
+    if not rank_verdict:
+        return None
+    if rank_verdict == NOT_CONTRADICTED:
+        return outcome(verdict) != FAILS
+    return outcome(verdict) == rank_verdict
+
+
+class HolmFamily:
+    """The claims of one basis that Holm judges together, with their adjusted p values."""
+
+    def __init__(self, results: dict[int, T.Result], alpha: float):
+        self.alpha = alpha
+        self.candidates = {i: r.attainable_p for i, r in results.items() if r.testable(alpha)}
+        self.levels = T.holm_levels(self.candidates, alpha)
+        self.floor_holm = dict(zip(self.candidates, T.holm(list(self.candidates.values())), strict=True))
+        members = [results[i] for i in self.levels]
+        self.adjusted = {
+            name: dict(zip(self.levels, T.holm([get(r) for r in members]), strict=True))
+            for name, get in (("p", lambda r: r.p), ("against", lambda r: r.p_against),
+                              ("rank", lambda r: r.rank.p), ("rank_against", lambda r: r.rank.p_against))
+        }
+
+    def level(self, i: int) -> float:
+        """The level a claim's needs and detectable effect are judged at: its Holm threshold at best;
+        alpha / (the testable claims) for one Holm leaves no chance; alpha for one not testable alone."""
+        if i in self.levels:
+            return self.levels[i]
+        return self.alpha / len(self.candidates) if i in self.candidates else self.alpha
+
+    def verdict(self, i: int, r: T.Result) -> str:
+        if r.problem:
+            return f"{UNSURE}: {r.problem}"
+        if i not in self.candidates:
+            return f"{UNSURE}: n too small (attainable p >= {r.attainable_p:.3g})"
+        if i not in self.levels:
+            return (f"{UNSURE}: n too small for Holm over {len(self.candidates)} testable claims "
+                    f"(attainable adjusted p >= {self.floor_holm[i]:.3g})")
+        return _decide(self.adjusted["p"][i], self.adjusted["against"][i], self.alpha)
+
+    def rank_verdict(self, i: int, r: T.Result) -> str:
+        if i not in self.levels or not np.isfinite(r.rank.p_against):
+            return ""
+        return _decide(self.adjusted["rank"][i], self.adjusted["rank_against"][i], self.alpha,
+                       can_hold=np.isfinite(r.rank.p))
+
+    def adjusted_p(self, name: str, i: int) -> float:
+        return self.adjusted[name].get(i, math.nan)
+
+
+def _result_columns(family: HolmFamily, i: int, r: T.Result, verdict: str) -> dict:
+    level = family.level(i)
+    rank_verdict = family.rank_verdict(i, r)
+    return dict(
+        effect_label=r.effect_label, effect=r.effect, effect_ci95_low=r.low, effect_ci95_high=r.high,
+        test=r.test, n=r.n, p_value=r.p, p_holm=family.adjusted_p("p", i), p_against=r.p_against,
+        p_against_holm=family.adjusted_p("against", i), attainable_p=r.attainable_p, alpha_holm=level,
+        needs=r.needs(level), mde=r.mde(level) if i in family.levels else math.nan,
+        rank_test=r.rank.test, rank_p=r.rank.p, rank_p_holm=family.adjusted_p("rank", i),
+        rank_p_against=r.rank.p_against, rank_p_against_holm=family.adjusted_p("rank_against", i),
+        rank_verdict=rank_verdict, rank_agrees=_agrees(verdict, rank_verdict),
+    )
+
+
+EMPTY_RESULT = dict(
+    effect_label="", effect=math.nan, effect_ci95_low=math.nan, effect_ci95_high=math.nan, test="", n=0,
+    p_value=math.nan, p_holm=math.nan, p_against=math.nan, p_against_holm=math.nan, attainable_p=math.nan,
+    alpha_holm=math.nan, needs="", mde=math.nan, rank_test="", rank_p=math.nan, rank_p_holm=math.nan,
+    rank_p_against=math.nan, rank_p_against_holm=math.nan, rank_verdict="", rank_agrees=None,
+)
+
+
 def judge_basis(ev: Evidence, alpha: float, margin: float, correlation_margin: float,
                 report: str = "results/multitask/<encoder>/report") -> list[dict]:
-    """Every claim on one basis, Holm-corrected over its testable claims; one row dict per claim."""
-    verdicts = [claim(ev, alpha, margin) for claim in MTAAL_CLAIMS]
-    verdicts += [claim(ev, alpha, correlation_margin if claim is claim8 else margin, report)
+    """Every claim on one basis, Holm-corrected over the claims that can still hold; one row dict per
+    claim."""
+    verdicts = [claim(ev, margin) for claim in MTAAL_CLAIMS]
+    verdicts += [claim(ev, correlation_margin if claim is claim8 else margin, report)
                  for claim in MULTITASK_CLAIMS]
-    testable = [i for i, v in enumerate(verdicts) if v.result is not None and v.result.testable(alpha)]
-    p_holm = dict(zip(testable, T.holm([verdicts[i].result.p for i in testable]), strict=True))
-    against_holm = dict(zip(testable, T.holm([verdicts[i].result.p_against for i in testable]), strict=True))
+    family = HolmFamily({i: v.result for i, v in enumerate(verdicts) if v.result is not None}, alpha)
     rows = []
     for i, v in enumerate(verdicts):
-        r = v.result
-        if r is None:
-            verdict = f"{UNSURE}: {v.missing}"
-        elif not r.testable(alpha):
-            verdict = f"{UNSURE}: n too small (attainable p >= {r.attainable_p:.3g})"
-        elif p_holm[i] < alpha:
-            verdict = HOLDS
-        elif np.isfinite(against_holm[i]) and against_holm[i] < alpha:
-            verdict = FAILS
-        else:
-            verdict = UNSURE
+        verdict = f"{UNSURE}: {v.missing}" if v.result is None else family.verdict(i, v.result)
         evidence = v.evidence
         if ev.basis == RUNS and v.paper in ev.notes and v.claim_id not in NOT_ON_STORE_F1:
             evidence += f" [{ev.notes[v.paper]}]"
-        rows.append(dict(
-            claim_id=v.claim_id, paper=v.paper, claim=v.claim, basis=ev.basis, verdict=verdict,
-            effect_label=r.effect_label if r else "", effect=r.effect if r else math.nan,
-            effect_ci95_low=r.low if r else math.nan, effect_ci95_high=r.high if r else math.nan,
-            test=r.test if r else "", n=r.n if r else 0, p_value=r.p if r else math.nan,
-            p_holm=p_holm.get(i, math.nan), p_against=r.p_against if r else math.nan,
-            p_against_holm=against_holm.get(i, math.nan), attainable_p=r.attainable_p if r else math.nan,
-            needs=r.needs if r else "", mde=r.mde if r else math.nan, trivial_baseline=v.trivial_baseline,
-            evidence=evidence, rests_on=v.rests_on,
-        ))
+        numbers = EMPTY_RESULT if v.result is None else _result_columns(family, i, v.result, verdict)
+        rows.append(dict(claim_id=v.claim_id, paper=v.paper, claim=v.claim, basis=ev.basis, verdict=verdict,
+                         **numbers, trivial_baseline=v.trivial_baseline, evidence=evidence,
+                         rests_on=v.rests_on))
     return rows
 
 
@@ -141,7 +223,7 @@ def judge_claims(ctx: Context, reported: pd.DataFrame, tier: str) -> pd.DataFram
     for ev in (runs_evidence(ctx), paper_evidence(reported, all_o, ctx.store, ctx.registry_types)):
         rows += judge_basis(ev, ctx.alpha, ctx.margin, ctx.correlation_margin, ctx.multitask_report)
     # Rows come basis by basis; a stable sort on the claim puts each claim's two rows together.
-    table = pd.DataFrame(rows).assign(tier=tier)
+    table = pd.DataFrame(rows).assign(tier=tier, rank_agrees=lambda t: t["rank_agrees"].astype("boolean"))
     return table.sort_values("claim_id", kind="stable")[COLUMNS].reset_index(drop=True)
 
 
@@ -154,13 +236,31 @@ def _num(value: float, digits: str = ".3g") -> str:
     return "" if pd.isna(value) else ("inf" if value == math.inf else f"{value:{digits}}")
 
 
+def _rank_note(row: pd.Series) -> str:
+    """The summary's word on a rank test that reaches another outcome."""
+    if row["rank_agrees"] is pd.NA or row["rank_agrees"]:
+        return ""
+    return f" (a rank test disagrees: {row['rank_verdict']}, {row['rank_test']})"
+
+
+def _rank_cell(row: pd.Series) -> str:
+    if not row["rank_test"]:
+        return ""
+    ps = [f"{name} {_num(p)}" + (f" (Holm {_num(adjusted)})" if pd.notna(adjusted) else "")
+          for name, p, adjusted in (("p", row["rank_p"], row["rank_p_holm"]),
+                                    ("p against", row["rank_p_against"], row["rank_p_against_holm"]))
+          if pd.notna(p)]
+    agrees = {True: "agrees", False: "disagrees"}.get(row["rank_agrees"], "")
+    return "; ".join([row["rank_test"], *ps, *(x for x in (row["rank_verdict"], agrees) if x)])
+
+
 def claims_markdown(claims: pd.DataFrame) -> str:
     caveat = claims["trivial_baseline"].map(
         lambda b: f" (NEN is token accuracy; all-O scores {b.split('token O scores ', 1)[-1]})" if b else "")
-    detectable = [f" (smallest effect detectable at power 0.8: {m:.3g})"
-                  if v == UNSURE and np.isfinite(m) else ""
-                  for v, m in zip(claims["verdict"], claims["mde"], strict=True)]
-    shown = claims["verdict"] + detectable + caveat
+    detectable = [f" (smallest {'margin' if test.startswith('TOST') else 'effect'} detectable at power "
+                  f"0.8: {m:.3g})" if v == UNSURE and np.isfinite(m) else ""
+                  for v, m, test in zip(claims["verdict"], claims["mde"], claims["test"], strict=True)]
+    shown = claims["verdict"] + detectable + claims.apply(_rank_note, axis=1) + caveat
     wide = (claims.assign(verdict=shown)
             .pivot(index=["claim_id", "paper", "claim"], columns="basis", values="verdict").reset_index())
     summary = wide.rename(columns={RUNS: "on our runs", PAPER: "on the paper's own numbers"})
@@ -188,8 +288,11 @@ def claims_markdown(claims: pd.DataFrame) -> str:
             "p (Holm)": rows["p_holm"].map(_num),
             "p against (Holm)": rows["p_against_holm"].map(_num),
             "attainable p": rows["attainable_p"].map(_num),
-            "MDE (power 0.8)": rows["mde"].map(lambda m: _num(m, ".3g")),
+            "level (Holm)": rows["alpha_holm"].map(_num),
+            "needs": rows["needs"],
+            "MDE (power 0.8)": rows["mde"].map(_num),
             "test": rows["test"],
+            "rank test": rows.apply(_rank_cell, axis=1),
             "evidence": [e + (f" — {b}" if b else "") for e, b in
                          zip(rows["evidence"], rows["trivial_baseline"], strict=True)],
             "rests on": rows["rests_on"],
