@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mtaal.active.cost_report import equal_cost_runs
 from mtaal.active.report import query_diversity
 from mtaal.multitask.report.runs import scores_from_store
 from mtaal.multitask.report.tables import fig4_data
@@ -50,6 +51,9 @@ class Evidence:
     all_o: Mapping[str, float] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)  # paper -> what drop_untrained left out
     entity_types: Mapping[str, str] = field(default_factory=dict)  # multitask task -> its entity type
+    # MTAAL runs that record their annotation cost: dataset, model, seed, setting, value = NER F1 (strict)
+    # at the dataset's common labeled-word budget (mtaal.active.cost_report.equal_cost_runs)
+    equal_cost: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def absent(self, what: str) -> str:
         return f"no runs of {what} at this tier" if self.basis == RUNS else f"printed data missing: {what}"
@@ -129,8 +133,13 @@ def runs_evidence(ctx: Context) -> Evidence:
             parts += [means.assign(study="ablation"), main]
     fig4 = ctx.fig4_points if ctx.fig4_points is not None and not ctx.fig4_points.empty else None
     tasks = pd.concat(parts, ignore_index=True)
+    cost = equal_cost_runs(rounds_from_store(store), ctx.report_after_round) if len(store) else pd.DataFrame()
+    if len(cost):
+        cost = cost[(cost["statistic"] == "f1_at_equal_words") & (cost["metric"] == "ner_f1")]
+        cost = cost.rename(columns={"embedding": "model", "variant": "setting"})[
+            ["dataset", "model", "seed", "setting", "value"]]
     return Evidence(RUNS, mtaal, dict(zip(TASKS, RUN_MTAAL_METRICS, strict=True)), ctx.diversity, tasks, fig4,
-                    {}, notes, task_entity_types(store, tasks["dataset"], ctx.registry_types))
+                    {}, notes, task_entity_types(store, tasks["dataset"], ctx.registry_types), cost)
 
 
 def _table_is(table: pd.Series, *numbers: int) -> pd.Series:

@@ -27,7 +27,7 @@ on both sides would "show" equivalence): before judging our runs, :func:`drop_un
 metrics that are 0 in every run and HUNER tasks whose single-task test F1 is 0 in every seed, and each
 affected verdict says what was left out.
 
-Layout: what each basis offers in :mod:`mtaal.results.claim_evidence`, the eleven claims in
+Layout: what each basis offers in :mod:`mtaal.results.claim_evidence`, the twelve claims in
 :mod:`mtaal.results.claim_catalogue`, the verdicts, the table and its markdown here.
 """
 

@@ -186,6 +186,40 @@ def test_claim4_compares_the_two_ablations_within_each_unit():
     assert _runs(store(6, -0.04)).loc[4, "verdict"] == C.FAILS
 
 
+def _cost_store(n, words_per_pick):
+    """Curves of MTAAL and the three multi-task baselines over rounds 0-2 (10 sentences a round) in ``n``
+    units: the F1 grows by 0.1 per 200 labeled words for every strategy; ``words_per_pick`` per setting."""
+    rows = []
+    for unit, (dataset, model, seed) in enumerate(_units(n)):
+        for setting, words in words_per_pick.items():
+            for step in range(3):
+                labeled = 200 + 10 * words * step
+                f1 = 0.1 * (labeled - 200) / 200 + _noise(n, seed=unit)[0]
+                for metric, value in (("ner_f1", f1), ("nen_f1", f1), ("labeled_words", labeled),
+                                      ("labeled_mentions", step * 10)):
+                    rows.append(dict(
+                        paper="mtaal", experiment="curves", run_id=f"{dataset}-{model}-{setting}-{seed}",
+                        dataset=dataset, setting=setting, model=model, seed=seed, step=step, final=True,
+                        split="test", ablation_fraction=0.0, metric=metric, value=value,
+                        labeled_count=10 + 10 * step))
+    return pd.DataFrame(rows).reindex(columns=["paper", "experiment", *SCHEMA.names])
+
+
+def test_claim12_judges_mtaal_at_equal_words_where_per_query_it_loses():
+    # The baselines pick sentences twice as long: per query they lead, per labeled word they are equal.
+    short = {"mtaal": 20, "mtl-random": 40, "mtl-entropy": 40, "mtl-lc": 40}
+    equal = _runs(_cost_store(8, short))
+    assert equal.loc[2, "verdict"] == C.FAILS  # per query: every rival ahead
+    assert not equal.loc[12, "verdict"].startswith(C.HOLDS)
+    assert abs(equal.loc[12, "effect"]) < 0.01
+    # MTAAL's picks teach more per word: it holds at equal cost.
+    better = _cost_store(8, short)
+    mtaal = (better["setting"] == "mtaal") & better["metric"].isin(["ner_f1", "nen_f1"])
+    better.loc[mtaal, "value"] += 0.05 * better.loc[mtaal, "step"]
+    assert _runs(better).loc[12, "verdict"] == C.HOLDS
+    assert _runs(_claim2_store(8, 0.05, 0.05)).loc[12, "verdict"].startswith("inconclusive: no runs")
+
+
 def _diversity(repeats, mtaal_words, random_words):
     rows = []
     for dataset in DATASETS:
@@ -413,7 +447,7 @@ def test_printed_table4_means_and_stds_and_task_tables_exclude_averages_and_thir
 def test_without_printed_numbers_every_paper_verdict_says_so():
     paper = _paper(pd.DataFrame(columns=C.REPORTED_COLUMNS))
     assert paper["verdict"].str.startswith("inconclusive: printed data missing").all()
-    assert len(paper) == 11
+    assert len(paper) == 12
 
 
 def test_the_transcribed_tables_give_the_papers_own_units():
@@ -437,7 +471,7 @@ def test_markdown_puts_both_bases_side_by_side():
     mde = null.loc[(null["claim_id"] == 1) & (null["basis"] == C.RUNS), "mde"].item()
     assert f"inconclusive (smallest effect detectable at power 0.8: {mde:.3g})" in C.claims_markdown(null)
     assert "## On our runs" in text and "## On the paper's own numbers" in text
-    assert table["claim_id"].tolist() == [i for i in range(1, 12) for _ in range(2)]
+    assert table["claim_id"].tolist() == [i for i in range(1, 13) for _ in range(2)]
 
 
 # -------------------------------------------------------------------------------- from the results store
