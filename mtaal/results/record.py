@@ -9,6 +9,8 @@ Layout of a record directory (``reproductions/<name>/``)::
     jobs.tsv                                              one line per run: wall time, memory, commit, machine
     provenance/config.yaml, packages.tsv                  the resolved config and package versions
     comparison.parquet, comparison.md                     the printed cells beside the runs
+    annotation_cost.*, paired.*                           F1 at equal labeled words; paired comparisons
+    claims.parquet, claims.md                             the papers' claims judged on the record's runs
     figures/fig*.png                                      the paper's curves from the record's store
     STATUS.md                                             what is in the record and what is still missing
 
@@ -37,10 +39,12 @@ from mtaal.active.data import ALData, load_al_data
 from mtaal.active.experiment import experiment_settings
 from mtaal.active.loop import run_sample
 from mtaal.active.metrics import COST_METRICS, QUERY_METRICS
-from mtaal.active.report import collect_rounds, write_figures
+from mtaal.active.report import collect_rounds, query_diversity, write_figures
 from mtaal.active.settings import ALSettings
+from mtaal.corpora.registry import load_registry
 from mtaal.io import write_parquet, write_text
 from mtaal.results import compare as C
+from mtaal.results.claims import Context, claims_markdown, judge_claims
 from mtaal.results.provenance import git_commit, machine_description, package_versions
 from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write_run
 from mtaal.workflow import MtaalRun, mtaal_run_plan, study_runs
@@ -220,9 +224,27 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping,
         paired = paired_differences(rounds, after, PAIRED_COMPARISONS)
         write_parquet(pa.Table.from_pandas(paired, preserve_index=False), record / "paired.parquet")
         write_text(paired_markdown(paired, "Paired comparisons"), record / "paired.md")
+        claims = judge_claims(_claims_context(store, rounds, config), reported, str(config.get("tier", "")))
+        write_parquet(pa.Table.from_pandas(claims, preserve_index=False), record / "claims.parquet")
+        write_text(claims_markdown(claims), record / "claims.md")
     write_text(cells_markdown(comparison), record / "cells.md")
     write_text(status_markdown(record, config, comparison), record / "STATUS.md")
     return comparison
+
+
+def _claims_context(store: pd.DataFrame, rounds: pd.DataFrame, config: Mapping) -> Context:
+    """The claims judged on the record's runs alone (no multitask runs, so no Fig. 4 points)."""
+    results = config["results"]
+    return Context(store=store, report_after_round=config["mtaal"]["report_after_round"],
+                   diversity=query_diversity(rounds), fig4_points=pd.DataFrame(), alpha=results["alpha"],
+                   margin=results["equivalence_margin"], correlation_margin=results["correlation_margin"],
+                   multitask_report="(no multitask runs in this record)",
+                   registry_types=load_registry(_checkout_path(config["corpus_registry"])).entity_types())
+
+
+def _checkout_path(path: str) -> Path:
+    """A config path, relative to the checkout when not found from here (the CLI runs at its root)."""
+    return Path(path) if Path(path).exists() else Path(__file__).resolve().parents[2] / path
 
 
 def _says(row) -> str:
