@@ -29,11 +29,11 @@ def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
     store = store[[run in planned.get(study, ()) for study, run in zip(store["experiment"], store["run_id"],
                                                                          strict=True)]]
     done = {study: store.loc[store["experiment"] == study, "run_id"].nunique() for study in planned}
-    for study, runs in done.items():  # Tables 2-3 come from the curves, Table 4 from the diversity study
-        if not runs:
-            raise MissingInputError(f"no finished MTAAL {study} run of the config in {partition} (make one "
-                                    f"with `mtaal active-learn <dataset> --study {study}{option}`, then "
-                                    f"`mtaal store{option}`)")
+    # Tables 2-3 come from the curves, Table 4 from the diversity study: each from the runs it has
+    if not any(done.values()):
+        raise MissingInputError(f"no finished MTAAL run of the config in {partition} (make one with "
+                                f"`mtaal active-learn <dataset> [--study diversity]{option}`, then "
+                                f"`mtaal store{option}`)")
     tables = args.results / "mtaal" / "tables"
     rounds = rounds_from_store(store)
     write_tables(rounds, settings["report_after_round"],
@@ -62,12 +62,20 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
     if args.command == "wordpiece-table":
         from mtaal.multitask.sequence_table import write_sequence_table
 
-        data = {task: args.results / "wordpiece" / encoder / f"{task}.parquet"
-                for task in huner_tasks(config, registry)}
-        require({path: f"mtaal wordpiece {task} --encoder {encoder}{results_option(args)}"
-                 for task, path in data.items()})
-        table = write_sequence_table(list(data.values()), sequences, sequences.with_suffix(".md"))
-        print(f"wrote {sequences} and .md: {len(table)} rows")
+        # The HUNER tasks made so far (the rule: every task of the config), the config's first.
+        folder, option = args.results / "wordpiece" / encoder, results_option(args)
+        wanted = huner_tasks(config, registry)
+        others = sorted(name for name, spec in registry.datasets.items()
+                        if spec.paper == "huner" and name not in wanted)
+        made = [task for task in [*wanted, *others] if (folder / f"{task}.parquet").is_file()]
+        # none made: the config's tasks and their commands; else the made ones, checked readable
+        require({folder / f"{task}.parquet": f"mtaal wordpiece {task} --encoder {encoder}{option}"
+                 for task in made or wanted})
+        table = write_sequence_table([folder / f"{task}.parquet" for task in made], sequences,
+                                     sequences.with_suffix(".md"))
+        left = [task for task in wanted if task not in made]
+        print(f"wrote {sequences} and .md: {len(table)} rows, {len(made)} HUNER tasks"
+              + (f"; not made yet ({len(left)} of the config's): {', '.join(left)}" if left else ""))
         return
     from mtaal.multitask.report import write_report
     from mtaal.results.store import partition_path
@@ -193,9 +201,10 @@ def run_results(args: argparse.Namespace, config: dict, registry) -> None:
         studies = [s for s in ("curves", "diversity") if s in config["mtaal"]]
         rounds = sorted(p for p in (root / "mtaal").glob("*/*/*/*/seed*/rounds.parquet")
                         if p.parts[-6] in studies and p.parts[-5] in splits)
-        # The config's planned runs of every encoder (`mtaal multitask-run` writes its own under cli/).
+        # The config's planned runs of every encoder, and those `mtaal multitask-run` wrote under cli/.
         runs = [Path(p).parent for encoder in config["multitask"]["encoders"]
                 for p in planned_multitask_runs(config, registry, encoder, str(root)) if Path(p).is_file()]
+        runs += sorted(p.parent for p in (root / "multitask").glob("*/cli/*/ablation*/seed*/best.json"))
         if not rounds and not runs:
             raise MissingInputError(f"no finished run under {root}/mtaal or {root}/multitask (make one with "
                                     f"`mtaal active-learn`{results_option(args)}, or the workflow's rules "

@@ -188,7 +188,13 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
                                        allow_unpinned=config["allow_unpinned_downloads"],
                                        policy=DownloadPolicy.from_config(config["downloads"]))
         elif name == "word2vec":
-            E.train_word2vec(tokens(config["datasets"]), out, workers=1, **settings["word2vec"])
+            # the config's datasets built so far (the rule: all of them); none built: what to build
+            built = [d for d in config["datasets"]
+                     if (args.results / "corpora" / d / "tokens.parquet").is_file()] or config["datasets"]
+            E.train_word2vec(tokens(built), out, workers=1, **settings["word2vec"])
+            if left := [d for d in config["datasets"] if d not in built]:
+                print(f"word2vec on the {len(built)} datasets built ({', '.join(built)}); not built yet: "
+                      f"{', '.join(left)}")
         else:
             E.load_glove_package(out)
         print(f"wrote {out}")

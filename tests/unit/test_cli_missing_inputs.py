@@ -63,11 +63,15 @@ def test_mtaal_tables_read_the_config_s_runs_in_the_store(tmp_path, capsys, monk
         queried = [(0, 0, 0, 0, 0), (5, 5, 20, 3, 2)]
         run_rows("ncbi_disease", variant, 1, 2, [0.1, 0.2], queried, study).to_parquet(path)
         runs.append(path)
-    write_store(tmp_path / "DIR/store", runs[:2], [])
+    write_store(tmp_path / "DIR/store", runs[1:2], [])  # a run the config does not plan
     assert main(["mtaal-tables", "--results", "DIR"]) == 2
-    assert ("no finished MTAAL diversity run of the config in DIR/store/paper=mtaal (make one with `mtaal "
-            "active-learn <dataset> --study diversity --results DIR`, then `mtaal store --results DIR`)"
+    assert ("no finished MTAAL run of the config in DIR/store/paper=mtaal (make one with `mtaal active-learn "
+            "<dataset> [--study diversity] --results DIR`, then `mtaal store --results DIR`)"
             ) in capsys.readouterr().err
+    write_store(tmp_path / "DIR/store", runs[:1], [])  # the curves alone: Tables 2-3, an empty Table 4
+    assert main(["mtaal-tables", "--results", "DIR"]) == 0
+    assert "curves 1 of 2 runs, diversity 0 of 4 runs" in capsys.readouterr().out
+    assert pd.read_parquet(tmp_path / "DIR/mtaal/tables/query_diversity.parquet").empty
     write_store(tmp_path / "DIR/store", runs[2:], [])
     assert main(["mtaal-tables", "--results", "DIR"]) == 0
     assert "curves 1 of 2 runs, diversity 1 of 4 runs" in capsys.readouterr().out  # not the unplanned one
