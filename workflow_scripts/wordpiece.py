@@ -18,6 +18,7 @@ with rule_logging(snakemake.log):
             tokenizer_spec=spec,
             lowercase=lowercase,
             max_len=snakemake.params.max_len,
+            packing=snakemake.params.packing,
             entity_types=snakemake.params.entity_types,
             revision=revision_of(snakemake.params.encoder),
         )

@@ -1,4 +1,5 @@
-"""Batches for the multitask taggers: seeds, length-bucketed training batches, the MTL round-robin, padding.
+"""Batches for the multitask taggers: seeds, training batches (plain shuffled, or length-bucketed), the MTL
+round-robin, padding.
 
 Every order here is a pure function of its seed, so a resumed run draws the same batches.
 """
@@ -41,6 +42,30 @@ def bucket_batches(
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def shuffled_batches(n: int, batch_size: int, seed: int) -> list[np.ndarray]:
+    """Plain shuffled batches of indices (as the release's ``DataLoader(shuffle=True)``): one seeded
+    permutation cut into consecutive batches, the last one possibly smaller."""
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def training_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, pool_batches: int
+) -> list[np.ndarray]:
+    """An epoch's batches of one task: :func:`bucket_batches` over pools of ``pool_batches`` batches, or
+    (``pool_batches`` 0) :func:`shuffled_batches`."""
+    if pool_batches == 0:
+        return shuffled_batches(len(lengths), batch_size, seed)
+    return bucket_batches(lengths, batch_size, seed, batch_size * pool_batches)
+
+
+def count_training_batches(n: int, batch_size: int, pool_batches: int) -> int:
+    """How many batches :func:`training_batches` makes of ``n`` sequences (the same for every seed)."""
+    if pool_batches == 0:
+        return math.ceil(n / batch_size)
+    return count_batches(n, batch_size, batch_size * pool_batches)
 
 
 def count_batches(n: int, batch_size: int, pool_size: int | None = None) -> int:

@@ -77,12 +77,21 @@ def gold_from_tokens(tokens: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Sequences:
-    """One split of one task as arrays, sorted by (doc_id, sequence)."""
+    """One split of one task as arrays, sorted by (doc_id, sequence). ``doc_ids``: each sequence's first
+    document; ``docs``: every document it holds, in order (more than one where a stream of documents was
+    packed); ``doc_index``: per position, the index of its document in ``docs`` (-1 on special tokens)."""
 
     doc_ids: list[Hashable]
     input_ids: list[np.ndarray]
     labels: list[np.ndarray]
     word_index: list[np.ndarray]
+    docs: list[tuple[Hashable, ...]] = field(default_factory=list)
+    doc_index: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.docs:  # one document per sequence
+            self.docs = [(doc,) for doc in self.doc_ids]
+            self.doc_index = [np.where(w >= 0, 0, -1).astype(np.int16) for w in self.word_index]
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -97,6 +106,8 @@ class Sequences:
             [self.input_ids[i] for i in indices],
             [self.labels[i] for i in indices],
             [self.word_index[i] for i in indices],
+            [self.docs[i] for i in indices],
+            [self.doc_index[i] for i in indices],
         )
 
 
@@ -115,7 +126,14 @@ def split_sequences(table: pd.DataFrame, split: str, n_labels: int, task: str = 
         bad = (b != IGNORE_LABEL) & ((b < 0) | (b >= n_labels))
         if bad.any():
             raise ConfigError(f"task {task}, {split} row {i}: label ids outside 0..{n_labels - 1}")
-    return Sequences(list(rows["doc_id"]), ids, labels, words)
+    if "doc_ids" not in rows.columns:  # tables from before stream packing: one document per sequence
+        return Sequences(list(rows["doc_id"]), ids, labels, words)
+    docs = [tuple(x) for x in rows["doc_ids"]]
+    index = [np.asarray(x, dtype=np.int16) for x in rows["doc_index"]]
+    for i, (d, x, w) in enumerate(zip(docs, index, words, strict=True)):
+        if len(x) != len(w) or ((x >= 0) != (w >= 0)).any() or x.max(initial=-1) >= len(d):
+            raise ConfigError(f"task {task}, {split} row {i}: doc_index does not match doc_ids / word_index")
+    return Sequences(list(rows["doc_id"]), ids, labels, words, docs, index)
 
 
 def _gold_tags(gold: pd.DataFrame | None, split: str) -> dict[Hashable, list[str]] | None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from seqeval.metrics.v1 import precision_recall_fscore_support
 from seqeval.scheme import IOB2
 
@@ -106,14 +107,17 @@ def words_from_sequences(
     tags: Sequence[str],
     gold_tags: Mapping[Hashable, Sequence[str]] | None = None,
     decoding: str = "last",
+    doc_index: Sequence[Sequence[int]] | None = None,
 ) -> WordTags:
     """Gather per-sequence subword labels and predictions into per-document word tags (``decoding``: the
     prediction at a word's last subword, the paper's rule, or its first, the authors' code's).
 
-    Give each document's sequences in document order (``sequence`` ascending). A word cut over two sequences
-    (a word longer than a whole sequence) is read like any other: its prediction at its last subword, in the
-    later sequence, and its gold at its first labelled subword. ``word_indices`` index words within their
-    document.
+    ``doc_ids``: each sequence's document; or, with ``doc_index`` (sequences packed from a stream of
+    documents), each sequence's documents in order, and ``doc_index`` every position's index among them
+    (-1 on special tokens). ``word_indices`` index words within their document. Give the sequences that
+    hold one document in document order (``sequence`` ascending). A word cut over two sequences (a word
+    longer than a whole sequence) is read like any other: its prediction at its last subword, in the later
+    sequence, and its gold at its first labelled subword.
 
     ``gold_tags`` (``{doc_id: tag of every word of the document}``), when given, is the gold standard: words
     that no sequence covers are then scored too, as predicted O, and documents without any sequence as well.
@@ -121,16 +125,23 @@ def words_from_sequences(
     """
     if not (len(doc_ids) == len(word_indices) == len(labels) == len(predictions)):
         raise ValueError("doc_ids, word_indices, labels and predictions must have one entry per sequence")
+    if doc_index is not None and len(doc_index) != len(doc_ids):
+        raise ValueError("doc_index must have one entry per sequence")
     gold_ids: dict[Hashable, dict[int, int]] = {}
     pred_ids: dict[Hashable, dict[int, int]] = {}
-    for doc, words, gold_seq, pred_seq in zip(doc_ids, word_indices, labels, predictions, strict=True):
-        g = gold_ids.setdefault(doc, {})
-        p = pred_ids.setdefault(doc, {})
-        for word, label in first_subword_labels(words, gold_seq).items():
-            g.setdefault(word, label)
-        for word, label in last_subword_predictions(words, pred_seq, decoding).items():
-            if decoding == "last" or word not in p:  # a later sequence holds the later subwords
-                p[word] = label
+    for k, (docs, words, gold_seq, pred_seq) in enumerate(
+        zip(doc_ids, word_indices, labels, predictions, strict=True)
+    ):
+        for doc, doc_words, doc_gold, doc_pred in _document_parts(
+            docs, words, gold_seq, pred_seq, None if doc_index is None else doc_index[k]
+        ):
+            g = gold_ids.setdefault(doc, {})
+            p = pred_ids.setdefault(doc, {})
+            for word, label in first_subword_labels(doc_words, doc_gold).items():
+                g.setdefault(word, label)
+            for word, label in last_subword_predictions(doc_words, doc_pred, decoding).items():
+                if decoding == "last" or word not in p:  # a later sequence holds the later subwords
+                    p[word] = label
     out = WordTags([], [], [])
     docs = list(gold_ids) if gold_tags is None else list(gold_tags)
     for doc in docs:
@@ -145,6 +156,23 @@ def words_from_sequences(
         out.gold.append(gold)
         out.pred.append([tags[predicted[w]] if w in predicted else OUTSIDE for w in order])
     return out
+
+
+def _document_parts(docs, words, gold, pred, doc_index) -> list[tuple]:
+    """(document, word indices, gold labels, predictions) of each document a sequence holds."""
+    if doc_index is None:
+        return [(docs, words, gold, pred)]
+    if len(docs) == 1:  # special tokens carry word -1, which is never read
+        return [(docs[0], words, gold, pred)]
+    index = np.asarray(doc_index)
+    words, gold, pred = np.asarray(words), np.asarray(gold), np.asarray(pred)
+    if not len(index) == len(words) == len(gold) == len(pred):
+        raise ValueError(f"doc_index has {len(index)} positions, word_index {len(words)}")
+    parts = []
+    for j, doc in enumerate(docs):
+        here = index == j
+        parts.append((doc, words[here], gold[here], pred[here]))
+    return parts
 
 
 # -------------------------------------------------------------------------------- metrics

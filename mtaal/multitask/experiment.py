@@ -10,6 +10,7 @@ when trained, as constant columns of ``epochs.parquet``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,33 +19,74 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from mtaal.errors import ConfigError
 from mtaal.io import write_json, write_parquet
 from mtaal.multitask.data import TaskData, gold_from_tokens
 from mtaal.multitask.encoder_specs import resolve_encoder_dir
-from mtaal.multitask.identity import BEST_FILE, EPOCH_IDENTITY, EPOCHS_FILE, SKIP_REASONS, run_identity
+from mtaal.multitask.identity import (
+    BEST_FILE,
+    EPOCH_IDENTITY,
+    EPOCHS_FILE,
+    SKIP_REASONS,
+    check_identity,
+    run_identity,
+)
 from mtaal.multitask.run_files import write_finished_run
 from mtaal.multitask.settings import TrainSettings
 from mtaal.multitask.training import run_training
+from mtaal.multitask.wordpiece import METADATA_KEY
 
 log = logging.getLogger(__name__)
 CAP_SEED = 0
 
 
-def cap_table(table: pd.DataFrame, max_train: int | None, max_eval: int | None) -> pd.DataFrame:
-    """A fixed sample of ``max_train`` training sequences; dev/test documents in order up to ``max_eval``
-    sequences (whole documents only, so their words are all present)."""
+def cap_table(
+    table: pd.DataFrame, max_train: int | None, max_eval: int | None, packing: str = "document"
+) -> pd.DataFrame:
+    """A fixed sample of ``max_train`` training sequences; dev/test: per-document packing keeps documents in
+    order up to ``max_eval`` sequences (whole documents only, so their words are all present), stream
+    packing the first ``max_eval`` sequences of the stream (the documents they hold whole are scored,
+    :func:`covered_documents`)."""
     parts = []
     for split, frame in table.groupby("split", sort=False):
         if split == "train" and max_train is not None and len(frame) > max_train:
             keep = np.sort(np.random.default_rng(CAP_SEED).choice(len(frame), max_train, replace=False))
             frame = frame.iloc[keep]
         elif split != "train" and max_eval is not None and len(frame) > max_eval:
-            sizes = frame.groupby("doc_id", sort=False).size()
-            fitting = max(1, int((np.cumsum(sizes.to_numpy()) <= max_eval).sum()))
-            frame = frame[frame["doc_id"].isin(set(sizes.index[:fitting]))]
+            if packing == "stream":
+                frame = frame.sort_values("sequence", kind="stable").iloc[:max_eval]
+            else:
+                sizes = frame.groupby("doc_id", sort=False).size()
+                fitting = max(1, int((np.cumsum(sizes.to_numpy()) <= max_eval).sum()))
+                frame = frame[frame["doc_id"].isin(set(sizes.index[:fitting]))]
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
+
+
+def _document_sequences(table: pd.DataFrame) -> pd.Series:
+    """How many sequences hold each (split, doc_id) (``doc_ids``; older tables: ``doc_id``)."""
+    if "doc_ids" in table.columns:
+        held = table[["split", "doc_ids"]].explode("doc_ids").rename(columns={"doc_ids": "doc_id"}).dropna()
+    else:
+        held = table[["split", "doc_id"]]
+    return held.groupby(["split", "doc_id"], sort=False).size()
+
+
+def covered_documents(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """(split, doc_id) of the documents all of whose sequences in ``table`` are in ``kept`` (a cap of it):
+    a document that a stream cap cut in two is left out of the gold, so no word is scored that the model
+    never saw."""
+    held, every = _document_sequences(kept), _document_sequences(table)
+    whole = held[held == every.reindex(held.index)]
+    return whole.index.to_frame(index=False)
+
+
+def table_packing(wordpiece_path: Path) -> str:
+    """The packing a wordpiece table was built with (tables from before the switch: ``document``)."""
+    raw = (pq.read_schema(wordpiece_path).metadata or {}).get(METADATA_KEY)
+    return json.loads(raw).get("packing", "document") if raw else "document"
 
 
 def load_task(
@@ -54,13 +96,12 @@ def load_task(
     data = TaskData.read(wordpiece_path)
     if not (data.table["split"] == "train").any():
         return None
-    table = cap_table(data.table, max_train, max_eval)
+    capped = cap_table(data.table, max_train, max_eval, table_packing(wordpiece_path))
     gold = gold_from_tokens(
         pd.read_parquet(tokens_path, columns=["split", "doc_id", "sentence", "position", "tag"])
     )
-    kept = table[["split", "doc_id"]].drop_duplicates()
-    gold = gold.merge(kept, on=["split", "doc_id"])
-    return TaskData(table.reset_index(drop=True), data.tags, gold)
+    gold = gold.merge(covered_documents(data.table, capped), on=["split", "doc_id"])
+    return TaskData(capped.reset_index(drop=True), data.tags, gold)
 
 
 def run_multitask(
@@ -85,10 +126,16 @@ def run_multitask(
     best.json; with none left the run is recorded as skipped (empty epochs.parquet) instead of failing.
     """
     out_dir = Path(out_dir)
+    check_identity(identity, list(tasks))  # before any file is read
+    packings = {table_packing(Path(wordpiece_path)) for wordpiece_path, _ in tasks.values()}
+    if len(packings) > 1:
+        raise ConfigError(f"the tasks' wordpiece tables were packed differently ({sorted(packings)}); "
+                          "rebuild them with one multitask.packing")
     who = run_identity(
         identity, list(tasks), training, encoder, seed=seed, ablation_fraction=ablation_fraction,
         max_train_sequences=max_train_sequences, max_eval_sequences=max_eval_sequences,
         fine_tuned=init_encoder is not None, save_encoder=save_encoder, encoder_revision=encoder_revision,
+        packing=packings.pop() if packings else "document",
     )
     data, skipped = {}, []
     for name, (wordpiece_path, tokens_path) in sorted(tasks.items()):

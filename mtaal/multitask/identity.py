@@ -7,9 +7,10 @@ the tier, and each task's entity type from the run's corpus registry (config ``c
 adds the rest of :data:`RUN_IDENTITY`: ``paper`` (``multitask``), the encoder's model as configured and its
 revision, seed, ablation fraction, tasks and ``settings_hash``: 16 hex digits of sha256 over the settings
 that produced the run (the training settings with the encoder as configured, not as resolved on this
-machine, thread count and checkpoint keeping left out; the caps; the tasks; whether it started from a
-saved encoder). A trained run's ``epochs.parquet`` repeats :data:`EPOCH_IDENTITY` and each row's
-``entity_type`` as columns.
+machine, thread count and checkpoint keeping left out, and settings added later left out at the value
+earlier runs had, :data:`~mtaal.multitask.settings.ADDED_DEFAULTS`; the caps; the tasks; whether it
+started from a saved encoder; the packing of its wordpiece tables unless ``document``). A trained run's
+``epochs.parquet`` repeats :data:`EPOCH_IDENTITY` and each row's ``entity_type`` as columns.
 
 A run that could not train writes ``{"status": "skipped", "reason": SKIP_REASONS[code], ...}``.
 """
@@ -40,8 +41,6 @@ SKIP_REASONS = {
     "no_training_data": "no task has training data",
     "no_encoder": "no encoder from the entity-ablated MTL run",
 }
-# Settings that do not change what a run computes.
-UNHASHED_SETTINGS = ("num_threads", "keep_checkpoint")
 
 
 def settings_hash(values: Mapping[str, Any]) -> str:
@@ -76,15 +75,16 @@ def run_identity(
     fine_tuned: bool,
     save_encoder: bool,
     encoder_revision: str | None,
+    packing: str = "document",
 ) -> dict[str, Any]:
-    """best.json's ``identity``: the caller's ``names`` and what the run knows, with its settings hash."""
+    """best.json's ``identity``: the caller's ``names`` and what the run knows, with its settings hash
+    (``packing``: how its wordpiece tables were packed; ``document``, the packing before the switch, is
+    left out of the hash, as are later-added training settings at their earlier value)."""
     check_identity(names, tasks)
     settings = TrainSettings.from_mapping(
         {**training, "encoder": str(encoder), "seed": int(seed),
          "ablation_fraction": float(ablation_fraction), "save_encoder": save_encoder}
-    ).as_dict()
-    for key in UNHASHED_SETTINGS:
-        settings.pop(key)
+    ).hashed_dict()
     hashed = {
         "training": settings,
         "encoder_revision": encoder_revision,
@@ -92,6 +92,7 @@ def run_identity(
         "max_eval_sequences": max_eval_sequences,
         "tasks": sorted(tasks),
         "fine_tuned": fine_tuned,
+        **({"packing": packing} if packing != "document" else {}),
     }
     return {
         "paper": "multitask",
@@ -104,3 +105,11 @@ def run_identity(
         "tasks": sorted(tasks),
         "settings_hash": settings_hash(hashed),
     }
+
+
+def reported_epochs(record: Mapping[str, Any]) -> dict[str, int]:
+    """The epoch whose scores each task of a trained run reports (its ``best.json``): the task's own
+    ``best_epoch`` (``model_selection`` ``per_task``; runs from before the switch carry none), else the run's
+    best mean dev epoch. A reader of ``epochs.parquet`` marks these rows as the run's result."""
+    return {str(task): int(entry.get("best_epoch", record["best_epoch"]))
+            for task, entry in record.get("tasks", {}).items()}

@@ -44,24 +44,36 @@ class RunResult:
     encoder_dir: Path | None = None
 
 
-def run_fingerprint(settings: TrainSettings, tasks: Sequence[PreparedTask], init_encoder: str | None) -> str:
+def run_fingerprint(
+    settings: TrainSettings,
+    tasks: Sequence[PreparedTask],
+    init_encoder: str | None,
+    test_every_epoch: bool = False,
+) -> str:
     """What a checkpoint or a finished run must match: the settings (bar thread count and checkpoint
-    keeping), the initial encoder and every task's tags and sequences."""
+    keeping; later-added settings at their earlier value left out), the initial encoder, whether test is
+    scored every epoch (MTL; its rows are in the checkpoint) and every task's tags and sequences."""
     sha = hashlib.sha256()
-    config = settings.as_dict()
-    for key in ("keep_checkpoint", "num_threads"):
-        config.pop(key)
-    sha.update(json.dumps({"settings": config, "init_encoder": init_encoder}, sort_keys=True).encode())
+    head: dict[str, Any] = {"settings": settings.hashed_dict(), "init_encoder": init_encoder}
+    if test_every_epoch:
+        head["test_every_epoch"] = True
+    sha.update(json.dumps(head, sort_keys=True).encode())
     for task in tasks:
         sha.update(json.dumps([task.name, task.tags]).encode())
         for split in SPLITS:
             seqs = task.splits[split]
             sha.update(f"{split}:{len(seqs)}".encode())
-            for doc, a, b, c in zip(seqs.doc_ids, seqs.input_ids, seqs.labels, seqs.word_index, strict=True):
+            for doc, a, b, c, docs, d in zip(
+                seqs.doc_ids, seqs.input_ids, seqs.labels, seqs.word_index, seqs.docs, seqs.doc_index,
+                strict=True,
+            ):
                 sha.update(str(doc).encode())
                 sha.update(a.tobytes())
                 sha.update(b.tobytes())
                 sha.update(c.tobytes())
+                if len(docs) > 1:  # (a sequence of one document hashes as before stream packing)
+                    sha.update(json.dumps([str(x) for x in docs]).encode())
+                    sha.update(d.tobytes())
     return sha.hexdigest()
 
 

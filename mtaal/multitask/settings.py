@@ -13,6 +13,15 @@ from mtaal.multitask.evaluation import DECODINGS
 SELECTION_METRICS = ("word_f1", "word_io_f1", "entity_f1")
 OPTIMIZERS = ("adamw", "adam")
 SCHEDULES = ("linear", "constant")
+# fp32 throughout (the paper's), or bf16 autocast on CUDA (the CPU stays fp32 either way).
+PRECISIONS = ("fp32", "bf16")
+# One epoch for all tasks by the mean dev score over tasks, or each task at its own best dev epoch.
+MODEL_SELECTIONS = ("mean", "per_task")
+# Settings added after runs were made, at the value that reproduces those runs: left out of the run's
+# settings hash and checkpoint fingerprint at that value, so earlier runs keep their identity.
+ADDED_DEFAULTS = {"precision": "bf16", "model_selection": "mean"}
+# Settings that do not change what a run computes.
+UNHASHED_SETTINGS = ("num_threads", "keep_checkpoint")
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,9 @@ class TrainSettings:
     ``encoder``: a model directory or locally cached id (None: the packaged MiniLM). ``dropout``: the heads'
     dropout (None: the encoder's ``hidden_dropout_prob``). ``ablation_tasks``: the tasks whose training data
     is ablated (None: all). ``device``: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:n]``.
+    ``bucket_pool_batches``: length-bucketed batches over pools of that many batches; 0: plain shuffled
+    batches (the release's). ``precision``: one of :data:`PRECISIONS`. ``model_selection``: one of
+    :data:`MODEL_SELECTIONS` (the same epoch for a single task).
     """
 
     encoder: str | None = None
@@ -41,6 +53,8 @@ class TrainSettings:
     ablation_tasks: tuple[str, ...] | None = None
     bucket_pool_batches: int = 50
     selection_metric: str = "word_io_f1"  # the paper's printed word-level F1
+    model_selection: str = "mean"
+    precision: str = "bf16"
     save_encoder: bool = False
     keep_checkpoint: bool = False
     device: str = "auto"
@@ -54,8 +68,8 @@ class TrainSettings:
             problems.append(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1 or self.eval_batch_size < 1:
             problems.append("batch_size and eval_batch_size must be >= 1")
-        if self.bucket_pool_batches < 1:
-            problems.append(f"bucket_pool_batches must be >= 1, got {self.bucket_pool_batches}")
+        if self.bucket_pool_batches < 0:
+            problems.append(f"bucket_pool_batches must be >= 0 (0: off), got {self.bucket_pool_batches}")
         if not 0.0 <= self.warmup_fraction <= 1.0:
             problems.append(f"warmup_fraction must be in [0, 1], got {self.warmup_fraction}")
         if not 0.0 <= self.ablation_fraction <= 1.0:
@@ -71,6 +85,12 @@ class TrainSettings:
         if self.selection_metric not in SELECTION_METRICS:
             problems.append(
                 f"selection_metric must be one of {SELECTION_METRICS}, got {self.selection_metric!r}"
+            )
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.model_selection not in MODEL_SELECTIONS:
+            problems.append(
+                f"model_selection must be one of {MODEL_SELECTIONS}, got {self.model_selection!r}"
             )
         if problems:
             raise ConfigError("training settings: " + "; ".join(problems))
@@ -91,3 +111,11 @@ class TrainSettings:
         if out["ablation_tasks"] is not None:
             out["ablation_tasks"] = list(out["ablation_tasks"])
         return out
+
+    def hashed_dict(self) -> dict[str, Any]:
+        """:meth:`as_dict` less what does not change a run (:data:`UNHASHED_SETTINGS`) and the settings
+        added later at the value earlier runs had (:data:`ADDED_DEFAULTS`): what names a run."""
+        return {
+            key: value for key, value in self.as_dict().items()
+            if key not in UNHASHED_SETTINGS and not (key in ADDED_DEFAULTS and value == ADDED_DEFAULTS[key])
+        }

@@ -31,9 +31,9 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; nothing (fp32) elsewhere."""
-    if device.type == "cuda":
+def autocast(device: torch.device, precision: str = "bf16"):
+    """``precision="bf16"``: bf16 autocast on CUDA; otherwise, and on every other device, nothing (fp32)."""
+    if device.type == "cuda" and precision == "bf16":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -84,11 +84,12 @@ def train_step(
     labels: Tensor,
     device: torch.device,
     max_grad_norm: float | None = 1.0,
+    precision: str = "bf16",
 ) -> float:
     """One forward / backward / clip (unless ``max_grad_norm`` is None) / step on one batch; returns the
     loss."""
     ids, mask, labels = ids.to(device), mask.to(device), labels.to(device)
-    with autocast(device):
+    with autocast(device, precision):
         logits = model(ids, mask, task)
     loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE_LABEL)
     loss.backward()
@@ -109,6 +110,7 @@ def predict(
     batch_size: int,
     pad_id: int,
     device: torch.device,
+    precision: str = "bf16",
 ) -> list[np.ndarray]:
     """Predicted label id per subword for every sequence (in the order of ``sequences``)."""
     was_training = model.training
@@ -116,7 +118,7 @@ def predict(
     out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(sequences)
     for batch in eval_batches(sequences.lengths, batch_size):
         ids, mask, _ = pad_batch([sequences.input_ids[i] for i in batch], None, pad_id)
-        with autocast(device):
+        with autocast(device, precision):
             logits = model(ids.to(device), mask.to(device), task)
         best = logits.argmax(-1).cpu().numpy()
         for row, i in enumerate(batch):
@@ -135,12 +137,14 @@ def evaluate_split(
     device: torch.device,
     gold_tags: Mapping[Hashable, Sequence[str]] | None = None,
     decoding: str = "last",
+    precision: str = "bf16",
 ) -> dict[str, float]:
     """Word- and entity-level scores of one task on one split (``decoding``: which subword labels a word),
     and an all-O tagger's on the same words."""
-    predictions = predict(model, task, sequences, batch_size, pad_id, device)
+    predictions = predict(model, task, sequences, batch_size, pad_id, device, precision)
     words = words_from_sequences(
-        sequences.doc_ids, sequences.word_index, sequences.labels, predictions, tags, gold_tags, decoding
+        sequences.docs, sequences.word_index, sequences.labels, predictions, tags, gold_tags, decoding,
+        doc_index=sequences.doc_index,
     )
     return score_word_tags(words)
 
@@ -154,21 +158,48 @@ def select_best_epoch(epochs: pd.DataFrame, metric: str = "word_io_f1") -> int:
     return int(means.idxmax())
 
 
-def best_record(epochs: pd.DataFrame, settings: TrainSettings) -> dict[str, Any]:
-    """The best epoch and the scores at it, per task and as the mean over tasks (``best.json``)."""
+def task_best_epochs(epochs: pd.DataFrame, metric: str = "word_io_f1") -> dict[str, int]:
+    """Each task's epoch with its highest dev ``metric``; the earliest among ties."""
+    dev = epochs[epochs["split"] == "dev"].sort_values("epoch", kind="stable")
+    if dev.empty:
+        raise ValueError("no dev rows to select an epoch from")
+    return {str(task): int(rows.loc[rows[metric].idxmax(), "epoch"]) for task, rows in dev.groupby("task")}
+
+
+def selected_epochs(epochs: pd.DataFrame, settings: TrainSettings) -> dict[str, int]:
+    """The epoch whose scores each task reports: the best mean dev epoch for all (``model_selection``
+    ``mean``), or each task's own best dev epoch (``per_task``)."""
+    if settings.model_selection == "per_task":
+        return task_best_epochs(epochs, settings.selection_metric)
     best = select_best_epoch(epochs, settings.selection_metric)
-    at_best = epochs[epochs["epoch"] == best]
+    return {str(task): best for task in epochs["task"].unique()}
+
+
+SELECTION_TEXT = {"mean": "one epoch for all tasks by mean dev {} over tasks",
+                  "per_task": "each task at its own best dev {} epoch"}
+
+
+def best_record(epochs: pd.DataFrame, settings: TrainSettings) -> dict[str, Any]:
+    """The best epoch and the scores each task reports (at its selected epoch, :func:`selected_epochs`),
+    per task and as the mean over tasks (``best.json``). ``best_epoch`` is the best mean dev epoch (the
+    saved encoder's) whatever the selection; each task's entry names its own ``best_epoch``."""
+    best = select_best_epoch(epochs, settings.selection_metric)
+    chosen = selected_epochs(epochs, settings)
+    picked = epochs[epochs["epoch"] == epochs["task"].astype(str).map(chosen)]
     per_task: dict[str, Any] = {}
-    for row in at_best.itertuples(index=False):
-        entry = per_task.setdefault(row.task, {"train_sequences": int(row.train_sequences)})
+    for row in picked.itertuples(index=False):
+        entry = per_task.setdefault(
+            row.task, {"train_sequences": int(row.train_sequences), "best_epoch": chosen[str(row.task)]}
+        )
         entry[row.split] = {m: float(getattr(row, m)) for m in METRICS}
     mean = {
-        split: {m: float(at_best.loc[at_best["split"] == split, m].mean()) for m in METRICS}
+        split: {m: float(picked.loc[picked["split"] == split, m].mean()) for m in METRICS}
         for split in EVAL_SPLITS
     }
     return {
         "best_epoch": best,
-        "selection": f"mean dev {settings.selection_metric} over tasks",
+        "model_selection": settings.model_selection,
+        "selection": SELECTION_TEXT[settings.model_selection].format(settings.selection_metric),
         "mean": mean,
         "tasks": per_task,
     }

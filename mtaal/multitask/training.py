@@ -8,9 +8,10 @@ its document)) and the task's tag list (``O``, ``B-x``, ``I-x``), bundled as :cl
 
 Choices, each on purpose:
 
-* **Batches.** Length-bucketed with dynamic padding: a task's training sequences are shuffled, cut into pools
-  of ``batch_size * bucket_pool_batches``, each pool sorted by length and cut into batches, and the batches
-  shuffled; a batch is padded to its own longest sequence. The order is a pure function of (seed, task,
+* **Batches.** Plain shuffled batches (``bucket_pool_batches`` 0, the release's ``DataLoader(shuffle=
+  True)``), or length-bucketed: a task's training sequences are shuffled, cut into pools of ``batch_size *
+  bucket_pool_batches``, each pool sorted by length and cut into batches, and the batches shuffled. Either
+  way a batch is padded to its own longest sequence, and the order is a pure function of (seed, task,
   epoch), so a resumed run draws the same batches (:mod:`mtaal.multitask.batching`).
 * **MTL schedule.** Round-robin over the tasks (sorted by name), one batch at a time, a backward pass and an
   optimizer step after every batch; no upsampling: a task whose batches run out leaves the rotation and the
@@ -21,14 +22,18 @@ Choices, each on purpose:
   ``max_grad_norm=None`` give what the authors' code runs (``torch.optim.Adam``, a constant rate, no
   clipping); unlike their code, the heads are always optimised too (FIDELITY.md). Loss: token
   cross-entropy over labelled subwords (every subword of every word, -100 only on special tokens and
-  padding). bf16 autocast on CUDA, fp32 on CPU (:mod:`mtaal.multitask.steps`).
-* **Model selection.** After every epoch dev is scored (:mod:`mtaal.multitask.evaluation`). The best epoch
-  is the one with the highest **mean dev score over tasks** (``selection_metric``: by default
-  ``word_io_f1``, the paper's primary word-level F1); ties go to the earliest epoch. For MTL this is one
-  epoch for all tasks (one shared encoder); every task's dev and test scores at that epoch are reported.
-  Test is scored once, after the last epoch, with the best epoch's weights (kept in memory and, when
-  older than the last epoch, in the checkpoint): the scores that scoring it every epoch would report at
-  the best one, without the other epochs' test passes. STL is the one-task case of the same rule.
+  padding). ``precision``: fp32 (the paper's) or bf16 autocast on CUDA; the CPU is fp32 either way
+  (:mod:`mtaal.multitask.steps`).
+* **Model selection.** After every epoch dev is scored (:mod:`mtaal.multitask.evaluation`), and for a
+  run of several tasks (MTL) test too, so that either selection can be read from ``epochs.parquet``
+  afterwards. ``model_selection="mean"``: one epoch for all tasks, the one with the highest **mean dev
+  score over tasks** (``selection_metric``: by default ``word_io_f1``, the paper's primary word-level
+  F1); ``"per_task"``: each task reports its own best dev epoch. Ties go to the earliest epoch. The
+  best mean dev epoch is ``best.json``'s ``best_epoch`` (and the saved encoder's) either way; each task's
+  entry names the epoch it reports. A single-task run (STL, fine-tune), where both selections agree,
+  scores test once, after the last epoch, with the best epoch's weights (kept in memory and, when older
+  than the last epoch, in the checkpoint): the scores that scoring it every epoch would report at the best
+  one, without the other epochs' test passes.
 * **Data ablation.** ``ablate`` (:mod:`mtaal.multitask.data`) keeps ``round_half_up((1 - fraction) * n)``
   of each ablated task's training sequences, drawn with a seed derived from (seed, task) so STL and MTL runs
   with the same seed see the same subset; dev and test are never touched. The run records the kept and
@@ -62,7 +67,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from mtaal.multitask.batching import bucket_batches, count_batches, derive_seed, pad_batch, round_robin
+from mtaal.multitask.batching import (
+    count_training_batches,
+    derive_seed,
+    pad_batch,
+    round_robin,
+    training_batches,
+)
 from mtaal.multitask.data import PreparedTask, TaskData, check_fits_encoder, data_record, prepare_tasks
 from mtaal.multitask.evaluation import ALL_O_METRICS, METRICS
 from mtaal.multitask.model import MultiTaskTagger, load_encoder
@@ -105,7 +116,7 @@ def score_split(
     for t in tasks:
         scores = evaluate_split(
             model, t.name, t.splits[split], t.tags, settings.eval_batch_size, pad_id, device,
-            t.gold[split], settings.decoding,
+            t.gold[split], settings.decoding, settings.precision,
         )
         rows.append(
             {
@@ -143,7 +154,8 @@ def run_training(
         torch.set_num_threads(settings.num_threads)
     tasks = prepare_tasks(settings, data)
     init = None if init_encoder is None else str(init_encoder)
-    fingerprint = run_fingerprint(settings, tasks, init)
+    test_every_epoch = len(tasks) > 1  # MTL: either selection can be read afterwards
+    fingerprint = run_fingerprint(settings, tasks, init, test_every_epoch)
     encoder_dir = out / ENCODER_DIR if settings.save_encoder else None
 
     done = finished_run(out, fingerprint, encoder_dir)
@@ -160,8 +172,10 @@ def run_training(
     pad_id = int(getattr(encoder.config, "pad_token_id", None) or 0)
     check_fits_encoder(tasks, encoder.config)
     optimizer = make_optimizer(model, settings)
-    pool = settings.batch_size * settings.bucket_pool_batches
-    steps_per_epoch = sum(count_batches(len(t.splits["train"]), settings.batch_size, pool) for t in tasks)
+    steps_per_epoch = sum(
+        count_training_batches(len(t.splits["train"]), settings.batch_size, settings.bucket_pool_batches)
+        for t in tasks
+    )
     scheduler = make_scheduler(optimizer, settings, steps_per_epoch * settings.epochs)
 
     rows: list[dict[str, Any]] = []
@@ -171,7 +185,7 @@ def run_training(
     best_weights = None
     if state is not None:
         rows, start_epoch, best_weights = restore_resume_state(state, model, optimizer, scheduler)
-        if best_weights is None:  # the checkpointed epoch was the best
+        if best_weights is None and not test_every_epoch:  # the checkpointed epoch was the best
             best_weights = copy_state(model)
         del state
         log.info("%s: resuming after epoch %d", out, start_epoch - 1)
@@ -192,11 +206,11 @@ def run_training(
         started = time.perf_counter()
         torch.manual_seed(derive_seed(settings.seed, "epoch", epoch))
         batches = {
-            t.name: bucket_batches(
+            t.name: training_batches(
                 t.splits["train"].lengths,
                 settings.batch_size,
                 derive_seed(settings.seed, "batches", t.name, epoch),
-                pool,
+                settings.bucket_pool_batches,
             )
             for t in tasks
         }
@@ -212,11 +226,14 @@ def run_training(
                 [seqs.input_ids[i] for i in batch], [seqs.labels[i] for i in batch], pad_id
             )
             loss_sum[task] += train_step(
-                model, optimizer, scheduler, task, ids, mask, labels, device, settings.max_grad_norm
+                model, optimizer, scheduler, task, ids, mask, labels, device, settings.max_grad_norm,
+                settings.precision,
             )
             seen[task] += len(batch)
         train_seconds = time.perf_counter() - started
         dev_rows = score_split(model, tasks, "dev", settings, pad_id, device)
+        if test_every_epoch:
+            dev_rows += score_split(model, tasks, "test", settings, pad_id, device)
         seconds = time.perf_counter() - started
         epoch_rows = [
             {
@@ -234,7 +251,7 @@ def run_training(
         frame = pd.DataFrame(rows)
         new_best = select_best_epoch(frame, settings.selection_metric)
         if new_best == epoch:
-            best_weights = copy_state(model)
+            best_weights = None if test_every_epoch else copy_state(model)
             if encoder_dir is not None:
                 save_best_encoder(model.encoder, encoder_dir)
         best_epoch = new_best
@@ -260,12 +277,14 @@ def run_training(
             log.info("%s: stopping after epoch %d as asked", out, epoch)
             return None
 
-    # Test is scored once, at the best dev epoch, with that epoch's weights: the same scores as scoring
-    # it after every epoch and keeping the best epoch's (about a sixth of a small run's compute saved).
-    model.load_state_dict(best_weights)
-    dev_at_best = {r["task"]: r for r in rows if r["epoch"] == best_epoch and r["split"] == "dev"}
-    for row in score_split(model, tasks, "test", settings, pad_id, device):
-        rows.append({**dev_at_best[row["task"]], **row})
+    if not test_every_epoch:
+        # One task: test is scored once, at the best dev epoch, with that epoch's weights: the same scores
+        # as scoring it after every epoch and keeping the best epoch's (about a sixth of a small run's
+        # compute saved).
+        model.load_state_dict(best_weights)
+        dev_at_best = {r["task"]: r for r in rows if r["epoch"] == best_epoch and r["split"] == "dev"}
+        for row in score_split(model, tasks, "test", settings, pad_id, device):
+            rows.append({**dev_at_best[row["task"]], **row})
     epochs = pd.DataFrame(rows)
     best = {
         **best_record(epochs, settings),
@@ -281,9 +300,10 @@ def run_training(
     if not settings.keep_checkpoint:
         ckpt_path.unlink(missing_ok=True)
     log.info(
-        "%s: best epoch %d, test word F1 (paper's) %.4f (mean over tasks)",
+        "%s: best mean dev epoch %d, test word F1 (paper's) %.4f (mean over tasks; %s)",
         out,
         best["best_epoch"],
         best["mean"]["test"]["word_io_f1"],
+        best["selection"],
     )
     return RunResult(epochs, best, out, encoder_dir)

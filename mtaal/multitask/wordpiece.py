@@ -11,13 +11,25 @@ Choices, each on purpose:
   on whitespace and punctuation anyway). A word that encodes to nothing (control characters, a lone
   zero-width space, ...) becomes ``[UNK]``, so every word keeps at least one subword (and counts in
   ``unk_words``); a word over 100 characters is one ``[UNK]`` by WordPiece's own rule, as in the paper.
-* **Packing.** A document's subwords are packed greedily into sequences of at most ``max_len`` tokens,
-  [CLS] and [SEP] included (``max_len - 2`` subwords). The packing unit is a mention (a B-x word and the
-  I-x words after it) or a single word outside any mention: a unit that does not fit in the current sequence
-  starts the next one whole. Words are never split, nor mentions, except a unit longer than a whole sequence
-  (``max_len - 2`` subwords): it starts a new sequence and is cut between words where its words fit, inside a
-  word only where that word alone is too long. Such splits are counted (``split_mentions``, ``split_words``)
-  in the sidecar, the parquet metadata and the sequence table. Sequences never cross documents.
+* **Packing.** Subwords are packed greedily into sequences of at most ``max_len`` tokens, [CLS] and [SEP]
+  included (``max_len - 2`` subwords). ``packing="stream"`` (the paper's): each split is one stream of
+  documents (train, then dev, then test; documents in order), so a sequence may end one document and start
+  the next, and (as the authors' ``create_ner_dataset``) a sequence is also closed after an O word once it
+  holds more than 500 tokens; ``packing="document"``: sequences never cross documents
+  (:mod:`mtaal.multitask.packing`). The packing unit is a mention (a B-x word and the I-x words after it) or
+  a single word outside any mention: a unit that does not fit in the current sequence starts the next one
+  whole. Words are never split, nor mentions, except a unit longer than a whole sequence (``max_len - 2``
+  subwords): it starts a new sequence and is cut between words where its words fit, inside a word only where
+  that word alone is too long. Such splits are counted (``split_mentions``, ``split_words``) in the sidecar,
+  the parquet metadata and the sequence table.
+* **Where each subword came from.** ``doc_ids`` lists the documents a sequence holds, in order;
+  ``doc_index`` gives every position the index of its document in that list (-1 on [CLS] / [SEP]) and
+  ``word_index`` the word's index in its document, so every word maps back to (document, word) whatever the
+  packing. ``doc_id`` is the document of the sequence's first subword; ``sequence`` numbers the sequences
+  within that document (``document``) or within the split's stream (``stream``).
+* **Counts under both packings.** The metadata's ``sequence_counts`` gives every split's sequence count
+  under both packings, at this ``max_len`` and at the paper's 512 (Supplemental Table 1's setting), so the
+  comparison shows the paper's count beside ours whatever the tier.
 * **Labels: the word's tag on every subword.** Every subword of a word carries the word's own tag (a B-x
   word gives B-x on all its subwords, an I-x word I-x). The paper scores a word by the label predicted at its
   **last** subword; with this scheme the gold label at the last subword *is* the word's tag, so the
@@ -54,7 +66,7 @@ import pyarrow.parquet as pq
 from mtaal.errors import ConfigError, CorpusFormatError
 from mtaal.io import write_json, write_parquet
 from mtaal.multitask.labels import DECODING, IGNORE_LABEL, LABEL_SCHEME, NO_WORD, parse_tags, tag_set
-from mtaal.multitask.packing import MIN_MAX_LEN, pack_units, unit_starts_from_codes
+from mtaal.multitask.packing import MIN_MAX_LEN, PACKINGS, pack_words, unit_starts_from_codes
 from mtaal.multitask.subwords import SubwordTokenizer, load_subword_tokenizer
 
 log = logging.getLogger("mtaal.wordpiece")
@@ -72,8 +84,12 @@ OUTPUT_SCHEMA = pa.schema(
         ("labels", pa.list_(pa.int16())),
         ("word_index", pa.list_(pa.int32())),
         ("n_words", pa.int32()),
+        ("doc_ids", pa.list_(pa.string())),
+        ("doc_index", pa.list_(pa.int16())),
     ]
 )
+# The paper's sequence length (Supplemental Table 1's counts are at this length).
+PAPER_MAX_LEN = 512
 COUNT_COLUMNS = (
     "documents", "words", "mentions", "subwords", "sequences", "split_mentions", "split_words", "unk_words"
 )
@@ -125,13 +141,17 @@ def build_wordpiece(
     encoder: str | None = None,
     tokenizer=None,
     revision: str | None = None,
+    packing: str = "stream",
 ) -> dict:
     """Tokenize, pack and label one dataset; write the sequences parquet (and the JSON sidecar). Returns the
-    sidecar's content. ``tokenizer``, when given, is used instead of resolving ``tokenizer_spec``."""
+    sidecar's content. ``tokenizer``, when given, is used instead of resolving ``tokenizer_spec``;
+    ``packing``: ``stream`` (one stream of documents per split, the paper's) or ``document``."""
     started = time.perf_counter()
     tokens_path = Path(tokens_path)
     if not isinstance(max_len, int | np.integer) or max_len < MIN_MAX_LEN:
         raise ConfigError(f"max_len must be an integer >= {MIN_MAX_LEN}, got {max_len!r}")
+    if packing not in PACKINGS:
+        raise ConfigError(f"packing must be one of {PACKINGS}, got {packing!r}")
     table = read_tokens(tokens_path)
     if tokenizer is None:
         tokenizer = load_subword_tokenizer(tokenizer_spec, lowercase, revision=revision)
@@ -173,6 +193,25 @@ def build_wordpiece(
         found = f"{doc_names[doc[i]]} in two splits"
         raise CorpusFormatError(tokens_path, None, "one split per document", found)
     split_of_doc = np.asarray(split_names, dtype=object)[doc_split_code] if n_docs else np.zeros(0, object)
+    if packing == "stream" and n_docs:
+        # one stream per split: each split's documents together (train, dev, test, others by name), each
+        # split's in document order; the documents are renumbered in that order
+        ranked = sorted(split_names, key=lambda name: (SPLITS.index(name) if name in SPLITS else len(SPLITS),
+                                                       name))
+        rank = np.array([ranked.index(name) for name in split_names], dtype=np.int64)[doc_split_code]
+        stream_order = np.lexsort((np.arange(n_docs), rank))
+        if (stream_order != np.arange(n_docs)).any():
+            renumber = np.empty(n_docs, dtype=np.int64)
+            renumber[stream_order] = np.arange(n_docs)
+            doc = renumber[doc]
+            moved = np.argsort(doc, kind="stable")
+            doc, sentence, position = doc[moved], sentence[moved], position[moved]
+            split_codes = split_codes[moved]
+            order = moved if order is None else order[moved]
+            doc_names = [doc_names[i] for i in stream_order]
+            doc_start = np.searchsorted(doc, np.arange(n_docs), side="left")
+            doc_split_code = split_codes[doc_start]
+            split_of_doc = np.asarray(split_names, dtype=object)[doc_split_code]
 
     # tags
     tag_codes, tag_names = _codes(table["tag"])
@@ -210,9 +249,12 @@ def build_wordpiece(
 
     # units and packing
     first_word = np.flatnonzero(starts)
-    packing = pack_units(doc[first_word], first_word, word_len, max_len - 2)
-    sub_seq = packing.subword_sequence
-    n_seq = packing.n_sequences
+    outside = prefix == 0
+    word_split = split_of_doc[doc] if len(doc) else np.zeros(0, dtype=object)
+    stream = doc if packing == "document" else (doc_split_code[doc] if len(doc) else doc)
+    packed = pack_words(word_len, starts, stream, outside, max_len, packing)
+    sub_seq = packed.subword_sequence
+    n_seq = packed.n_sequences
     seq_len = np.bincount(sub_seq, minlength=n_seq)
     assert (seq_len > 0).all() and (seq_len <= max_len - 2).all()
 
@@ -232,11 +274,23 @@ def build_wordpiece(
     seq_first_sub = np.zeros(n_seq, dtype=np.int64)
     np.cumsum(seq_len[:-1], out=seq_first_sub[1:])
     seq_doc = doc[sub_word[seq_first_sub]] if n_seq else np.zeros(0, dtype=np.int64)
-    doc_first_seq = np.searchsorted(seq_doc, seq_doc, side="left")
-    seq_in_doc = np.arange(n_seq) - doc_first_seq
+    # sequence numbers within the first subword's document (document packing) or the split's stream
+    seq_stream = seq_doc if packing == "document" else doc_split_code[seq_doc]
+    seq_in_doc = np.arange(n_seq) - np.searchsorted(seq_stream, seq_stream, side="left")
     new_word = np.ones(n_sub, dtype=bool)
     new_word[1:] = (sub_word[1:] != sub_word[:-1]) | (sub_seq[1:] != sub_seq[:-1])
     n_words_seq = np.bincount(sub_seq[new_word], minlength=n_seq)
+    # the documents of each sequence (runs of one document), and every subword's index among them
+    sub_doc = doc[sub_word]
+    new_run = np.ones(n_sub, dtype=bool)
+    new_run[1:] = (sub_doc[1:] != sub_doc[:-1]) | (sub_seq[1:] != sub_seq[:-1])
+    run_id = np.cumsum(new_run) - 1
+    run_seq = sub_seq[new_run]
+    runs_per_seq = np.bincount(run_seq, minlength=n_seq)
+    run_offsets = np.zeros(n_seq + 1, dtype=np.int64)
+    np.cumsum(runs_per_seq, out=run_offsets[1:])
+    doc_index = np.full(total, -1, dtype=np.int16)
+    doc_index[positions] = run_id - run_offsets[sub_seq]
 
     offsets = pa.array(out_offsets.astype(np.int32))
     table = pa.table(
@@ -249,17 +303,21 @@ def build_wordpiece(
             "labels": pa.ListArray.from_arrays(offsets, pa.array(labels)),
             "word_index": pa.ListArray.from_arrays(offsets, pa.array(word_index)),
             "n_words": pa.array(n_words_seq.astype(np.int32)),
+            "doc_ids": pa.ListArray.from_arrays(
+                pa.array(run_offsets.astype(np.int32)),
+                pa.array(np.asarray(doc_names, dtype=object)[sub_doc[new_run]].astype(str), pa.string()),
+            ),
+            "doc_index": pa.ListArray.from_arrays(offsets, pa.array(doc_index)),
         },
         schema=OUTPUT_SCHEMA,
     )
 
     # counts per split
     counts = {split: _empty_counts() for split in SPLITS}
-    word_split = split_of_doc[doc] if len(doc) else np.zeros(0, dtype=object)
     unit_split = word_split[first_word]
-    split_unit_ids = np.asarray(packing.split_units, dtype=np.int64)
+    split_unit_ids = np.asarray(packed.split_units, dtype=np.int64)
     split_mentions = split_unit_ids[prefix[first_word[split_unit_ids]] != 0]
-    split_words = np.asarray(packing.split_words, dtype=np.int64)
+    split_words = np.asarray(packed.split_words, dtype=np.int64)
     unk_word = pieces.unk[word_codes]
     seq_split = split_of_doc[seq_doc] if n_seq else np.zeros(0, dtype=object)
     for split in sorted(set(split_of_doc.tolist()) | set(SPLITS)):
@@ -274,6 +332,19 @@ def build_wordpiece(
             "split_words": int((word_split[split_words] == split).sum()),
             "unk_words": int((unk_word & in_split).sum()),
         }
+    sequence_counts = {
+        kind: {
+            str(length): {
+                split: pack_words(
+                    word_len[in_split], starts[in_split], doc[in_split] if kind == "document" else
+                    np.zeros(int(in_split.sum()), dtype=np.int64), outside[in_split], length, kind,
+                ).n_sequences if (in_split := word_split == split).any() else 0
+                for split in counts
+            }
+            for length in sorted({int(max_len), PAPER_MAX_LEN})
+        }
+        for kind in PACKINGS
+    }
     meta = {
         "dataset": dataset,
         "encoder": encoder,
@@ -281,6 +352,7 @@ def build_wordpiece(
         "lowercase": tokenizer.lowercase,
         "vocab_size": tokenizer.vocab_size,
         "max_len": int(max_len),
+        "packing": packing,
         "tags": tags,
         "label_scheme": LABEL_SCHEME,
         "decoding": DECODING,
@@ -288,6 +360,7 @@ def build_wordpiece(
         "no_word": NO_WORD,
         "special_tokens": special,
         "counts": counts,
+        "sequence_counts": sequence_counts,
         "source": str(tokens_path),
     }
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
@@ -296,9 +369,10 @@ def build_wordpiece(
         write_json(meta, meta_path)
     totals = {key: sum(c[key] for c in counts.values()) for key in COUNT_COLUMNS}
     log.info(
-        "%s: %d documents, %d words -> %d subwords in %d sequences (max_len %d); %d split mentions, %d split "
-        "words, %d [UNK] words; %.2f s",
+        "%s: %d documents, %d words -> %d subwords in %d sequences (max_len %d, %s packing); %d split "
+        "mentions, %d split words, %d [UNK] words; %.2f s",
         dataset, totals["documents"], totals["words"], totals["subwords"], totals["sequences"], max_len,
+        packing,
         totals["split_mentions"], totals["split_words"], totals["unk_words"], time.perf_counter() - started,
     )
     for split, c in counts.items():

@@ -58,6 +58,7 @@ SECOND_METRIC = {
     "release_nen_token_accuracy_batch_mean": "nen_f1",
     "word_io_f1": "word_f1",
     "word_io_precision": "word_precision",
+    "train_sequences": "train_sequences_per_document",
     "word_io_recall": "word_recall",
 }
 SCORE_SUFFIXES = ("f1", "precision", "recall", "accuracy", "batch_mean")
@@ -85,6 +86,8 @@ COMPARISON_COLUMNS = [
 REPRODUCED, NOT_REPRODUCED, REFERENCE = "reproduced", "not reproduced", "reference"
 DIVERSITY_STATISTICS = ("distinct_words", "entity_mentions", "sentences_with_entity_pct")
 # Deterministic counts: compared as a ratio, never with an interval.
+# The wordpiece table's counts at the paper's 512 (mtaal.multitask.sequence_table.PAPER_COUNT_COLUMNS).
+PAPER_STREAM, PAPER_DOCUMENT = "stream_sequences_512", "document_sequences_512"
 COUNT_METRICS = ("vocabulary_size", "abstracts", "entities", "ner_labels", "nen_labels", "sentences",
                  "mentions_total", "mentions_unique", "train_sequences")
 
@@ -304,7 +307,9 @@ def _corpus_count(row, rep: Reproduction) -> Cell:
 
 
 def _sequence_count(row, rep: Reproduction, members) -> Cell:
-    """Training sequences per task (a group row: the mean over the group's tasks, Table 1's members)."""
+    """Training sequences per task (a group row: the mean over the group's tasks, Table 1's members): at
+    the paper's 512 packed as one stream per training set (the paper's count), with the per-document
+    count beside it (second), whatever the tier's own max_len; a table without those counts: its own."""
     table = rep.sequences
     if table is None or table.empty:
         return _missing("")
@@ -312,11 +317,18 @@ def _sequence_count(row, rep: Reproduction, members) -> Cell:
     pick = table[table["dataset"].isin(tasks) & (table["split"] == row.split)]
     if pick.empty:
         return _missing("")
-    units = f"max_len {int(pick['max_len'].max())} subwords, encoder {pick['encoder'].iat[0]}"
+    encoder = f"encoder {pick['encoder'].iat[0]}"
+    second = None
+    if PAPER_STREAM in pick.columns and pick[PAPER_STREAM].notna().all():
+        values = pd.Series([float(pick[PAPER_STREAM].astype(float).mean())])
+        second = pd.Series([float(pick[PAPER_DOCUMENT].astype(float).mean())])
+        units = f"max_len 512 subwords, one stream per training set (second: per document), {encoder}"
+    else:
+        values = pd.Series([float(pick["sequences"].mean())])
+        units = f"max_len {int(pick['max_len'].max())} subwords, {encoder}"
     if row.dataset.startswith(GROUP_PREFIX):
         units = f"{pick['dataset'].nunique()} of {len(tasks)} tasks; {units}"
-    return Cell(values=pd.Series([float(pick["sequences"].mean())]), units=units,
-                reproduced_model=str(pick["encoder"].iat[0]))
+    return Cell(values=values, second=second, units=units, reproduced_model=str(pick["encoder"].iat[0]))
 
 
 def _member_tasks(reported: pd.DataFrame, rep: Reproduction) -> dict[tuple, list[str]]:
@@ -549,8 +561,9 @@ def comparison_markdown(comparison: pd.DataFrame, paper: str, title: str) -> str
             "95% PI": [f"[{_number(lo)}, {_number(hi)}]" if pd.notna(lo) else ""
                        for lo, hi in zip(part["pi95_low"], part["pi95_high"], strict=True)],
             "judgement": part["judgement"],
-            "second": [f"{m}: {_number(v)}" if m and pd.notna(v) else ""
-                       for m, v in zip(part["second_metric"], part["second_mean"], strict=True)],
+            "second": [f"{m}: {_number(v, _digits(metric))}" if m and pd.notna(v) else ""
+                       for m, v, metric in zip(part["second_metric"], part["second_mean"], part["metric"],
+                                               strict=True)],
             "all-O": part["all_o"].map(_number),
             "status": np.where(part["reason"] != "", part["status"] + ": " + part["reason"], part["status"]),
         })

@@ -244,7 +244,7 @@ def test_mtl_run_outputs_and_dynamic_padding(encoder_dir, tmp_path, monkeypatch)
     assert all(width == longest for _, width, longest, _ in calls)
     assert sum(n for task, *_, n in calls if task == "a_x") == 2 * 13
     frame = pd.read_parquet(tmp_path / "epochs.parquet")
-    assert len(frame) == 2 * 2 + 2  # dev: epochs x tasks; test: the tasks at the best epoch
+    assert len(frame) == 2 * 2 * 2  # MTL: dev and test, every epoch x task
     expected_columns = {
         "epoch",
         "task",
@@ -287,19 +287,20 @@ def test_resume_after_interruption_matches_uninterrupted(encoder_dir, tmp_path):
     assert resumed.best["best_epoch"] == straight.best["best_epoch"]
 
 
-def test_test_split_is_scored_once_with_the_best_epochs_weights(encoder_dir, tmp_path, monkeypatch):
-    # Epoch 1 made the best (an earlier epoch than the last): the test rows are that epoch's model's scores,
-    # in a straight run and in one resumed after epoch 2 (the checkpoint carries the epoch-1 weights).
+def test_one_task_scores_test_once_with_the_best_epochs_weights(encoder_dir, tmp_path, monkeypatch):
+    # One task (STL, fine-tune), where both model selections agree: epoch 1 made the best (an earlier epoch
+    # than the last): the test rows are that epoch's model's scores, in a straight run and in one resumed
+    # after epoch 2 (the checkpoint carries the epoch-1 weights).
     monkeypatch.setattr(training, "select_best_epoch", lambda frame, metric: 1)
-    data = {"a_x": TaskData(make_table(10, seed=1), TAGS), "b_x": TaskData(make_table(7, seed=2), TAGS)}
+    data = {"a_x": TaskData(make_table(10, seed=1), TAGS)}
     cfg = tiny_settings(encoder_dir, epochs=3, keep_checkpoint=True)
     straight = run_training(cfg, data, tmp_path / "straight")
     test = straight.epochs[straight.epochs["split"] == "test"]
-    assert test["epoch"].tolist() == [1, 1]  # once per task, at the best epoch only
+    assert test["epoch"].tolist() == [1]  # once, at the best epoch only
     assert straight.epochs[straight.epochs["split"] == "dev"]["epoch"].nunique() == 3
 
     assert run_training(cfg, data, tmp_path / "first", stop_after_epoch=1) is None
-    model = MultiTaskTagger(load_encoder(encoder_dir), {"a_x": 3, "b_x": 3})
+    model = MultiTaskTagger(load_encoder(encoder_dir), {"a_x": 3})
     model.load_state_dict(load_checkpoint(tmp_path / "first" / "checkpoint.safetensors")["model"])
     tasks = training.prepare_tasks(cfg, data)
     epoch_one = pd.DataFrame(training.score_split(model, tasks, "test", cfg, 0, torch.device("cpu")))

@@ -93,12 +93,13 @@ def documents(draw, max_docs=3):
     return docs
 
 
-def build(docs, max_len, directory: Path, split_of=lambda d: "train", **kwargs):
+def build(docs, max_len, directory: Path, split_of=lambda d: "train", packing="document", **kwargs):
+    """Per-document packing unless asked (stream packing: tests/unit/test_multitask_stream.py)."""
     path = directory / "tokens.parquet"
     tokens_frame(docs, split_of).to_parquet(path)
     meta = build_wordpiece(path, directory / "wp.parquet", directory / "wp.json", dataset="toy",
                            tokenizer_spec="chars", max_len=max_len, tokenizer=char_tokenizer(),
-                           entity_types=["gene", "chem"], **kwargs)
+                           entity_types=["gene", "chem"], packing=packing, **kwargs)
     table, parquet_meta = read_wordpiece(directory / "wp.parquet")
     assert parquet_meta == meta == json.loads((directory / "wp.json").read_text())
     return table, meta
@@ -276,7 +277,7 @@ def test_document_order_splits_and_sequence_table(tmp_path):
     shuffled.to_parquet(tmp_path / "tokens.parquet")
     meta = build_wordpiece(tmp_path / "tokens.parquet", tmp_path / "a.parquet", tmp_path / "a.json",
                            dataset="toy", tokenizer_spec="chars", max_len=5, tokenizer=char_tokenizer(),
-                           encoder="chars")
+                           encoder="chars", packing="document")
     table, _ = read_wordpiece(tmp_path / "a.parquet")
     assert table["doc_id"].tolist() == ["doc0", "doc0", "doc1", "doc2"]
     assert table["split"].tolist() == ["train", "train", "test", "train"]
