@@ -58,10 +58,13 @@ RUN_CHOICE_KEYS = ("seeds", "variants", "variant_seeds", "variant_embeddings")
 
 
 def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
-    """The runs of a study, variant -> seeds: the study's ``variants`` (default: all of ``mtaal.variants``),
-    each with its ``variant_seeds`` entry, else the study's ``seeds``, else ``mtaal.seeds``."""
+    """The runs of a study, variant -> seeds: the study's ``variants`` (default: the ``mtaal.variants``
+    without ``model`` switches), each with its ``variant_seeds`` entry, else the study's ``seeds``, else
+    ``mtaal.seeds``."""
     settings = mtaal[study]
-    variants = settings.get("variants") or list(mtaal["variants"])
+    # Unnamed, a study runs the papers' variants: those that switch model settings run only when named.
+    variants = settings.get("variants") or [name for name, spec in mtaal["variants"].items()
+                                             if not spec.get("model")]
     seeds = settings.get("seeds") or mtaal["seeds"]
     per_variant = settings.get("variant_seeds") or {}
     return {variant: list(per_variant.get(variant, seeds)) for variant in variants}

@@ -139,7 +139,7 @@ def test_release_preset_takes_the_releases_side(paper, release):
         assert theirs["study"] == ours["study"]  # the loop is the paper's in both
         differs = {k for k in ours["model"] if ours["model"][k] != theirs["model"][k]}
         assert differs == {"char_init", "discriminators", "drop_last_batch", "entropy_aggregate", "mnlp_form",
-                           "random_with_replacement", "release_test_shuffle"}
+                           "random_with_replacement", "release_test_shuffle", "word_vectors", "char_encoders"}
         assert theirs["model"]["discriminators"] == "word" and theirs["model"]["entropy_aggregate"] == "max"
         assert theirs["model"]["random_with_replacement"] and theirs["model"]["char_init"] == "keras"
     assert params_of(release, "mtaal_split")["settings"]["vocab_from_test"]
