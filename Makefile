@@ -5,18 +5,43 @@ CORES ?= all
 MTAAL_CORPUS_MIRROR ?= $(wildcard $(abspath ..)/shared/corpora)
 export MTAAL_CORPUS_MIRROR
 
-.PHONY: setup run test lint benchmark clean reproduce-ncbi record-ncbi
+# torch's build. By default the CPU build: a local +cpu wheel where pip has one, else PyTorch's CPU index
+# (PyPI's Linux torch is the multi-GB CUDA build). For the CUDA build, in a new venv:
+#   rm -rf .venv && make setup TORCH_INDEX=https://download.pytorch.org/whl/cu130
+TORCH_CPU_INDEX = https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(TORCH_CPU_INDEX)
+# The torch version comes from the lock (torch==X, which every build of X satisfies).
+TORCH_PIN = $(shell grep -m1 -o '^torch==[^ ]*' requirements-dev.lock)
+
+.PHONY: setup run test lint lock benchmark clean reproduce-ncbi record-ncbi
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exact versions from requirements-dev.lock (pyproject.toml's dependencies and its test and slurm extras;
+# slurm: the executor plugin, for profiles/slurm and tests/integration/test_slurm.py); torch first, the
+# build TORCH_INDEX names; then the package itself, without dependencies.
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	# CPU build of torch first: a plain `torch` requirement would pull the multi-GB CUDA build.
-	$(VENV)/bin/pip install --quiet torch==2.13.0
-	# slurm: the executor plugin, for profiles/slurm and its test (tests/integration/test_slurm.py)
-	$(VENV)/bin/pip install --quiet -e '.[test,slurm]'
+	@if [ "$(TORCH_INDEX)" = "$(TORCH_CPU_INDEX)" ] \
+	    && $(VENV)/bin/pip install --quiet --no-index --no-deps '$(TORCH_PIN)+cpu' 2>/dev/null; then \
+	    echo "torch: $(TORCH_PIN)+cpu from a local wheel"; \
+	else \
+	    echo "$(VENV)/bin/pip install --index-url $(TORCH_INDEX) $(TORCH_PIN)"; \
+	    $(VENV)/bin/pip install --quiet --index-url $(TORCH_INDEX) '$(TORCH_PIN)'; \
+	fi
+	$(VENV)/bin/pip install --quiet -r requirements-dev.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	@$(VENV)/bin/python -c 'import torch; print("torch", torch.__version__, "(CUDA build)" if torch.version.cuda \
+	    else "(CPU build; for CUDA: rm -rf $(VENV) && make setup TORCH_INDEX=https://download.pytorch.org/whl/cu130)")'
 	touch $@
+
+# Regenerate requirements*.lock and envs/mtaal.yaml from pyproject.toml (tools/lock.py says how), then
+# `make setup`. Needs uv (UV=path/to/uv). LOCK_ARGS: e.g. --torch-from "--find-links DIR", --upgrade.
+UV ?= uv
+LOCK_ARGS ?=
+lock:
+	python3 tools/lock.py --uv $(UV) $(LOCK_ARGS)
 
 run: setup
 	$(VENV)/bin/snakemake --profile profiles/local --cores $(CORES)
@@ -24,6 +49,11 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q -rs
+
+# ruff, and snakefmt on the workflow files. snakefmt is not yet in `make test`: it would reformat rule files.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/snakefmt --check Snakefile rules/
 
 # MTAAL Table 3 (NCBI) at the paper's scale, continuing the committed record (README, "What we reproduced"):
 # the runs the record lacks, most wanted first, a few at a time, each finished chunk added to the record;
