@@ -115,10 +115,20 @@ def query_diversity(rounds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mean_std(frame: pd.DataFrame, index: list[str], columns: list[str]) -> pd.DataFrame:
-    cell = frame.assign(
-        cell=frame["mean"].map("{:.3f}".format) + " ± " + frame["std"].fillna(0).map("{:.3f}".format)
-    )
-    return cell.pivot_table(index=index, columns=columns, values="cell", aggfunc="first")
+    """``mean ± std`` cells (the std left out with one seed), one column per combination of ``columns``
+    named in words (e.g. "ncbi_disease, glove: NER F1 (entity, strict)")."""
+    spread = frame["std"].map(lambda s: "" if pd.isna(s) else f" ± {s:.3f}")
+    cell = frame.assign(cell=frame["mean"].map("{:.3f}".format) + spread)
+    wide = cell.pivot_table(index=index, columns=columns, values="cell", aggfunc="first")
+    if isinstance(wide.columns, pd.MultiIndex):
+        wide.columns = [", ".join(map(str, key[:-1])) + ": " + _label(key[-1]) for key in wide.columns]
+    else:
+        wide.columns = [_label(key) for key in wide.columns]
+    return wide
+
+
+def _label(name: str) -> str:
+    return METRICS.get(name, name.replace("_", " "))
 
 
 def write_tables(
@@ -133,7 +143,9 @@ def write_tables(
         "# MTAAL: F1 after N query rounds (paper Tables 2 and 3)\n\n"
         "Mean ± std over seeds; rounds per dataset: "
         + ", ".join(f"{d}: {int(r)}" for d, r in final.groupby("dataset")["round"].max().items())
-        + ". Release-style metrics are in final_f1.parquet.\n\n"
+        + ".\n\nBoth metrics here are strict. The papers print the release's metrics instead (in "
+        "final_f1.parquet beside these): NER F1 averaged per test batch, and as \"NEN F1\" a token accuracy "
+        "that counts O tokens, so a tagger that predicts O everywhere already scores about 0.92 on it.\n\n"
         + _mean_std(shown, ["variant"], ["dataset", "embedding", "metric"]).to_markdown()
         + "\n",
         out["final_md"],
@@ -165,12 +177,19 @@ def _figure(
     metrics: Sequence[str],
     title: str,
     target: Path,
-) -> None:
-    """One panel per (dataset, group); ``lines`` maps a group title to (variant, legend label) pairs."""
+) -> dict[str, list[str]]:
+    """One panel per (dataset, group) with a run; ``lines`` maps a group title to (variant, legend label)
+    pairs. Returns the legend labels drawn per group, and under ``"not run"`` the groups left out."""
     curves = rounds[rounds["study"] == "curves"]
     embedding = "word2vec" if "word2vec" in set(curves["embedding"]) else sorted(set(curves["embedding"]))[0]
     curves = curves[curves["embedding"] == embedding]
     datasets = sorted(curves["dataset"].unique())
+    ran = set(curves["variant"])
+    # A panel per group with a run; a group without one is named in the title instead of drawn empty.
+    lines = {group: [(v, label) for v, label in pairs if v in ran] for group, pairs in lines.items()}
+    absent = [group or "these variants" for group, pairs in lines.items() if not pairs]
+    lines = {group: pairs for group, pairs in lines.items() if pairs} or {"": []}
+    metrics = [m for m in metrics if m in curves.columns and curves[m].notna().any()] or list(metrics)[:1]
     panels = [(group, metric) for group in lines for metric in metrics]
     fig, axes = plt.subplots(
         len(datasets),
@@ -192,31 +211,38 @@ def _figure(
             axis.grid(alpha=0.3)
             if axis.lines:
                 axis.legend(fontsize=8)
-    fig.suptitle(f"{title}\n(embedding {embedding}; mean ± std over seeds)", fontsize=11)
+            else:
+                axis.text(0.5, 0.5, "no run of these variants at this tier", ha="center", va="center",
+                          transform=axis.transAxes)
+    note = f"; not run at this tier: {', '.join(absent)}" if absent else ""
+    fig.suptitle(f"{title}\n(embedding {embedding}; mean ± std over seeds{note})", fontsize=11)
     fig.tight_layout()
     save_figure(fig, png_and_svg(target), dpi=130)
+    return {**{group: [label for _, label in pairs] for group, pairs in lines.items()}, "not run": absent}
 
 
-def write_figures(rounds: pd.DataFrame, out_dir: Path) -> None:
+def write_figures(rounds: pd.DataFrame, out_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """The paper's curve figures and the annotation-cost figure (PNG + SVG). Returns, per paper figure,
+    what :func:`_figure` drew."""
     out_dir = Path(out_dir)
     td_lines = {
         strategy: [(f"mtl-{key}", "without TD"), (f"mtl_td-{key}", "with TD")]
         for key, strategy in [("random", "random"), ("entropy", "entropy"), ("lc", "least confidence")]
     }
-    _figure(rounds, td_lines, ["ner_f1"], FIGURES["fig6_td_effect"], out_dir / "fig6_td_effect")
-    strategy_lines = {
-        "": [
-            ("mtl_td-random", "random"),
-            ("mtl_td-entropy", "entropy"),
-            ("mtl_td-lc", "LC"),
-            ("mtl_td-mnlp", "MNLP"),
-            ("mtaal", "MTAAL"),
-        ]
-    }
-    _figure(
-        rounds, strategy_lines, ["ner_f1", "nen_f1"], FIGURES["fig7_strategies"], out_dir / "fig7_strategies"
-    )
+    drawn = {"fig6_td_effect": _figure(rounds, td_lines, ["ner_f1"], FIGURES["fig6_td_effect"],
+                                       out_dir / "fig6_td_effect")}
+    # The paper's strategies with TD; a tier that ran a strategy without TD only shows that one, so marked.
+    ran = set(rounds["variant"])
+    strategy_lines = {"": [
+        (f"mtl_td-{key}", label) if f"mtl_td-{key}" in ran or f"mtl-{key}" not in ran
+        else (f"mtl-{key}", f"{label} (without TD)")
+        for key, label in (("random", "random"), ("entropy", "entropy"), ("lc", "LC"), ("mnlp", "MNLP"))
+    ] + [("mtaal", "MTAAL")]}
+    drawn["fig7_strategies"] = _figure(rounds, strategy_lines, ["ner_f1", "nen_f1"],
+                                       FIGURES["fig7_strategies"], out_dir / "fig7_strategies")
     ablation_lines = {"": [("mtaal", "MTAAL"), ("mtaal-no_td", "without TD"), ("mtaal-no_dd", "without DD")]}
-    _figure(rounds, ablation_lines, ["ner_f1", "nen_f1"], FIGURES["fig8_ablation"], out_dir / "fig8_ablation")
+    drawn["fig8_ablation"] = _figure(rounds, ablation_lines, ["ner_f1", "nen_f1"], FIGURES["fig8_ablation"],
+                                     out_dir / "fig8_ablation")
     write_cost_figure(rounds, out_dir / "fig9_annotation_cost",
                       f"{FIGURES['fig9_annotation_cost']}\n(mean ± std over seeds)")
+    return drawn

@@ -167,3 +167,22 @@ def test_table_4_gains_the_words_per_selected_sentence(tmp_path):
     write_store(tmp_path / "store", [path], [])
     table = query_diversity(rounds_from_store(read_store(tmp_path / "store"))).set_index("statistic")
     assert table.loc["words_per_selection", "mean"] == pytest.approx(300 / 2)  # 300 words over 2 selections
+
+
+def test_figures_draw_what_ran_and_name_what_did_not(rounds, tmp_path):
+    # The default tier's curves: MTAAL and random without TD only.
+    drawn = write_figures(rounds, tmp_path / "figures")
+    assert drawn["fig6_td_effect"] == {"random": ["without TD"], "not run": ["entropy", "least confidence"]}
+    assert drawn["fig7_strategies"][""] == ["random (without TD)", "MTAAL"]
+    assert drawn["fig8_ablation"] == {"": ["MTAAL"], "not run": []}
+    svg = (tmp_path / "figures" / "fig6_td_effect.svg").read_text()
+    assert "not run at this tier: entropy, least confidence" in svg
+
+
+def test_final_table_has_word_headers_and_names_the_papers_metric(rounds, tmp_path):
+    names = ["rounds", "final", "final_md", "diversity", "diversity_md", "cost", "cost_md"]
+    out = {name: tmp_path / f"{name}.{'md' if name.endswith('md') else 'parquet'}" for name in names}
+    write_tables(rounds, {"ncbi_disease": 1}, out)
+    text = out["final_md"].read_text()
+    assert "('" not in text and "ncbi_disease, glove: NER F1 (entity, strict)" in text
+    assert "token accuracy" in text and "0.300 ±" not in text  # one seed: no spread printed
