@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CONFIGS = [REPO / "config" / "config.yaml", REPO / "config" / "tiers" / "paper.yaml",
-           REPO / "config" / "tiers" / "reproduce-ncbi.yaml"]
+           REPO / "config" / "tiers" / "reproduce-bc5cdr.yaml"]
 TINY = {"rounds": 2, "query_size": 8, "max_labeled_sentences": 40, "max_pool_sentences": 120,
         "max_test_sentences": 60}
 
@@ -76,7 +76,7 @@ def main() -> None:
     for needed in (args.corpus / "mtaal_split.parquet", args.vectors):
         if not needed.exists():
             raise SystemExit(f"missing {needed}: build it here first (snakemake --configfile "
-                             f"config/tiers/paper.yaml config/tiers/reproduce-ncbi.yaml {needed})")
+                             f"config/tiers/paper.yaml config/tiers/reproduce-bc5cdr.yaml {needed})")
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [(variant, seed) for variant in args.variants for seed in args.seeds]
     with mp.get_context("spawn").Pool(len(jobs)) as pool:

@@ -127,7 +127,7 @@ def _nan_metrics() -> dict[str, float]:
 class ActiveLearner:
     """The state of one run and its steps; :func:`run_active_learning` drives it round by round.
 
-    ``data`` is used as given (sample it first: :meth:`ALData.subset`). ``vectors``: a ``.kv`` path or
+    ``data`` is used as given (sample it first: :meth:`ALData.subset`). ``vectors``: a vectors file or
     KeyedVectors (looked up lower-cased, OOV rows random), None for a random N(0, 0.1²) 50-d matrix, or the
     embedding matrix itself (one row per word of ``Vocab.build([data.vocab_words])``, as a model saved it).
     ``reuse_encoding`` False runs the adversarial steps the slower way with the same results
