@@ -1,9 +1,9 @@
-"""Copy the reproduction record's printed cells that have runs into README's "What we reproduced" block.
+"""Copy a reproduction record's printed cells that have runs into the record's own README.
 
-    python tools/readme_cells.py [--record reproductions/ncbi-paper-scale] [--readme README.md]
+    python tools/readme_cells.py [--record reproductions/ncbi-paper-scale] [--readme RECORD/README.md]
 
 The block lies between ``<!-- cells: ... -->`` and ``<!-- /cells -->``; the record's ``cells.md`` (written
-by ``mtaal record rebuild``) is the source, so README never holds numbers the record does not.
+by ``mtaal record rebuild``) is the source, so the README never holds numbers the record does not.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ BLOCK = re.compile(r"(<!-- cells: [^\n]*-->\n)(.*?)(<!-- /cells -->)", re.S)
 
 
 def cells_with_runs(cells_md: str) -> str:
-    """The header, separator and every table row of ``cells.md`` whose cell has runs."""
+    """The header, separator and every table row of ``cells.md`` whose cell has runs (a line if none has)."""
     table = [line for line in cells_md.splitlines() if line.startswith("|")]
     if len(table) < 2:
         raise SystemExit("cells.md holds no table (run `mtaal record rebuild` first)")
-    return "\n".join([*table[:2], *(r for r in table[2:] if "not yet run" not in r)]) + "\n"
+    rows = [r for r in table[2:] if "not yet run" not in r]
+    if not rows:
+        return "No printed cell has runs yet.\n"
+    return "\n".join([*table[:2], *rows]) + "\n"
 
 
 def refresh(readme: str, cells_md: str) -> str:
@@ -38,9 +41,10 @@ def refresh(readme: str, cells_md: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--record", type=Path, default=REPO / "reproductions" / "ncbi-paper-scale")
-    parser.add_argument("--readme", type=Path, default=REPO / "README.md")
+    parser.add_argument("--readme", type=Path, help="default: the record's README.md")
     args = parser.parse_args()
-    write_text(refresh(args.readme.read_text(), (args.record / "cells.md").read_text()), args.readme)
+    readme = args.readme or args.record / "README.md"
+    write_text(refresh(readme.read_text(), (args.record / "cells.md").read_text()), readme)
 
 
 if __name__ == "__main__":

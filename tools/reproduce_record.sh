@@ -19,5 +19,5 @@ for ((i = 0; i < ${#runs[@]}; i += chunk)); do
     --configfile "${@:2}" -- "${runs[@]:i:chunk}" || echo "some runs of this chunk failed (see their logs)"
   "${mtaal[@]}" record add "$record"
   "${mtaal[@]}" record rebuild "$record"
-  "$bin/python" "$(dirname "$0")/readme_cells.py" --record "$record" --readme "$record/../../README.md"
+  "$bin/python" "$(dirname "$0")/readme_cells.py" --record "$record"
 done

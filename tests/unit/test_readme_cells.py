@@ -1,4 +1,4 @@
-"""README's "What we reproduced" cells are the record's own (tools/readme_cells.py keeps them in step)."""
+"""The record README's cells are the record's own (tools/readme_cells.py keeps them in step)."""
 
 import importlib.util
 from pathlib import Path
@@ -11,9 +11,11 @@ readme_cells = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(readme_cells)
 
 
-def test_readme_shows_the_records_cells_with_runs():
-    cells = (REPO / "reproductions" / "ncbi-paper-scale" / "cells.md").read_text()
-    readme = (REPO / "README.md").read_text()
+@pytest.mark.parametrize("record", ["ncbi-paper-scale", "bc5cdr-paper-scale"])
+def test_the_record_readme_shows_the_records_cells_with_runs(record):
+    record = REPO / "reproductions" / record
+    cells = (record / "cells.md").read_text()
+    readme = (record / "README.md").read_text()
     assert readme_cells.refresh(readme, cells) == readme, "run python tools/readme_cells.py"
 
 
@@ -22,5 +24,8 @@ def test_rows_without_runs_are_left_out_and_a_missing_block_is_an_error():
     shown = readme_cells.refresh("a\n<!-- cells: x -->\nold\n<!-- /cells -->\nb\n", cells)
     assert shown == ("a\n<!-- cells: x -->\n| row | says |\n|---|---|\n| LC+g | within the interval |\n"
                      "<!-- /cells -->\nb\n")
+    unrun = cells.replace("| LC+g | within the interval |\n", "")
+    none = readme_cells.refresh("<!-- cells: x -->\nold\n<!-- /cells -->\n", unrun)
+    assert none == "<!-- cells: x -->\nNo printed cell has runs yet.\n<!-- /cells -->\n"
     with pytest.raises(SystemExit, match="no <!-- cells"):
         readme_cells.refresh("no block here", cells)
