@@ -1,5 +1,5 @@
-"""The README's command-line sequence, typed as a newcomer types it (issue 27, item 7): each line of the
-"Command line" block, in order, in a fresh folder beside a `shared/corpora` mirror, at the tiny tier's
+"""The documented command-line sequence (docs/cli.md), typed as a newcomer types it (issue 27, item 7): each
+line of its first block, in order, in a fresh folder beside a `shared/corpora` mirror, at the tiny tier's
 sizes (the default tier's choices: its datasets and GloVe). One corpus at a time, every step must finish.
 """
 
@@ -22,10 +22,10 @@ MTAAL = str(Path(sys.executable).with_name("mtaal"))
 
 
 def readme_commands() -> list[list[str]]:
-    """The commands of the README's "Command line" block: continuations joined, comments and `&&` split."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```bash\n", readme.index("## Command line")) + len("```bash\n")
-    block = readme[start : readme.index("```", start)].replace("\\\n", " ")
+    """The commands of docs/cli.md's first block: continuations joined, comments and `&&` split."""
+    page = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    start = page.index("```bash\n", page.index("# Command line")) + len("```bash\n")
+    block = page[start : page.index("```", start)].replace("\\\n", " ")
     commands = []
     for line in block.splitlines():
         line = re.sub(r"(^|\s)#.*$", "", line).strip()
@@ -37,8 +37,8 @@ def test_the_readme_sequence_runs_one_corpus_at_a_time(mirror, tmp_path):
     work = tmp_path / "mtaal"
     work.mkdir()
     (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "corpora").symlink_to(mirror)  # the README's ../shared/corpora
-    for name in ("config", "reproductions"):  # what the README names relative to the checkout
+    (tmp_path / "shared" / "corpora").symlink_to(mirror)  # the page's ../shared/corpora
+    for name in ("config", "reproductions"):  # what the page names relative to the checkout
         (work / name).symlink_to(REPO / name)
     default = yaml.safe_load((REPO / "config/config.yaml").read_text())
     (tmp_path / "sizes.yaml").write_text(yaml.safe_dump({"datasets": default["datasets"],
