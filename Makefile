@@ -1,7 +1,7 @@
 # Front door: `make run` (set up + run the default workflow), `make test` (set up + run the tests).
 VENV ?= .venv
 CORES ?= all
-# The corpus mirror beside the repository, when present (see README "Corpus mirror").
+# The corpus mirror beside the repository, when present (docs/corpora.md, "Corpus mirror").
 MTAAL_CORPUS_MIRROR ?= $(wildcard $(abspath ..)/shared/corpora)
 export MTAAL_CORPUS_MIRROR
 
@@ -55,7 +55,8 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/snakefmt --check Snakefile rules/
 
-# MTAAL Table 3 (NCBI) at the paper's scale, continuing the committed record (README, "What we reproduced"):
+# MTAAL Table 3 (NCBI) at the paper's scale, continuing the committed record
+# (reproductions/ncbi-paper-scale/README.md):
 # the runs the record lacks, most wanted first, a few at a time, each finished chunk added to the record;
 # runs already in it are not run again. Commit reproductions/ as runs land.
 REPRO_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-ncbi.yaml

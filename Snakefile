@@ -1,5 +1,5 @@
 # Reproduction workflow: MTAAL (Zhou et al., AAAI 2021) and multitask transformer NER
-# (Rodriguez, Nguyen & McInnes, J Biomed Inform 2022). See README.md.
+# (Rodriguez, Nguyen & McInnes, J Biomed Inform 2022). See README.md and docs/.
 from snakemake.utils import min_version
 
 min_version("9.0")

@@ -1,7 +1,7 @@
 """MTAAL+g and Random+g multi-task runs on BC5CDR at the paper's scale, several at once on one GPU.
 
 One prepared script for a scarce GPU lease (issue 15, section 3): the runs a 2-core machine cannot do
-(about 1.1 h per MTAAL run on one core, README "Benchmarks"), each in its own process sharing the GPU
+(about 1.1 h per MTAAL run on one core, benchmarks/README.md), each in its own process sharing the GPU
 (hidden-64 LSTMs at batch 32 leave most of an H200 idle, so one run alone does not fill it). Each run is the
 workflow's own (``mtaal.active.experiment``: the paper tier's settings from the config files, bf16 autocast
 on CUDA for the attention and output layers, the LSTMs in fp32 cuDNN) and resumes from its checkpoint when

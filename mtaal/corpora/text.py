@@ -1,6 +1,6 @@
 """Deterministic sentence splitting and word tokenization that keep character offsets.
 
-Rules (documented in README, "Preprocessing"):
+Rules (documented in docs/corpora.md, "Preprocessing"):
 - A sentence ends at a newline, or after ``.``, ``!`` or ``?`` (plus closing quotes/brackets) followed by
   whitespace and a capital letter, digit or opening bracket, unless the word before the period is a
   known abbreviation or a single letter (initials, "E. coli" is safe anyway: lowercase follows).

@@ -270,7 +270,7 @@ def claims_markdown(claims: pd.DataFrame) -> str:
         "# The papers' claims at this tier",
         "",
         "Each claim judged on this tier's runs and on the paper's own printed numbers (config/reported/). "
-        "Rules: README 'Results, claims and the report'; method: mtaal/results/claims.py.",
+        "Rules: docs/claims.md; method: mtaal/results/claims.py.",
         "",
         summary.to_markdown(index=False),
     ]

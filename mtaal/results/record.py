@@ -50,7 +50,8 @@ from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write
 from mtaal.workflow import MtaalRun, mtaal_run_plan, study_runs
 
 STUDY = "curves"
-# The record's paired reading of MTAAL's printed lead (README, "What we reproduced"): variant a - variant b.
+# The record's paired reading of MTAAL's printed lead (reproductions/ncbi-paper-scale/README.md):
+# variant a - variant b.
 PAIRED_COMPARISONS = [
     ("mtaal", "mtl-random"), ("mtaal", "mtl-entropy"), ("mtaal", "mtl-lc"),
     ("mtaal-word_dd", "mtaal"), ("mtaal-word_dd", "mtaal-no_dd-word_dd"), ("mtaal-word_dd", "mtl-random"),
@@ -259,7 +260,7 @@ def _says(row) -> str:
 
 def cells_markdown(comparison: pd.DataFrame) -> str:
     """One line per printed cell: printed, ours (mean, n, per seed), 95% PI, what it says, our strict
-    metric and the all-O score (the README's "What we reproduced" table)."""
+    metric and the all-O score (the table in the record's README)."""
     lines = ["| row | column | printed | ours (n) | per seed | 95% PI | says | strict metric | all-O |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in comparison.itertuples():

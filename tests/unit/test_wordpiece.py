@@ -24,7 +24,7 @@ from mtaal.multitask.sequence_table import sequence_table, write_sequence_table
 from mtaal.multitask.subwords import SubwordTokenizer, load_subword_tokenizer
 from mtaal.multitask.wordpiece import build_wordpiece, read_wordpiece
 
-# The shared folder beside the repository (see README "Corpus mirror").
+# The shared folder beside the repository (docs/corpora.md, "Corpus mirror").
 CASED_VOCAB = Path(__file__).resolve().parents[3] / "shared" / "vocab" / "bert-base-cased-vocab.txt"
 needs_cased_vocab = pytest.mark.skipif(not CASED_VOCAB.is_file(), reason=f"{CASED_VOCAB} not present")
 
