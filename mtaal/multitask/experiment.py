@@ -48,7 +48,7 @@ def cap_table(
     """A fixed sample of ``max_train`` training sequences; dev/test: per-document packing keeps documents in
     order up to ``max_eval`` sequences (whole documents only, so their words are all present), stream
     packing the first ``max_eval`` sequences of the stream (the documents they hold whole are scored,
-    :func:`covered_documents`)."""
+    :func:`covered_documents`); either way at least the first document whole, however long."""
     parts = []
     for split, frame in table.groupby("split", sort=False):
         if split == "train" and max_train is not None and len(frame) > max_train:
@@ -56,7 +56,12 @@ def cap_table(
             frame = frame.iloc[keep]
         elif split != "train" and max_eval is not None and len(frame) > max_eval:
             if packing == "stream":
-                frame = frame.sort_values("sequence", kind="stable").iloc[:max_eval]
+                frame = frame.sort_values("sequence", kind="stable")
+                # at least the first document whole (a full text can outlast the budget)
+                held = frame["doc_ids"] if "doc_ids" in frame.columns else frame["doc_id"].map(lambda d: [d])
+                first = held.iloc[0][0]
+                last = max(i for i, docs in enumerate(held) if first in list(docs))
+                frame = frame.iloc[: max(max_eval, last + 1)]
             else:
                 sizes = frame.groupby("doc_id", sort=False).size()
                 fitting = max(1, int((np.cumsum(sizes.to_numpy()) <= max_eval).sum()))

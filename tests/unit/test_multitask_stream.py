@@ -192,6 +192,16 @@ def test_stream_eval_cap_keeps_the_first_sequences_and_scores_only_whole_documen
     out = words_from_sequences(sequences.docs, sequences.word_index, sequences.labels, sequences.labels,
                                tags, gold, doc_index=sequences.doc_index)
     assert out.pred == out.gold and sorted(out.doc_ids) == sorted(whole)
+    # a first document longer than the budget is still kept whole (as per-document caps do)
+    docs = [(["ab", "cd", "ef", "gh", "ij"], ["O"] * 5), (["a"], ["O"]), (["b"], ["O"])]
+    tokens_frame(docs).to_parquet(path)
+    build_wordpiece(path, tmp_path / "long.parquet", None, dataset="toy", tokenizer_spec="chars", max_len=9,
+                    tokenizer=char_tokenizer(), entity_types=["gene", "chem"], packing="stream")
+    table, _ = read_wordpiece(tmp_path / "long.parquet")
+    assert len(table) == 2 and list(table["doc_ids"].iloc[1]) == ["doc0", "doc1", "doc2"]
+    capped = cap_table(table.assign(split="dev"), None, 1, "stream")
+    assert len(capped) == 2  # not 1: doc0 would be scored nowhere
+    assert set(covered_documents(table.assign(split="dev"), capped)["doc_id"]) == {"doc0", "doc1", "doc2"}
 
 
 def test_old_tables_without_document_lists_read_as_one_document_per_sequence():
