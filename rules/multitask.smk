@@ -1,6 +1,26 @@
 # Stage 4 (Rodriguez, Nguyen & McInnes 2022): WordPiece preprocessing per (encoder, dataset), then one
 # training job per run: STL per task, MTL on all tasks, both at every data-ablation amount; MTL without
 # each entity group and the held-out tasks fine-tuned from it; then the paper's tables and figures.
+#
+# Resources of the training rules: gpu = multitask.gpus_per_run (the profiles allow gpu=1 at a time, so a
+# GPU runs one training job at a time); mem_mb from the encoder's shape, max_len and the batch sizes
+# (mtaal/multitask/resources.py: weights, optimiser state and activations on the CPU, only the CUDA context
+# and the weights on a GPU; calibrated on a MiniLM 512 x 25 run that peaked at 9.5 GB).
+
+from mtaal.multitask.resources import encoder_shape, training_mem_mb
+
+MULTITASK_TRAINING = MULTITASK["training"]
+
+
+def training_mem(several_tasks):
+    return training_mem_mb(
+        encoder_shape(MULTITASK["encoders"][ENCODER]["model"]),
+        MULTITASK["max_len"],
+        MULTITASK_TRAINING["batch_size"],
+        MULTITASK_TRAINING.get("eval_batch_size", 64),
+        gpus=MULTITASK["gpus_per_run"],
+        several_tasks=several_tasks,
+    )
 
 
 wildcard_constraints:
@@ -17,6 +37,7 @@ rule wordpiece:
     params:
         encoder=lambda w: MULTITASK["encoders"][w.encoder],
         max_len=MULTITASK["max_len"],
+        packing=MULTITASK.get("packing", "stream"),
         entity_types=lambda w: sorted(set(REGISTRY.dataset(w.dataset).entity_types.values())),
     log:
         "results/logs/wordpiece/{encoder}/{dataset}.log",
@@ -68,7 +89,7 @@ rule multitask_stl:
         "results/benchmarks/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=6000,
+        mem_mb=training_mem(several_tasks=False),
         runtime=MULTITASK["runtime_minutes"],
         gpu=MULTITASK["gpus_per_run"],
     conda:
@@ -95,7 +116,7 @@ rule multitask_mtl:
     priority: 10
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=training_mem(several_tasks=True),
         runtime=MULTITASK["runtime_minutes"] * 4,
         gpu=MULTITASK["gpus_per_run"],
     conda:
@@ -126,7 +147,7 @@ rule multitask_mtl_without:
     priority: 10
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=training_mem(several_tasks=True),
         runtime=MULTITASK["runtime_minutes"] * 4,
         gpu=MULTITASK["gpus_per_run"],
     conda:
@@ -154,7 +175,7 @@ rule multitask_finetune:
         "results/benchmarks/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=6000,
+        mem_mb=training_mem(several_tasks=False),
         runtime=MULTITASK["runtime_minutes"],
         gpu=MULTITASK["gpus_per_run"],
     conda:

@@ -62,7 +62,8 @@ def runs(mirror, tmp_path_factory):
     started = datetime.now().replace(microsecond=0)
     clock = time.monotonic()
     result = snakemake(
-        cluster, TARGET, *TINY, "--profile", "profiles/slurm",
+        # the workflow profile, in place of profiles/default (which would be laid over a --profile)
+        cluster, TARGET, *TINY, "--workflow-profile", "profiles/slurm",
         "--jobs", "20",
         # the first status check 2 s after a submission, not the profile's 40 s: tiny jobs
         "--slurm-init-seconds-before-status-checks", "2",
