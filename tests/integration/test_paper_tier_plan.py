@@ -123,13 +123,15 @@ def test_paper_tier_multitask_runs_have_the_authors_training(paper):
         assert training["optimizer"] == "adam" and training["schedule"] == "constant"
         assert training["warmup_fraction"] == 0 and training["weight_decay"] == 0
         assert training["max_grad_norm"] is None and run["max_train_sequences"] is None
+        assert (training["precision"], training["bucket_pool_batches"]) == ("fp32", 0)  # plain fp32 batches
+        assert training["model_selection"] == "per_task"
         identity = run["identity"]  # who the run is, written into its best.json
         assert (identity["experiment"], identity["group"], identity["encoder"], identity["tier"]) == (
             experiment, group, "biobert", "paper")
     stl = params_of(paper, "multitask_stl", MULTITASK_RUN.format(experiment="stl", group="cdr_chemical"))
     assert stl["identity"]["entity_types"] == {"cdr_chemical": "chemical"}
     wordpiece = params_of(paper, "wordpiece", "results/wordpiece/biobert/cdr_chemical.parquet")
-    assert wordpiece["max_len"] == 512
+    assert wordpiece["max_len"] == 512 and wordpiece["packing"] == "stream"  # Supplemental Fig. 1
 
 
 def test_release_preset_takes_the_releases_side(paper, release):
