@@ -70,15 +70,13 @@ def _run_statistics(run: pd.DataFrame, report_round: int, budget: float) -> dict
     first = run.iloc[0]
     picks = at["labeled_count"] - first["labeled_count"]
     upto = run[run["round"] <= at["round"]]
-    final = float(at[metric])
-    reached = upto.loc[upto[metric] >= TAKEOFF_SHARE * final, "round"] if final > 0 else pd.Series([])
     out = {
-        "f1_at_report_round": final,
+        "f1_at_report_round": float(at[metric]),
         "f1_at_equal_words": float(np.interp(budget, upto["labeled_words"], upto[metric])),
         "words_per_selection": (at["labeled_words"] - first["labeled_words"]) / picks if picks else math.nan,
         "mentions_per_selection": ((at["labeled_mentions"] - first["labeled_mentions"]) / picks
                                    if picks else math.nan),
-        "takeoff_round": float(reached.iat[0]) if len(reached) else math.nan,
+        "takeoff_round": takeoff_round(run, report_round, metric),
         "word_budget": budget,
     }
     if RELEASE_NER in run and run[RELEASE_NER].notna().all():
@@ -222,3 +220,43 @@ def paired_markdown(paired: pd.DataFrame, title: str) -> str:
         lines.append(f"| {a} | {b} | {statistic.replace('_', ' ')} | {frame['difference'].mean():+.3f} | "
                      f"{len(frame)} | {(frame['difference'] > 0).sum()} | {units} |")
     return "\n".join(lines) + "\n"
+
+
+def takeoff_round(run: pd.DataFrame, report_round: int, metric: str) -> float:
+    """The first round whose ``metric`` reaches :data:`TAKEOFF_SHARE` of its value at the report round
+    (NaN when that value is 0): with one epoch per query, runs sit near 0 for several rounds."""
+    run = run.sort_values("round")
+    upto = run[run["round"] <= min(report_round, run["round"].max())]
+    final = float(upto[metric].iat[-1])
+    reached = upto.loc[upto[metric] >= TAKEOFF_SHARE * final, "round"] if final > 0 else pd.Series([])
+    return float(reached.iat[0]) if len(reached) else math.nan
+
+
+def run_table(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
+    """One row per curve run: its primary F1 and the release NER F1 at the report round, its take-off
+    round, and (runs that record their cost) words and mentions per selection and F1 at the common word
+    budget."""
+    curves = rounds[rounds["study"] == "curves"]
+    cost = equal_cost_runs(rounds, report_after_round).pivot_table(index=RUN, columns="statistic",
+                                                                   values="value")
+    rows = []
+    for key, run in curves.groupby(RUN):
+        metric = primary_metric(key[2])
+        report_round = int(report_after_round.get(key[0], run["round"].max()))
+        at = run[run["round"] == min(report_round, run["round"].max())].iloc[0]
+        row = dict(zip(RUN, key, strict=True), metric=metric, round=int(at["round"]), f1=float(at[metric]),
+                   release_ner_f1=float(at.get(RELEASE_NER, math.nan)),
+                   takeoff_round=takeoff_round(run, report_round, metric))
+        for name in ("words_per_selection", "mentions_per_selection", "f1_at_equal_words"):
+            row[name] = float(cost.loc[key, name]) if key in cost.index else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_table_markdown(table: pd.DataFrame, title: str) -> str:
+    shown = table.assign(seed=table["seed"].astype(int)).rename(columns=lambda c: c.replace("_", " "))
+    return (f"# {title}\n\nPer run: F1 after the report round's queries (`metric`, strict; release NER F1 "
+            f"as printed), the first round whose F1 reaches {TAKEOFF_SHARE:g} x that value (`takeoff "
+            "round`), and, for runs that record their annotation cost, words and mentions per selected "
+            "sentence and F1 at the dataset's common labeled-word budget (annotation_cost.md).\n\n"
+            + shown.to_markdown(index=False, floatfmt=".3f") + "\n")

@@ -9,7 +9,8 @@ Layout of a record directory (``reproductions/<name>/``)::
     jobs.tsv                                              one line per run: wall time, memory, commit, machine
     provenance/config.yaml, packages.tsv                  the resolved config and package versions
     comparison.parquet, comparison.md                     the printed cells beside the runs
-    annotation_cost.*, paired.*                           F1 at equal labeled words; paired comparisons
+    annotation_cost.*, paired.*, runs.*                   F1 at equal labeled words; paired comparisons;
+                                                          every run's final F1, take-off round and cost
     claims.parquet, claims.md                             the papers' claims judged on the record's runs
     figures/fig*.png                                      the paper's curves from the record's store
     STATUS.md                                             what is in the record and what is still missing
@@ -34,6 +35,8 @@ from mtaal.active.cost_report import (
     equal_cost_table,
     paired_differences,
     paired_markdown,
+    run_table,
+    run_table_markdown,
 )
 from mtaal.active.data import ALData, load_al_data
 from mtaal.active.experiment import experiment_settings
@@ -222,6 +225,9 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping,
         cost = equal_cost_table(rounds, after)
         write_parquet(pa.Table.from_pandas(cost, preserve_index=False), record / "annotation_cost.parquet")
         write_text(equal_cost_markdown(cost, "F1 at equal annotation cost"), record / "annotation_cost.md")
+        runs = run_table(rounds, after)
+        write_parquet(pa.Table.from_pandas(runs, preserve_index=False), record / "runs.parquet")
+        write_text(run_table_markdown(runs, "Every run: final F1, take-off and cost"), record / "runs.md")
         paired = paired_differences(rounds, after, PAIRED_COMPARISONS)
         write_parquet(pa.Table.from_pandas(paired, preserve_index=False), record / "paired.parquet")
         write_text(paired_markdown(paired, "Paired comparisons"), record / "paired.md")

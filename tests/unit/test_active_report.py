@@ -130,7 +130,7 @@ def costed(variant, seed, f1s, words_per_pick, mentions_per_pick=1):
 
 
 def test_equal_cost_reads_f1_at_the_common_word_budget(tmp_path):
-    from mtaal.active.cost_report import equal_cost_markdown, equal_cost_runs, equal_cost_table
+    from mtaal.active.cost_report import equal_cost_markdown, equal_cost_runs, equal_cost_table, run_table
 
     # Long picks (40 words) look better per sentence; per word they are the same learner as short picks.
     paths = []
@@ -152,6 +152,9 @@ def test_equal_cost_reads_f1_at_the_common_word_budget(tmp_path):
     assert (runs["mtl-lc", "words_per_selection"], runs["mtl-random", "words_per_selection"]) == (40, 20)
     assert runs["mtl-lc", "mentions_per_selection"] == 2
     assert runs["mtl-lc", "takeoff_round"] == 2 and runs["mtl-random", "takeoff_round"] == 2
+    every = run_table(rounds, {"ncbi_disease": 3}).set_index("variant")
+    assert every.loc["mtaal", "takeoff_round"] == 2 and np.isnan(every.loc["mtaal", "words_per_selection"])
+    assert every.loc["mtl-lc", "words_per_selection"] == 40 and every.loc["mtl-lc", "f1"] == 0.6
     table = equal_cost_table(rounds, {"ncbi_disease": 3})
     assert set(table["n_seeds"]) == {1}
     text = equal_cost_markdown(table, "title")
