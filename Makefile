@@ -44,7 +44,7 @@ lock:
 	python3 tools/lock.py --uv $(UV) $(LOCK_ARGS)
 
 run: setup
-	$(VENV)/bin/snakemake --profile profiles/local --cores $(CORES)
+	$(VENV)/bin/snakemake --cores $(CORES)  # profiles/default is picked up
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ for config in "$@"; do mtaal+=(--config "$config"); done
 mapfile -t runs < <("${mtaal[@]}" record missing "$record")
 echo "$record: ${#runs[@]} runs to go"
 for ((i = 0; i < ${#runs[@]}; i += chunk)); do
-  "$bin/snakemake" --profile profiles/local --cores "$cores" --keep-going \
+  "$bin/snakemake" --cores "$cores" --keep-going \
     --configfile "${@:2}" -- "${runs[@]:i:chunk}" || echo "some runs of this chunk failed (see their logs)"
   "${mtaal[@]}" record add "$record"
   "${mtaal[@]}" record rebuild "$record"

@@ -238,7 +238,7 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
             args.results / "wordpiece" / encoder / f"{args.dataset}.parquet",
             args.results / "wordpiece" / encoder / f"{args.dataset}.json",
             dataset=args.dataset, encoder=encoder, tokenizer_spec=spec, lowercase=lowercase,
-            max_len=settings["max_len"],
+            max_len=settings["max_len"], packing=settings["packing"],
             entity_types=sorted(set(registry.dataset(args.dataset).entity_types.values())),
             revision=revision_of(settings["encoders"][encoder]),
         )

@@ -17,15 +17,16 @@ columns (:data:`mtaal.active.settings.IDENTITY_SCHEMA`), a transformer run's ``b
 (:data:`mtaal.multitask.identity.RUN_IDENTITY`; entity types from the run's corpus registry).
 
 A transformer run (``step_kind`` ``epoch``, ``step`` the epoch) stores per task and epoch its dev scores
-(``split`` dev), its test scores at the best dev epoch (``split`` test; scored at that epoch
-only), and besides them, under ``split`` ``train``:
+(``split`` dev), its test scores (``split`` test; a single-task run scores test at its best dev epoch only,
+a multi-task run every epoch), and besides them, under ``split`` ``train``:
 
 * ``train_sequences``: training sequences seen in that epoch (every epoch);
 * ``train_total`` (the task's training sequences before ablation, after a tier's cap), ``train_kept`` (after
   ablation; also ``labeled_count``) and ``task_ablation_fraction`` (the fraction applied to this task: 0
   for a task not ablated): on the best dev epoch only (``final``).
 
-The best epoch is the ``step`` of the ``final`` rows; the epochs run are the largest ``step``.
+The reported epoch of a task is the ``step`` of its ``final`` rows: the run's best mean dev epoch, or the
+task's own best dev epoch (``model_selection: per_task``); the epochs run are the largest ``step``.
 
 **Skipped.** A run that could not train, and each task a trained run left out, is one row per task (the
 tasks a skipped run was asked to train; ``dataset`` null when none was named) with ``step_kind`` ``run``,
@@ -51,7 +52,7 @@ from mtaal.errors import MtaalError
 from mtaal.io import write_parquet
 from mtaal.multitask.evaluation import ALL_O_METRICS as MULTITASK_ALL_O_METRICS
 from mtaal.multitask.evaluation import METRICS as MULTITASK_METRICS
-from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE, RUN_IDENTITY, SKIP_REASONS
+from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE, RUN_IDENTITY, SKIP_REASONS, reported_epochs
 
 SCHEMA = pa.schema(
     [
@@ -195,10 +196,12 @@ def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
     )
     seen = epochs.drop_duplicates(["epoch", "task"])[["epoch", "task", "train_sequences"]]
     seen = seen.rename(columns={"train_sequences": "value"}).assign(split="train", metric="train_sequences")
-    best = record["best_epoch"]
+    # Each task's reported epoch: the run's best mean dev epoch, or the task's own (model_selection per_task).
+    reported = reported_epochs(record)
+    best = {task: reported.get(task, record["best_epoch"]) for task in set(epochs["task"]) | set(data)}
     recorded = pd.DataFrame(
         [
-            {"epoch": best, "task": task, "split": "train", "metric": metric,
+            {"epoch": best[task], "task": task, "split": "train", "metric": metric,
              "value": data[task].get("ablation_fraction" if metric == "task_ablation_fraction" else metric)}
             for task in sorted(data)
             for metric in DATA_METRICS
@@ -215,7 +218,7 @@ def multitask_rows(run_dir: Path) -> tuple[str, str, pd.DataFrame]:
         entity_type=[types[t] for t in long["task"]],
         tasks="+".join(sorted(record["tasks"])),
         step_kind="epoch",
-        final=long["epoch"] == best,
+        final=long["epoch"] == long["task"].map(best),
         labeled_count=[kept.get(t) for t in long["task"]],
         labeled_fraction=fraction,
     )

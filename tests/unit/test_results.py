@@ -204,3 +204,17 @@ def test_t_interval_of_the_mean_is_undefined_for_one_seed():
     assert high - 0.5 == pytest.approx(3.182446 * 0.1 / 2, rel=1e-5)
     assert 0.5 - low == pytest.approx(high - 0.5)
     assert all(math.isnan(x) for x in t_interval(0.5, math.nan, 1))
+
+
+def test_a_per_task_selection_marks_each_task_s_own_epoch_final(tmp_path):
+    run = _transformer_run(tmp_path, "mtl", "all", 0.0, 1, {"own_task": ([0.2, 0.3], [0.1, 0.4]),
+                                                            "cdr_chemical": ([0.5, 0.1], [0.3, 0.2])})
+    best = json.loads((run / "best.json").read_text())
+    best["best_epoch"] = 2  # the run's best mean dev epoch; cdr_chemical's own best is epoch 1
+    best["tasks"]["own_task"]["best_epoch"], best["tasks"]["cdr_chemical"]["best_epoch"] = 2, 1
+    (run / "best.json").write_text(json.dumps(best))
+    _, _, rows = multitask_rows(run)
+    final = rows[rows["final"]].groupby("dataset")["step"].unique().map(list).to_dict()
+    assert final == {"own_task": [2], "cdr_chemical": [1]}
+    test = rows[rows["final"] & (rows["split"] == "test") & (rows["metric"] == "word_f1")]
+    assert dict(zip(test["dataset"], test["value"], strict=True)) == {"own_task": 0.4, "cdr_chemical": 0.3}
