@@ -101,6 +101,8 @@ def run_rule_settings():
         max_train_sequences=MULTITASK["max_train_sequences"],
         max_eval_sequences=MULTITASK["max_eval_sequences"],
         encoder_spec=MULTITASK["encoders"][ENCODER]["model"],
+        # a param only when set: runs made before the key existed stay up to date
+        **({"max_train_subwords": subwords} if (subwords := MULTITASK.get("max_train_subwords")) else {}),
         # a param only when pinned: runs made before the key existed stay up to date
         **({"encoder_revision": revision} if revision else {}),
     )

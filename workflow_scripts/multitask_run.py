@@ -21,6 +21,7 @@ with rule_logging(snakemake.log):
         ablation_fraction=float(snakemake.wildcards.fraction),
         max_train_sequences=snakemake.params.max_train_sequences,
         max_eval_sequences=snakemake.params.max_eval_sequences,
+        max_train_subwords=snakemake.params.get("max_train_subwords"),
         init_encoder=Path(init_encoder) if init_encoder else None,
         save_encoder=snakemake.params.save_encoder,
         encoder_revision=snakemake.params.get("encoder_revision"),

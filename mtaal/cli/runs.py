@@ -266,7 +266,9 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
                     entity_types={task: registry.dataset(task).entity_type for task in args.tasks})
     best = run_multitask(tasks, settings["training"], model, out, identity=identity, seed=args.seed,
                          ablation_fraction=args.fraction, max_train_sequences=settings["max_train_sequences"],
-                         max_eval_sequences=settings["max_eval_sequences"], init_encoder=args.init_encoder,
+                         max_eval_sequences=settings["max_eval_sequences"],
+                         max_train_subwords=settings.get("max_train_subwords"),
+                         init_encoder=args.init_encoder,
                          encoder_revision=revision_of(settings["encoders"][encoder]))
     for task, scores in best.get("tasks", {}).items():
         print(f"{task}: test word F1 {scores['test'].get('word_f1', float('nan')):.4f}, entity F1 "

@@ -43,17 +43,22 @@ CAP_SEED = 0
 
 
 def cap_table(
-    table: pd.DataFrame, max_train: int | None, max_eval: int | None, packing: str = "document"
+    table: pd.DataFrame, max_train: int | None, max_eval: int | None, packing: str = "document",
+    max_train_subwords: int | None = None,
 ) -> pd.DataFrame:
-    """A fixed sample of ``max_train`` training sequences; dev/test: per-document packing keeps documents in
-    order up to ``max_eval`` sequences (whole documents only, so their words are all present), stream
-    packing the first ``max_eval`` sequences of the stream (the documents they hold whole are scored,
-    :func:`covered_documents`); either way at least the first document whole, however long."""
+    """A fixed sample of ``max_train`` training sequences, then of whole training sequences holding at most
+    ``max_train_subwords`` subwords in all (a task within the budget stays whole; at least one sequence);
+    dev/test: per-document packing keeps documents in order up to ``max_eval`` sequences (whole documents
+    only, so their words are all present), stream packing the first ``max_eval`` sequences of the stream
+    (the documents they hold whole are scored, :func:`covered_documents`); either way at least the first
+    document whole, however long."""
     parts = []
     for split, frame in table.groupby("split", sort=False):
         if split == "train" and max_train is not None and len(frame) > max_train:
             keep = np.sort(np.random.default_rng(CAP_SEED).choice(len(frame), max_train, replace=False))
             frame = frame.iloc[keep]
+        if split == "train" and max_train_subwords is not None:
+            frame = _within_subwords(frame, max_train_subwords)
         elif split != "train" and max_eval is not None and len(frame) > max_eval:
             if packing == "stream":
                 frame = frame.sort_values("sequence", kind="stable")
@@ -68,6 +73,18 @@ def cap_table(
                 frame = frame[frame["doc_id"].isin(set(sizes.index[:fitting]))]
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
+
+
+def _within_subwords(frame: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """A seeded sample of whole sequences (in their order) whose subwords fit ``budget``: sequences are
+    drawn in a fixed random order and kept while the total fits (at least the first one)."""
+    sizes = frame["input_ids"].map(len).to_numpy()
+    if sizes.sum() <= budget:
+        return frame
+    order = np.random.default_rng(CAP_SEED).permutation(len(frame))
+    fits = np.cumsum(sizes[order]) <= budget
+    fits[0] = True
+    return frame.iloc[np.sort(order[fits])]
 
 
 def _document_sequences(table: pd.DataFrame) -> pd.Series:
@@ -95,13 +112,14 @@ def table_packing(wordpiece_path: Path) -> str:
 
 
 def load_task(
-    wordpiece_path: Path, tokens_path: Path, max_train: int | None, max_eval: int | None
+    wordpiece_path: Path, tokens_path: Path, max_train: int | None, max_eval: int | None,
+    max_train_subwords: int | None = None,
 ) -> TaskData | None:
     """The task's sequences and gold words, or None when it has no training data (a skipped corpus)."""
     data = TaskData.read(wordpiece_path)
     if not (data.table["split"] == "train").any():
         return None
-    capped = cap_table(data.table, max_train, max_eval, table_packing(wordpiece_path))
+    capped = cap_table(data.table, max_train, max_eval, table_packing(wordpiece_path), max_train_subwords)
     gold = gold_from_tokens(
         pd.read_parquet(tokens_path, columns=["split", "doc_id", "sentence", "position", "tag"])
     )
@@ -120,6 +138,7 @@ def run_multitask(
     ablation_fraction: float,
     max_train_sequences: int | None,
     max_eval_sequences: int | None,
+    max_train_subwords: int | None = None,
     init_encoder: Path | None = None,
     save_encoder: bool = False,
     encoder_revision: str | None = None,
@@ -139,12 +158,14 @@ def run_multitask(
     who = run_identity(
         identity, list(tasks), training, encoder, seed=seed, ablation_fraction=ablation_fraction,
         max_train_sequences=max_train_sequences, max_eval_sequences=max_eval_sequences,
-        fine_tuned=init_encoder is not None, save_encoder=save_encoder, encoder_revision=encoder_revision,
+        max_train_subwords=max_train_subwords, fine_tuned=init_encoder is not None,
+        save_encoder=save_encoder, encoder_revision=encoder_revision,
         packing=packings.pop() if packings else "document",
     )
     data, skipped = {}, []
     for name, (wordpiece_path, tokens_path) in sorted(tasks.items()):
-        task = load_task(Path(wordpiece_path), Path(tokens_path), max_train_sequences, max_eval_sequences)
+        task = load_task(Path(wordpiece_path), Path(tokens_path), max_train_sequences, max_eval_sequences,
+                         max_train_subwords)
         if task is None:
             skipped.append(name)
         else:

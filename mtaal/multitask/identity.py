@@ -17,12 +17,11 @@ A run that could not train writes ``{"status": "skipped", "reason": SKIP_REASONS
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtaal.errors import ConfigError
+from mtaal.hashing import settings_hash
 from mtaal.multitask.settings import TrainSettings
 
 EPOCHS_FILE = "epochs.parquet"
@@ -41,12 +40,6 @@ SKIP_REASONS = {
     "no_training_data": "no task has training data",
     "no_encoder": "no encoder from the entity-ablated MTL run",
 }
-
-
-def settings_hash(values: Mapping[str, Any]) -> str:
-    """16 hex digits of sha256 over ``values`` as sorted JSON: a short, stable name of the settings."""
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def check_identity(names: Mapping[str, Any], tasks: Sequence[str]) -> None:
@@ -73,6 +66,7 @@ def run_identity(
     max_train_sequences: int | None,
     max_eval_sequences: int | None,
     fine_tuned: bool,
+    max_train_subwords: int | None = None,
     save_encoder: bool,
     encoder_revision: str | None,
     packing: str = "document",
@@ -93,6 +87,7 @@ def run_identity(
         "tasks": sorted(tasks),
         "fine_tuned": fine_tuned,
         **({"packing": packing} if packing != "document" else {}),
+        **({"max_train_subwords": max_train_subwords} if max_train_subwords is not None else {}),
     }
     return {
         "paper": "multitask",

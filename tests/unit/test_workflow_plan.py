@@ -43,3 +43,16 @@ def test_variant_embeddings_limit_a_variant_to_its_embeddings():
     runs = mtaal_run_plan(mtaal, "curves")
     assert {(r.variant, r.embedding) for r in runs if r.variant == "stl_ner-lc"} == {("stl_ner-lc", "glove")}
     assert {r.embedding for r in runs if r.variant == "mtaal"} == {"word2vec", "glove"}
+
+
+def test_the_multitask_reproduction_tier_plans_its_first_stage_as_17_runs():
+    from mtaal.cli import REPO_CONFIG, load_config
+    from mtaal.corpora.registry import load_registry
+    from mtaal.workflow import planned_multitask_runs
+
+    config = load_config([REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers" / "paper.yaml",
+                          REPO_CONFIG / "tiers" / "reproduce-multitask.yaml"])
+    runs = planned_multitask_runs(config, load_registry(REPO_CONFIG.parent / config["corpus_registry"]))
+    first = [r for r in runs if "/ablation0/" in r and ("/stl/" in r or "/mtl/" in r)]
+    assert len(first) == 16 + 1 and config["multitask"]["max_train_subwords"] == 60000
+    assert sum("/finetune/" in r for r in runs) == 2 * (2 + 4)  # cell line and species tasks, 2 fractions
