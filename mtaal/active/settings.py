@@ -6,8 +6,6 @@ plays the rounds: :mod:`mtaal.active.loop`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -19,6 +17,7 @@ from mtaal.active import metrics as M
 from mtaal.active.network import CHAR_ENCODERS, CHAR_INITS, DISCRIMINATORS, TASKS, ModelSettings
 from mtaal.active.strategies import STRATEGIES
 from mtaal.errors import ConfigError
+from mtaal.hashing import settings_hash
 
 ROUND_SCHEMA = pa.schema(
     [
@@ -173,8 +172,7 @@ class ALSettings:
 
     def settings_hash(self) -> str:
         """16 hex digits of sha256 over :meth:`identity` (what a resumed run must share)."""
-        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        return settings_hash(self.identity())
 
     def identity(self) -> dict[str, Any]:
         """The settings a checkpoint must share with the run resuming it (a later-added setting at its
