@@ -3,7 +3,7 @@ QUERY_METRICS): the reference the runs' own numbers are checked against."""
 
 import pandas as pd
 
-from mtaal.results.aggregate import over_seeds
+from mtaal.stats import over_seeds
 
 
 def table4_from_tokens(rounds, tokens):

@@ -23,7 +23,7 @@ import pyarrow as pa
 from mtaal.active.cost_report import equal_cost_markdown, equal_cost_table, write_cost_figure
 from mtaal.active.metrics import QUERY_METRICS
 from mtaal.io import png_and_svg, save_figure, write_parquet, write_text
-from mtaal.results.aggregate import over_seeds
+from mtaal.stats import over_seeds
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from mtaal.results import claim_power as P
-from mtaal.results.aggregate import t_interval
+from mtaal.stats import t_interval
 
 TOLERANCE = 1e-12  # ties in floating-point permutation statistics count as "at least as extreme"
 

@@ -28,8 +28,8 @@ import pandas as pd
 from mtaal.active.metrics import ALL_O_PREFIX
 from mtaal.active.report import at_report_round, query_diversity
 from mtaal.errors import MtaalError
-from mtaal.results.aggregate import prediction_interval
 from mtaal.results.store import SKIPPED_PREFIX, rounds_from_store, task_entity_types
+from mtaal.stats import prediction_interval
 
 REPORTED_COLUMNS = [
     "paper",

@@ -10,7 +10,6 @@ from scipy import stats
 
 from mtaal.corpora.registry import default_registry
 from mtaal.errors import MtaalError
-from mtaal.results.aggregate import prediction_interval
 from mtaal.results.compare import (
     NOT_REPRODUCED,
     REFERENCE,
@@ -22,6 +21,7 @@ from mtaal.results.compare import (
     load_reported,
 )
 from mtaal.results.store import SCHEMA
+from mtaal.stats import prediction_interval
 
 HEADER = ",".join(REPORTED_COLUMNS)
 REGISTRY_TYPES = default_registry().entity_types()  # the test config's registry (config/corpora.yaml)

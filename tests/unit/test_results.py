@@ -9,8 +9,8 @@ import pytest
 
 from mtaal.errors import MtaalError
 from mtaal.multitask.identity import SKIP_REASONS, run_identity
-from mtaal.results.aggregate import t_interval
 from mtaal.results.store import SCHEMA, multitask_rows, partition_path, read_store, write_store
+from mtaal.stats import t_interval
 
 
 def _rounds(path, dataset, embedding, variant, seed, f1s):

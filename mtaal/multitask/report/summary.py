@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from mtaal.results.aggregate import over_seeds
+from mtaal.stats import over_seeds
 
 WORD_PRF = ("word_precision", "word_recall", "word_f1")
 ENTITY_PRF = ("entity_precision", "entity_recall", "entity_f1")
