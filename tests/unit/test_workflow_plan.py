@@ -54,5 +54,5 @@ def test_the_multitask_reproduction_tier_plans_its_first_stage_as_17_runs():
                           REPO_CONFIG / "tiers" / "reproduce-multitask.yaml"])
     runs = planned_multitask_runs(config, load_registry(REPO_CONFIG.parent / config["corpus_registry"]))
     first = [r for r in runs if "/ablation0/" in r and ("/stl/" in r or "/mtl/" in r)]
-    assert len(first) == 16 + 1 and config["multitask"]["max_train_subwords"] == 60000
+    assert len(first) == 16 + 1 and config["multitask"]["max_train_subwords"] == 50000
     assert sum("/finetune/" in r for r in runs) == 2 * (2 + 4)  # cell line and species tasks, 2 fractions
