@@ -3,7 +3,7 @@ from snakemake.utils import validate
 
 from mtaal.config import check_config
 from mtaal.corpora.registry import load_registry
-from mtaal.workflow import (
+from mtaal.planning import (
     MTAAL_BENCHMARK,
     MTAAL_RUN,
     MULTITASK_RUN,
@@ -12,6 +12,7 @@ from mtaal.workflow import (
     planned_multitask_runs,
     study_for,
     study_runs,
+    task_entity,
 )
 
 
@@ -67,10 +68,6 @@ def run_path(experiment, name, group="{group}"):
     return f"{RUN_DIR.replace('{experiment}', experiment).replace('{group}', group)}/{name}"
 
 
-def task_entity(task):
-    return REGISTRY.dataset(task).entity_type
-
-
 def task_inputs(tasks):
     return {
         **{f"wp_{task}": f"results/wordpiece/{ENCODER}/{task}.parquet" for task in tasks},
@@ -82,12 +79,12 @@ def identity_params(experiment, group, tasks):
     """A run's params.identity (mtaal.multitask.identity.IDENTITY_NAMES): who it is, and each task's entity
     type from this config's corpus registry."""
     return dict(experiment=experiment, group=group, encoder=ENCODER, tier=config["tier"],
-                entity_types={task: task_entity(task) for task in tasks})
+                entity_types={task: task_entity(REGISTRY, task) for task in tasks})
 
 
 def without_group(group):
     """The tasks of MTL without an entity group."""
-    return [t for t in HUNER_TASKS if task_entity(t) != group]
+    return [t for t in HUNER_TASKS if task_entity(REGISTRY, t) != group]
 
 
 def multitask_runs():

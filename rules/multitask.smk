@@ -159,9 +159,9 @@ rule multitask_mtl_without:
 rule multitask_finetune:
     input:
         unpack(lambda w: task_inputs([w.group])),
-        init_encoder=lambda w: run_path("mtl_without", "encoder", group=task_entity(w.group)).format(
-            encoder=w.encoder, fraction="0", seed=w.seed
-        ),
+        init_encoder=lambda w: run_path(
+            "mtl_without", "encoder", group=task_entity(REGISTRY, w.group)
+        ).format(encoder=w.encoder, fraction="0", seed=w.seed),
     output:
         best=run_path("finetune", "best.json"),
         epochs=run_path("finetune", "epochs.parquet"),

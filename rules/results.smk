@@ -1,7 +1,7 @@
 # Stage 5: what a reader of either paper wants. One long results store for every run, the papers'
 # numbers beside ours, claim verdicts, a cross-paper figure, and the pieces of `snakemake --report`.
 
-from mtaal.workflow import REPORT_CATEGORIES, report_tables
+from mtaal.results.report_tables import REPORT_CATEGORIES, report_tables
 
 RESULTS = config["results"]
 MULTITASK_REPORT = f"results/multitask/{ENCODER}/report"

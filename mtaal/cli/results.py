@@ -17,8 +17,8 @@ def _finished(planned: list[str]) -> list[Path]:
 def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
     """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs in the store (`mtaal store`)."""
     from mtaal.active.report import write_figures, write_tables
+    from mtaal.planning import mtaal_run_plan
     from mtaal.results.store import partition_path, read_store, rounds_from_store
-    from mtaal.workflow import mtaal_run_plan
 
     settings, option = config["mtaal"], results_option(args)
     partition = partition_path(args.results / "store", "mtaal")
@@ -50,7 +50,7 @@ def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
 def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> None:
     """The rules wordpiece_table and multitask_report (over the runs in the results store's multitask
     partition: `mtaal store`)."""
-    from mtaal.workflow import huner_tasks
+    from mtaal.planning import huner_tasks
 
     settings = config["multitask"]
     encoder = args.encoder or settings["encoder"]
@@ -91,7 +91,7 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
     print(f"wrote {out}/ from {store}: {encoder}, {len(runs)} runs")
 
 
-# The command that makes each report table (mtaal.workflow.report_tables), by name prefix.
+# The command that makes each report table (mtaal.results.report_tables.report_tables), by name prefix.
 REPORT_COMMANDS = {"mtaal_": "mtaal-tables", "embedding_": "embeddings coverage",
                    "multitask_": "multitask-report", "comparison": "compare", "claims": "claims",
                    "annotation_": "figures", "corpus_": "corpus-stats"}
@@ -141,7 +141,7 @@ def run_stage5(args: argparse.Namespace, config: dict, registry) -> None:
         print(f"wrote {out}/annotation_curves.*, fig5_entity_ablation.*, fig6_finetune_groups.*")
     else:
         from mtaal.results.provenance import write_provenance, write_table_page
-        from mtaal.workflow import report_tables
+        from mtaal.results.report_tables import report_tables
 
         sources = {name: Path(entry[0]) for name, entry in report_tables(encoder, str(root)).items()}
         present = {name: path for name, path in sources.items() if path.is_file()}
@@ -189,9 +189,9 @@ def run_results(args: argparse.Namespace, config: dict, registry) -> None:
     too: a printed cell without runs is listed with its reason)."""
     import pandas as pd
 
+    from mtaal.planning import planned_multitask_runs
     from mtaal.results import compare as C
     from mtaal.results.store import read_store, write_store
-    from mtaal.workflow import planned_multitask_runs
 
     root = args.results
     splits = {d: root / "corpora" / d / "mtaal_split.parquet" for d in config["mtaal"]["datasets"]}

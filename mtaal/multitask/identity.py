@@ -102,6 +102,12 @@ def run_identity(
     }
 
 
+def multitask_run_id(identity: Mapping[str, Any]) -> str:
+    """The store file name of one transformer run (unique within its experiment), from its identity."""
+    return (f"{identity['encoder']}__{identity['group']}__ablation{identity['ablation_fraction']:g}"
+            f"__seed{identity['seed']}")
+
+
 def reported_epochs(record: Mapping[str, Any]) -> dict[str, int]:
     """The epoch whose scores each task of a trained run reports (its ``best.json``): the task's own
     ``best_epoch`` (``model_selection`` ``per_task``; runs from before the switch carry none), else the run's

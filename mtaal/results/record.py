@@ -46,11 +46,11 @@ from mtaal.active.report import collect_rounds, query_diversity, write_figures
 from mtaal.active.settings import ALSettings
 from mtaal.corpora.registry import load_registry
 from mtaal.io import write_parquet, write_text
+from mtaal.planning import MtaalRun, mtaal_run_plan, study_runs
 from mtaal.results import compare as C
 from mtaal.results.claims import Context, claims_markdown, judge_claims
 from mtaal.results.provenance import git_commit, machine_description, package_versions
 from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write_run
-from mtaal.workflow import MtaalRun, mtaal_run_plan, study_runs
 
 STUDY = "curves"
 # The record's paired reading of MTAAL's printed lead (reproductions/ncbi-paper-scale/README.md):
@@ -67,7 +67,7 @@ JOB_COLUMNS = ["run_id", "wall_seconds", "cpu_seconds", "max_rss_mb", "rounds", 
 
 
 def planned_runs(config: Mapping) -> list[MtaalRun]:
-    """The tier's curve runs, most wanted first (:func:`mtaal.workflow.mtaal_run_plan`), so that a record
+    """The tier's curve runs, most wanted first (:func:`mtaal.planning.mtaal_run_plan`), so that a record
     cut off anywhere holds the most of a table."""
     return mtaal_run_plan(config["mtaal"], STUDY)
 

@@ -46,13 +46,21 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from mtaal.active.identity import mtaal_run_id
 from mtaal.active.metrics import ALL_O_METRICS, COST_METRICS, QUERY_METRICS, TEST_METRICS
 from mtaal.active.report import collect_rounds
 from mtaal.errors import MtaalError
 from mtaal.io import write_parquet
 from mtaal.multitask.evaluation import ALL_O_METRICS as MULTITASK_ALL_O_METRICS
 from mtaal.multitask.evaluation import METRICS as MULTITASK_METRICS
-from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE, RUN_IDENTITY, SKIP_REASONS, reported_epochs
+from mtaal.multitask.identity import (
+    BEST_FILE,
+    EPOCHS_FILE,
+    RUN_IDENTITY,
+    SKIP_REASONS,
+    multitask_run_id,
+    reported_epochs,
+)
 
 SCHEMA = pa.schema(
     [
@@ -101,11 +109,6 @@ def _table(rows: pd.DataFrame) -> pa.Table:
 # -------------------------------------------------------------------------------- MTAAL runs
 
 
-def mtaal_run_id(dataset: str, embedding: str, variant: str, seed: int) -> str:
-    """The store file name of one MTAAL run."""
-    return f"{dataset}__{embedding}__{variant}__seed{seed}"
-
-
 def mtaal_rows(rounds_path: Path, frame: pd.DataFrame | None = None) -> tuple[str, str, pd.DataFrame]:
     """A ``rounds.parquet`` (or ``frame``, its rows as :func:`collect_rounds` reads them) as store rows, its
     identity and labeled-fraction denominator (the initial labeled set plus the pool after the caps) from
@@ -137,12 +140,6 @@ def mtaal_rows(rounds_path: Path, frame: pd.DataFrame | None = None) -> tuple[st
 
 
 # -------------------------------------------------------------------------------- transformer runs
-
-
-def multitask_run_id(identity: dict) -> str:
-    """The store file name of one transformer run (unique within its experiment)."""
-    return (f"{identity['encoder']}__{identity['group']}__ablation{identity['ablation_fraction']:g}"
-            f"__seed{identity['seed']}")
 
 
 def read_identity(best_path: Path) -> tuple[dict, dict]:

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from mtaal.cli import REPO_CONFIG, load_config
+from mtaal.planning import MtaalRun
 from mtaal.results import record as R
 from mtaal.results.compare import load_reported
 from mtaal.results.provenance import cpu_model
-from mtaal.workflow import MtaalRun
 
 TIER = [REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers" / "paper.yaml",
         REPO_CONFIG / "tiers" / "reproduce-ncbi.yaml"]

@@ -2,7 +2,7 @@
 
 import itertools
 
-from mtaal.workflow import MtaalRun, mtaal_run_plan, planned_mtaal_runs
+from mtaal.planning import MtaalRun, mtaal_run_plan, planned_mtaal_runs
 
 MTAAL = {
     "datasets": ["ncbi_disease", "bc5cdr"],
@@ -48,7 +48,7 @@ def test_variant_embeddings_limit_a_variant_to_its_embeddings():
 def test_the_multitask_reproduction_tier_plans_its_first_stage_as_17_runs():
     from mtaal.cli import REPO_CONFIG, load_config
     from mtaal.corpora.registry import load_registry
-    from mtaal.workflow import planned_multitask_runs
+    from mtaal.planning import planned_multitask_runs
 
     config = load_config([REPO_CONFIG / "config.yaml", REPO_CONFIG / "tiers" / "paper.yaml",
                           REPO_CONFIG / "tiers" / "reproduce-multitask.yaml"])
