@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mtaal.active.report import write_figures
+from mtaal.results.mtaal_figures import write_figures
 from mtaal.results.store import read_store, rounds_from_store
 from mtaal.workflow import rule_logging
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mtaal.active.report import write_tables
+from mtaal.results.mtaal_tables import write_tables
 from mtaal.results.store import read_store, rounds_from_store
 from mtaal.workflow import rule_logging
 

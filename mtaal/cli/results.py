@@ -16,8 +16,9 @@ def _finished(planned: list[str]) -> list[Path]:
 
 def run_mtaal_tables(args: argparse.Namespace, config: dict) -> None:
     """The rules mtaal_tables and mtaal_figures over the config's MTAAL runs in the store (`mtaal store`)."""
-    from mtaal.active.report import write_figures, write_tables
     from mtaal.planning import mtaal_run_plan
+    from mtaal.results.mtaal_figures import write_figures
+    from mtaal.results.mtaal_tables import write_tables
     from mtaal.results.store import partition_path, read_store, rounds_from_store
 
     settings, option = config["mtaal"], results_option(args)

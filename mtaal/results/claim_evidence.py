@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mtaal.active.cost_report import equal_cost_runs
-from mtaal.active.report import query_diversity
 from mtaal.multitask.report.runs import scores_from_store
 from mtaal.multitask.report.tables import fig4_data
 from mtaal.results.compare import mtaal_report_rounds
+from mtaal.results.mtaal_cost import equal_cost_runs
+from mtaal.results.mtaal_tables import query_diversity
 from mtaal.results.store import rounds_from_store, task_entity_types
 
 RUNS, PAPER = "our runs", "the paper's own numbers"
@@ -52,7 +52,7 @@ class Evidence:
     notes: Mapping[str, str] = field(default_factory=dict)  # paper -> what drop_untrained left out
     entity_types: Mapping[str, str] = field(default_factory=dict)  # multitask task -> its entity type
     # MTAAL runs that record their annotation cost: dataset, model, seed, setting, value = NER F1 (strict)
-    # at the dataset's common labeled-word budget (mtaal.active.cost_report.equal_cost_runs)
+    # at the dataset's common labeled-word budget (mtaal.results.mtaal_cost.equal_cost_runs)
     equal_cost: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def absent(self, what: str) -> str:
@@ -65,7 +65,7 @@ class Context:
 
     store: pd.DataFrame
     report_after_round: Mapping[str, int]
-    diversity: pd.DataFrame  # MTAAL Table 4 (mtaal.active.report.query_diversity)
+    diversity: pd.DataFrame  # MTAAL Table 4 (mtaal.results.mtaal_tables.query_diversity)
     fig4_points: pd.DataFrame  # multitask Fig. 4 points (mtaal.multitask.report.tables.fig4_data)
     alpha: float
     margin: float

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from mtaal.active.metrics import ALL_O_PREFIX
-from mtaal.active.report import at_report_round, query_diversity
 from mtaal.errors import MtaalError
+from mtaal.results.mtaal_tables import at_report_round, query_diversity
 from mtaal.results.store import SKIPPED_PREFIX, rounds_from_store, task_entity_types
 from mtaal.stats import prediction_interval
 

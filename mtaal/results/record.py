@@ -30,7 +30,18 @@ import pyarrow as pa
 import yaml
 
 from mtaal.active.cost import fill_annotation_cost, replay_random_run, selection_rows
-from mtaal.active.cost_report import (
+from mtaal.active.data import ALData, load_al_data
+from mtaal.active.experiment import experiment_settings
+from mtaal.active.identity import collect_rounds
+from mtaal.active.loop import run_sample
+from mtaal.active.metrics import COST_METRICS, QUERY_METRICS
+from mtaal.active.settings import ALSettings
+from mtaal.corpora.registry import load_registry
+from mtaal.io import write_parquet, write_text
+from mtaal.planning import MtaalRun, mtaal_run_plan, study_runs
+from mtaal.results import compare as C
+from mtaal.results.claims import Context, claims_markdown, judge_claims
+from mtaal.results.mtaal_cost import (
     equal_cost_markdown,
     equal_cost_table,
     paired_differences,
@@ -38,17 +49,8 @@ from mtaal.active.cost_report import (
     run_table,
     run_table_markdown,
 )
-from mtaal.active.data import ALData, load_al_data
-from mtaal.active.experiment import experiment_settings
-from mtaal.active.loop import run_sample
-from mtaal.active.metrics import COST_METRICS, QUERY_METRICS
-from mtaal.active.report import collect_rounds, query_diversity, write_figures
-from mtaal.active.settings import ALSettings
-from mtaal.corpora.registry import load_registry
-from mtaal.io import write_parquet, write_text
-from mtaal.planning import MtaalRun, mtaal_run_plan, study_runs
-from mtaal.results import compare as C
-from mtaal.results.claims import Context, claims_markdown, judge_claims
+from mtaal.results.mtaal_figures import write_figures
+from mtaal.results.mtaal_tables import query_diversity
 from mtaal.results.provenance import git_commit, machine_description, package_versions
 from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write_run
 

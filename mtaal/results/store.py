@@ -46,9 +46,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from mtaal.active.identity import mtaal_run_id
+from mtaal.active.identity import collect_rounds, mtaal_run_id
 from mtaal.active.metrics import ALL_O_METRICS, COST_METRICS, QUERY_METRICS, TEST_METRICS
-from mtaal.active.report import collect_rounds
 from mtaal.errors import MtaalError
 from mtaal.io import write_parquet
 from mtaal.multitask.evaluation import ALL_O_METRICS as MULTITASK_ALL_O_METRICS

@@ -514,7 +514,7 @@ def paper_statistics(table):
 
 def test_query_statistics_give_table_4_as_the_selected_ids_and_tokens_did(corpus, data, tmp_path):
     from mtaal.active.metrics import QUERY_METRICS
-    from mtaal.active.report import query_diversity
+    from mtaal.results.mtaal_tables import query_diversity
     from mtaal.results.store import read_store, rounds_from_store, write_store
 
     specs = [("mtaal", dict(seed=1)), ("mtaal", dict(seed=2)),
@@ -612,7 +612,7 @@ def test_a_record_recovers_the_cost_of_its_random_runs_and_only_when_the_replay_
     import yaml
 
     from mtaal.active.experiment import experiment_settings
-    from mtaal.active.report import collect_rounds
+    from mtaal.active.identity import collect_rounds
     from mtaal.results import record as R
     from mtaal.results.store import mtaal_rows, read_store, write_run
 

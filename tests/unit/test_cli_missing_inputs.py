@@ -53,7 +53,7 @@ def test_active_learn_names_the_embeddings_command_for_missing_vectors(tmp_path,
 
 def test_mtaal_tables_read_the_config_s_runs_in_the_store(tmp_path, capsys, monkeypatch):
     from mtaal.results.store import write_store
-    from tests.unit.test_active_report import run_rows
+    from tests.unit.test_mtaal_tables import run_rows
 
     monkeypatch.chdir(tmp_path)
     runs = []

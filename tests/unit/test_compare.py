@@ -283,7 +283,7 @@ def test_table_4_cells_are_the_diversity_runs_queries_in_the_store(tmp_path):
     """Table 4 from the store's diversity runs (their last round's query counts), mean and std over repeats;
     a store without the diversity study leaves the cells unreproduced."""
     from mtaal.results.store import read_store, write_store
-    from tests.unit.test_active_report import run_rows
+    from tests.unit.test_mtaal_tables import run_rows
 
     runs = []
     for seed, words in ((1, 30), (2, 36), (3, 33)):

@@ -4,8 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mtaal.active.identity import collect_rounds
 from mtaal.active.metrics import QUERY_METRICS
-from mtaal.active.report import collect_rounds, final_scores, query_diversity, write_figures, write_tables
+from mtaal.results.mtaal_figures import write_figures
+from mtaal.results.mtaal_tables import final_scores, query_diversity, write_tables
 from mtaal.results.store import read_store, rounds_from_store, write_store
 
 
@@ -130,7 +132,7 @@ def costed(variant, seed, f1s, words_per_pick, mentions_per_pick=1):
 
 
 def test_equal_cost_reads_f1_at_the_common_word_budget(tmp_path):
-    from mtaal.active.cost_report import equal_cost_markdown, equal_cost_runs, equal_cost_table, run_table
+    from mtaal.results.mtaal_cost import equal_cost_markdown, equal_cost_runs, equal_cost_table, run_table
 
     # Long picks (40 words) look better per sentence; per word they are the same learner as short picks.
     paths = []
