@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mtaal.multitask.report import write_report
+from mtaal.results.multitask_report import write_report
 from mtaal.workflow import rule_logging
 
 # Inputs: store (the results store's paper=multitask partition), corpus_stats, sequences

@@ -78,7 +78,7 @@ def run_multitask_report(args: argparse.Namespace, config: dict, registry) -> No
         print(f"wrote {sequences} and .md: {len(table)} rows, {len(made)} HUNER tasks"
               + (f"; not made yet ({len(left)} of the config's): {', '.join(left)}" if left else ""))
         return
-    from mtaal.multitask.report import write_report
+    from mtaal.results.multitask_report import write_report
     from mtaal.results.store import partition_path
 
     store = partition_path(args.results / "store", "multitask")

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mtaal.multitask.report.runs import scores_from_store
-from mtaal.multitask.report.tables import fig4_data
 from mtaal.results.compare import mtaal_report_rounds
 from mtaal.results.mtaal_cost import equal_cost_runs
 from mtaal.results.mtaal_tables import query_diversity
+from mtaal.results.multitask_report.runs import scores_from_store
+from mtaal.results.multitask_report.tables import fig4_data
 from mtaal.results.store import rounds_from_store, task_entity_types
 
 RUNS, PAPER = "our runs", "the paper's own numbers"
@@ -66,7 +66,7 @@ class Context:
     store: pd.DataFrame
     report_after_round: Mapping[str, int]
     diversity: pd.DataFrame  # MTAAL Table 4 (mtaal.results.mtaal_tables.query_diversity)
-    fig4_points: pd.DataFrame  # multitask Fig. 4 points (mtaal.multitask.report.tables.fig4_data)
+    fig4_points: pd.DataFrame  # multitask Fig. 4 points (mtaal.results.multitask_report.tables.fig4_data)
     alpha: float
     margin: float
     correlation_margin: float

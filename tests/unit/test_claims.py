@@ -480,8 +480,8 @@ def test_markdown_puts_both_bases_side_by_side():
 def test_table_4_and_fig_4_are_judged_as_the_mtaal_tables_and_the_multitask_report_write_them(tmp_path):
     """On one store: the claims (computing Table 4 and Fig. 4 from it) equal the claims judged on the
     query_diversity.parquet and fig4_stl_correlation.parquet that the MTAAL tables and the report write."""
-    from mtaal.multitask.report import write_report
     from mtaal.results.mtaal_tables import write_tables
+    from mtaal.results.multitask_report import write_report
     from mtaal.results.store import partition_path, read_store, rounds_from_store, write_store
     from tests.unit import test_multitask_report as M
     from tests.unit.test_mtaal_tables import run_rows

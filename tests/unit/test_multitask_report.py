@@ -11,12 +11,12 @@ import pytest
 from scipy import stats
 
 from mtaal.corpora.registry import default_registry, entity_type_of
-from mtaal.multitask import report
 from mtaal.multitask.data import n_kept
 from mtaal.multitask.identity import SKIP_REASONS, run_identity
-from mtaal.multitask.report import write_report
-from mtaal.multitask.report.runs import SCORE_COLUMNS, scores_from_store
-from mtaal.multitask.report.tables import (
+from mtaal.results import multitask_report as report
+from mtaal.results.multitask_report import write_report
+from mtaal.results.multitask_report.runs import SCORE_COLUMNS, scores_from_store
+from mtaal.results.multitask_report.tables import (
     TABLE3_COLUMNS,
     ablation_table,
     paired_tests,

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from mtaal.io import png_and_svg, save_figure
-from mtaal.multitask.report.markdown import MODEL_LABELS, p_text
-from mtaal.multitask.report.summary import held_out_rank, task_order, type_order
-from mtaal.multitask.report.tables import FIG4_VARIABLES, FULL_MTL
+from mtaal.results.multitask_report.markdown import MODEL_LABELS, p_text
+from mtaal.results.multitask_report.summary import held_out_rank, task_order, type_order
+from mtaal.results.multitask_report.tables import FIG4_VARIABLES, FULL_MTL
 
 COLORS = {"cell_line": "tab:purple", "chemical": "tab:orange", "gene": "tab:green", "species": "tab:blue"}
 MODEL_STYLE = {

@@ -35,8 +35,8 @@ import pandas as pd
 import pyarrow as pa
 
 from mtaal.io import write_parquet, write_text
-from mtaal.multitask.report.figures import fig4_figure, fig5_figure, fig6_figure
-from mtaal.multitask.report.markdown import (
+from mtaal.results.multitask_report.figures import fig4_figure, fig5_figure, fig6_figure
+from mtaal.results.multitask_report.markdown import (
     ablation_markdown,
     fig4_markdown,
     fig5_markdown,
@@ -46,8 +46,8 @@ from mtaal.multitask.report.markdown import (
     table6_markdown,
     table7_markdown,
 )
-from mtaal.multitask.report.runs import scores_from_store
-from mtaal.multitask.report.tables import (
+from mtaal.results.multitask_report.runs import scores_from_store
+from mtaal.results.multitask_report.tables import (
     ablation_table,
     fig4_data,
     fig5_data,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mtaal.multitask.report.summary import (
+from mtaal.results.multitask_report.summary import (
     ENTITY_PRF,
     SUMMARY_COLUMNS,
     WORD_PRF,

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from mtaal.multitask.report.summary import ENTITY_PRF, WORD_PRF, held_out_rank, task_order, type_order
-from mtaal.multitask.report.tables import FIG4_VARIABLES, FULL_MTL
+from mtaal.results.multitask_report.summary import ENTITY_PRF, WORD_PRF, held_out_rank, task_order, type_order
+from mtaal.results.multitask_report.tables import FIG4_VARIABLES, FULL_MTL
 
 MODEL_LABELS = {"stl": "STL", "mtl": "MTL", "finetune": "fine-tuned"}
 SHORT = {
