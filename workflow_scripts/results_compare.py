@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtaal.results.compare import Reproduction, load_reported, mtaal_sentence_counts, write_comparison
+from mtaal.results.compare import Reproduction, load_reported, mtaal_sentence_counts
+from mtaal.results.comparison_markdown import write_comparison
 from mtaal.results.store import read_store
 from mtaal.workflow import rule_logging
 

@@ -192,6 +192,7 @@ def run_results(args: argparse.Namespace, config: dict, registry) -> None:
 
     from mtaal.planning import planned_multitask_runs
     from mtaal.results import compare as C
+    from mtaal.results.comparison_markdown import write_comparison
     from mtaal.results.store import read_store, write_store
 
     root = args.results
@@ -232,7 +233,7 @@ def run_results(args: argparse.Namespace, config: dict, registry) -> None:
     )
     reported = C.load_reported(_reported_paths(config))
     out = root / "results"
-    table = C.write_comparison(reproduction, reported, config["tier"], out / "comparison.parquet",
+    table = write_comparison(reproduction, reported, config["tier"], out / "comparison.parquet",
                                out / "comparison_mtaal.md", out / "comparison_multitask.md")
     counts = table["status"].value_counts().to_dict()
     print(f"wrote {out}/comparison.parquet and comparison_{{mtaal,multitask}}.md: {counts}")

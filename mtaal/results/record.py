@@ -41,6 +41,7 @@ from mtaal.io import write_parquet, write_text
 from mtaal.planning import MtaalRun, mtaal_run_plan, study_runs
 from mtaal.results import compare as C
 from mtaal.results.claims import Context, claims_markdown, judge_claims
+from mtaal.results.comparison_markdown import comparison_markdown
 from mtaal.results.mtaal_cost import (
     equal_cost_markdown,
     equal_cost_table,
@@ -218,7 +219,7 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping,
     rep = C.Reproduction(store=store, report_after_round=config["mtaal"]["report_after_round"])
     comparison = C.compare(printed, rep, str(config.get("tier", "")))
     write_parquet(pa.Table.from_pandas(comparison, preserve_index=False), record / "comparison.parquet")
-    write_text(C.comparison_markdown(comparison, "mtaal", "MTAAL (Zhou et al. 2021)"),
+    write_text(comparison_markdown(comparison, "mtaal", "MTAAL (Zhou et al. 2021)"),
                record / "comparison.md")
     if not store.empty:
         rounds = rounds_from_store(store)

@@ -17,9 +17,9 @@ from mtaal.results.compare import (
     REPRODUCED,
     Reproduction,
     compare,
-    comparison_markdown,
     load_reported,
 )
+from mtaal.results.comparison_markdown import comparison_markdown
 from mtaal.results.store import SCHEMA
 from mtaal.stats import prediction_interval
 
