@@ -80,6 +80,8 @@ rule results_claims:
     output:
         claims="results/results/claims.parquet",
         claims_md="results/results/claims.md",
+    # The script takes what the claims rest on from the config (mtaal.results.claims.ClaimsInputs.from_config,
+    # as `mtaal claims` does); the params name it, so that a change of any of it reruns the claims.
     params:
         encoder=ENCODER,
         multitask_report=MULTITASK_REPORT,  # named in rests_on: where the report shows the same numbers

@@ -107,20 +107,13 @@ def run_stage5(args: argparse.Namespace, config: dict, registry) -> None:
     store_dir, out = root / "store", root / "results"
     encoder, tier = config["multitask"]["encoder"], config["tier"]
     if args.command == "claims":
-        from mtaal.results.claims import outcome, write_claims
+        from mtaal.results.claims import ClaimsInputs, outcome, write_claims
 
         # Table 4 and Fig. 4 come from the store, with the inputs the multitask report reads beside it.
-        corpus_stats = root / "tables" / "corpus_stats.parquet"
-        sequences = root / "tables" / f"wordpiece_{encoder}.parquet"
-        require({store_dir: f"mtaal store{option}", corpus_stats: f"mtaal corpus-stats{option}",
-                 sequences: f"mtaal wordpiece-table --encoder {encoder}{option}"})
-        results = config["results"]
-        claims = write_claims(store_dir, corpus_stats, sequences, encoder, _reported_paths(config),
-                              {"report_after_round": config["mtaal"]["report_after_round"],
-                               "alpha": results["alpha"], "margin": results["equivalence_margin"],
-                               "correlation_margin": results["correlation_margin"]},
-                              registry.entity_types(), tier, out / "claims.parquet", out / "claims.md",
-                              str(root / "multitask" / encoder / "report"))
+        inputs = ClaimsInputs.from_config(config, root, registry.entity_types(), _reported_paths(config))
+        require({store_dir: f"mtaal store{option}", inputs.corpus_stats: f"mtaal corpus-stats{option}",
+                 inputs.sequences: f"mtaal wordpiece-table --encoder {encoder}{option}"})
+        claims = write_claims(inputs, out / "claims.parquet", out / "claims.md")
         counts = claims.assign(outcome=claims["verdict"].map(outcome)).groupby(["basis", "outcome"]).size()
         print(f"wrote {out}/claims.parquet and claims.md: " + "; ".join(
             f"{basis}: " + ", ".join(f"{n} {what}" for what, n in per_basis.droplevel(0).items())

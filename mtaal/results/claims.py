@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,8 @@ from mtaal.results.store import read_store
 # The claims' public names, wherever they are defined.
 __all__ = [
     "ALL_O_NEN", "COLUMNS", "ENTITY_F1", "FAILS", "HOLDS", "NOT_CONTRADICTED", "PAPER", "REPORTED_COLUMNS",
-    "RUNS", "UNCERTAINTY", "UNSURE", "WORD_F1", "Context", "Evidence", "HolmFamily", "claims_markdown",
-    "drop_untrained", "judge_basis",
+    "RUNS", "UNCERTAINTY", "UNSURE", "WORD_F1", "ClaimsInputs", "Context", "Evidence", "HolmFamily",
+    "claims_markdown", "drop_untrained", "judge_basis",
     "judge_claims", "outcome", "paper_evidence", "runs_evidence", "store_context", "write_claims",
 ]
 
@@ -301,20 +302,57 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_claims(store_dir: Path | Sequence[Path], corpus_stats: Path, sequences: Path, encoder: str,
-                 reported: Sequence[Path], settings: Mapping, registry_types: Mapping[str, str], tier: str,
-                 parquet: Path, markdown: Path, multitask_report: str = "results/multitask/<encoder>/report"
-                 ) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ClaimsInputs:
+    """What the claims are judged on: the results store (its folder or its paper partitions), the corpus
+    statistics and ``encoder``'s WordPiece sequence table that the multitask report reads beside it, the
+    papers' printed numbers (``reported``), ``settings`` (``report_after_round`` of config mtaal;
+    ``alpha``, ``margin``, ``correlation_margin`` of config results), the config's corpus registry's entity
+    types (:meth:`~mtaal.corpora.registry.Registry.entity_types`), the tier, and where the multitask
+    report shows the same numbers (``multitask_report``, named in ``rests_on``)."""
+
+    store: Path | Sequence[Path]
+    corpus_stats: Path
+    sequences: Path
+    encoder: str
+    reported: Sequence[Path]
+    settings: Mapping
+    registry_types: Mapping[str, str]
+    tier: str
+    multitask_report: str = "results/multitask/<encoder>/report"
+
+    @classmethod
+    def from_config(cls, config: Mapping, results: Path, registry_types: Mapping[str, str],
+                    reported: Sequence[Path | str], store: Path | Sequence[Path | str] | None = None
+                    ) -> ClaimsInputs:
+        """The inputs a config names under the results folder ``results`` (the rule results_claims and
+        ``mtaal claims`` alike); ``store``: its paper partitions (default: the whole store folder)."""
+        results = Path(results)
+        encoder, settings = config["multitask"]["encoder"], config["results"]
+        return cls(
+            store=results / "store" if store is None
+            else Path(store) if isinstance(store, (str, Path)) else [Path(p) for p in store],
+            corpus_stats=results / "tables" / "corpus_stats.parquet",
+            sequences=results / "tables" / f"wordpiece_{encoder}.parquet",
+            encoder=encoder,
+            reported=[Path(p) for p in reported],
+            settings={"report_after_round": config["mtaal"]["report_after_round"], "alpha": settings["alpha"],
+                      "margin": settings["equivalence_margin"],
+                      "correlation_margin": settings["correlation_margin"]},
+            registry_types=registry_types,
+            tier=config["tier"],
+            multitask_report=str(results / "multitask" / encoder / "report"),
+        )
+
+
+def write_claims(inputs: ClaimsInputs, parquet: Path, markdown: Path) -> pd.DataFrame:
     """Judge the claims on the results store (MTAAL's Table 4 and the Fig. 4 points computed from it as
-    :func:`store_context` says, with the corpus statistics and ``encoder``'s WordPiece sequence table that
-    the multitask report reads); write the table (parquet) and its markdown. ``settings``:
-    ``report_after_round`` (config mtaal) and ``alpha``, ``margin``, ``correlation_margin`` (config
-    results); ``registry_types``: the config's corpus registry's entity types
-    (:meth:`~mtaal.corpora.registry.Registry.entity_types`); ``multitask_report``: where the report shows
-    the same numbers (named in ``rests_on``)."""
-    context = store_context(read_store(store_dir), pd.read_parquet(corpus_stats), pd.read_parquet(sequences),
-                            encoder, settings, registry_types, str(multitask_report))
-    claims = judge_claims(context, load_reported([Path(p) for p in reported]), tier)
+    :func:`store_context` says, with the corpus statistics and the WordPiece sequence table that the
+    multitask report reads: :class:`ClaimsInputs`); write the table (parquet) and its markdown."""
+    context = store_context(read_store(inputs.store), pd.read_parquet(inputs.corpus_stats),
+                            pd.read_parquet(inputs.sequences), inputs.encoder, inputs.settings,
+                            inputs.registry_types, str(inputs.multitask_report))
+    claims = judge_claims(context, load_reported([Path(p) for p in inputs.reported]), inputs.tier)
     write_parquet(pa.Table.from_pandas(claims, preserve_index=False), parquet)
     write_text(claims_markdown(claims), markdown)
     return claims

@@ -525,9 +525,9 @@ def test_table_4_and_fig_4_are_judged_as_the_mtaal_tables_and_the_multitask_repo
         fig4_points=pd.read_parquet(report / "fig4_stl_correlation.parquet"), alpha=ALPHA, margin=MARGIN,
         correlation_margin=R_MARGIN, multitask_report=str(report), registry_types=REGISTRY_TYPES),
         C.load_reported(reported_files), "test")
-    after = C.write_claims(partitions, corpus_stats, sequences, M.ENCODER, reported_files, settings,
-                           REGISTRY_TYPES, "test", tmp_path / "claims.parquet", tmp_path / "claims.md",
-                           str(report))
+    after = C.write_claims(C.ClaimsInputs(partitions, corpus_stats, sequences, M.ENCODER, reported_files,
+                                          settings, REGISTRY_TYPES, "test", str(report)),
+                           tmp_path / "claims.parquet", tmp_path / "claims.md")
     pd.testing.assert_frame_equal(after, before)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "claims.parquet"), before)
     ours = after[after["basis"] == C.RUNS].set_index("claim_id")
