@@ -1,6 +1,7 @@
 # Configuration is validated before any job runs; registry-derived names drive the wildcards.
 from snakemake.utils import validate
 
+from mtaal.active.studies import study_for
 from mtaal.config import check_config
 from mtaal.corpora.registry import load_registry
 from mtaal.planning import (
@@ -10,7 +11,6 @@ from mtaal.planning import (
     huner_tasks,
     planned_mtaal_runs,
     planned_multitask_runs,
-    study_for,
     study_runs,
     task_entity,
 )

@@ -13,7 +13,7 @@ import torch
 from mtaal.active.data import load_al_data
 from mtaal.active.loop import run_active_learning
 from mtaal.active.settings import ALSettings
-from mtaal.planning import study_for
+from mtaal.active.studies import study_for
 
 STUDY_KEYS = (
     "rounds", "query_size", "initial_epochs", "epochs_per_round", "warm_start", "max_pool_sentences",
