@@ -123,6 +123,22 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
             aside.unlink(missing_ok=True)
 
 
+@contextmanager
+def staging_directory(target: str | Path) -> Iterator[Path]:
+    """Yield a new empty directory beside ``target`` to build ``target`` in (e.g. a download whose library
+    writes temporaries of its own), removed on exit whatever happened; the caller moves the finished file
+    onto ``target`` itself (``os.replace``: same folder, so atomic). Named as the temporaries above, so one
+    a killed writer left is removed by the next writer of ``target`` (:func:`remove_stale_parts`)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(target)
+    temporary = Path(tempfile.mkdtemp(prefix=_owner_prefix(target), suffix=".part", dir=target.parent))
+    try:
+        yield temporary
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
 def write_parquet(table: pa.Table, target: str | Path) -> None:
     with atomic_path(target) as temporary:
         pq.write_table(table, temporary)

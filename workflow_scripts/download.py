@@ -13,4 +13,5 @@ with rule_logging(snakemake.log):
         on_missing=snakemake.params.on_missing,
         allow_unpinned=snakemake.params.allow_unpinned,
         policy=DownloadPolicy.from_config(snakemake.config["downloads"]),  # not a param: no rerun
+        progressbar=False,  # a job's log gets one line per file
     )

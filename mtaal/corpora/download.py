@@ -1,8 +1,20 @@
-"""Fetch a corpus from a mirror directory or its pinned URLs, verifying every file's sha256.
+"""Fetch a corpus from a mirror directory or its pinned URLs, verifying every file's sha256; and the one
+download function the pretrained vector files use too (:func:`download`).
 
-All-or-nothing: files are staged in a new directory beside ``<dest>`` (:func:`mtaal.io.atomic_directory`)
-that takes ``<dest>``'s place only when every file verified, so an interrupted or failed fetch leaves nothing
-where a rule reads.
+Downloads go through pooch (:func:`pooch.retrieve`): each attempt writes a temporary, checks it against the
+registry's pinned digest (pooch's ``known_hash``, ``sha256:<hex>``) and only then moves it to its name. The
+registry's ``<path> <sha256> <url>`` lines are pooch's registry format. The bytes come through
+:class:`PacedDownloader`, a pooch downloader (any callable ``(url, output_file, pooch)``) that adds what
+pooch's ``HTTPDownloader`` lacks: a whole-file deadline (it reads whole chunks, which at a byte a second
+takes hours), a truncated body as an error, 404 told apart from 500, an HTML page refused where a data file
+was due. Retries with exponential back-off are ours (config ``downloads``): pooch's ``retry_if_failed``
+waits a fixed 1, 2, ... 10 s and would retry a 404 and a wrong digest.
+
+All-or-nothing: a corpus's files are staged in a new directory beside ``<dest>``
+(:func:`mtaal.io.atomic_directory`) that takes ``<dest>``'s place only when every file verified, and a single
+file is built in a folder beside its target (:func:`mtaal.io.staging_directory`) and renamed onto it, so an
+interrupted or failed fetch leaves nothing where a rule reads (and a killed one's leftovers are removed by
+the next).
 
 Two kinds of failure, kept apart on purpose:
 
@@ -16,6 +28,8 @@ Two kinds of failure, kept apart on purpose:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -26,19 +40,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pooch
 import requests
 import urllib3
 from tqdm import tqdm
 
 from mtaal.corpora.registry import CorpusSpec, FileSpec
 from mtaal.errors import ChecksumError, DownloadError, MissingCorpusError
-from mtaal.io import atomic_directory, sha256_file, write_json
+from mtaal.io import atomic_directory, sha256_file, staging_directory, write_json
 
 log = logging.getLogger(__name__)
+# pooch logs to stderr on a logger of its own, in the words of its own API ("use this value as the
+# 'known_hash' argument of 'pooch.retrieve'"); ours say what happened in the config's terms.
+pooch.get_logger().setLevel(logging.WARNING)
+
 MIRROR_ENV = "MTAAL_CORPUS_MIRROR"
 CHUNK = 1 << 16
 # Answers worth another attempt; any other 4xx (404, 403, ...) will not change by retrying.
 RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+HTML_STARTS = (b"<!doctype html", b"<html")
 
 # progress(bytes_so_far, total_bytes_or_None) after every chunk of one file.
 Progress = Callable[[int, int | None], None]
@@ -91,12 +111,15 @@ def fetch_corpus(
     allow_unpinned: bool = False,
     policy: DownloadPolicy = DownloadPolicy(),
     progress: Progress | None = None,
+    progressbar: bool = True,
 ) -> list[dict]:
     """Place every registry file of ``corpus`` under ``dest``; return one record per file.
 
-    Raises MissingCorpusError when a file has no automatic source (checked before fetching anything),
-    DownloadError when a download fails after ``policy.attempts`` tries, and ChecksumError when a file's
-    digest differs from the registry's.
+    Each file is copied from ``mirror/<corpus>/<path>`` when there (no network), else downloaded
+    (:func:`download`). ``progress`` is called after every chunk of a download; without it, a bar is shown
+    on a terminal when ``progressbar`` (rule jobs pass False). Raises MissingCorpusError when a file has no
+    automatic source (checked before fetching anything), DownloadError when a download fails after
+    ``policy.attempts`` tries, and ChecksumError when a file's digest differs from the registry's.
     """
     dest = Path(dest)
     if not corpus.files:
@@ -113,73 +136,89 @@ def fetch_corpus(
             f"<mirror>/{corpus.name}/<file> and set corpus_mirror or ${MIRROR_ENV}"
         )
     records = []
-    with atomic_directory(dest) as staging, requests.Session() as session:
+    with atomic_directory(dest) as staging:
         for spec in corpus.files:
-            target = staging / spec.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = _fetch_file(corpus, spec, target, mirror, session, policy, progress)
-            actual = sha256_file(target)
-            if spec.sha256 is not None and actual != spec.sha256:
-                raise ChecksumError(
-                    f"{corpus.name}/{spec.path}: sha256 mismatch (from {source}): expected "
-                    f"{spec.sha256}, got {actual}. Get an intact copy from the {corpus.where_to_get()}"
-                )
+            name = f"{corpus.name}/{spec.path}"
+            shown = progress or (_progress_bar(name) if progressbar else None)
+            source, actual = _fetch_file(corpus, spec, staging / spec.path, mirror, policy, shown)
             if spec.sha256 is None:
-                log.warning("%s/%s: no pinned sha256; accepted %s (allow_unpinned_downloads)",
-                            corpus.name, spec.path, actual)
+                log.warning("%s: no pinned sha256; accepted %s (allow_unpinned_downloads)", name, actual)
             records.append({"path": spec.path, "sha256": actual, "source": source})
     return records
 
 
-def _fetch_file(corpus, spec, target, mirror, session, policy, progress) -> str:
+def _fetch_file(corpus: CorpusSpec, spec: FileSpec, target: Path, mirror: Path | None, policy: DownloadPolicy,
+                progress: Progress | None) -> tuple[str, str]:
+    """(source, sha256) of one registry file placed at ``target``: the mirror's copy, else the URL's."""
+    name = f"{corpus.name}/{spec.path}"
+    intact = f"Get an intact copy from the {corpus.where_to_get()}"
     if mirror is not None:
         mirrored = mirror / corpus.name / spec.path
         if mirrored.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(mirrored, target)
-            return str(mirrored)
+            actual = sha256_file(target)
+            if spec.sha256 is not None and actual != spec.sha256:
+                raise ChecksumError(f"{name}: sha256 mismatch (from {mirrored}): expected {spec.sha256}, "
+                                    f"got {actual}. {intact}")
+            return str(mirrored), actual
     try:
-        download(spec.url, target, policy, session, progress or _progress_bar(f"{corpus.name}/{spec.path}"))
+        actual = download(spec.url, target, policy, sha256=spec.sha256, progress=progress)
+    except ChecksumError as error:
+        raise ChecksumError(f"{name}: {error} {intact}") from None
     except DownloadError as error:
         where = mirror or "<mirror>"
         raise DownloadError(
-            f"{corpus.name}/{spec.path}: {error} What to do: check the network (or proxy) and run the "
-            f"download again (`mtaal download {corpus.name}` or snakemake); or place the file at "
-            f"{where}/{corpus.name}/{spec.path} and set corpus_mirror or ${MIRROR_ENV} "
-            f"({corpus.where_to_get()})."
+            f"{name}: {error} What to do: check the network (or proxy) and run the download again "
+            f"(`mtaal download {corpus.name}` or snakemake); or place the file at {where}/{name} and set "
+            f"corpus_mirror or ${MIRROR_ENV} ({corpus.where_to_get()})."
         ) from None
-    return spec.url
+    return spec.url, actual
 
 
 def download(
     url: str,
-    target: Path,
+    target: str | Path,
     policy: DownloadPolicy = DownloadPolicy(),
-    session: requests.Session | None = None,
+    *,
+    sha256: str | None = None,
     progress: Progress | None = None,
-) -> None:
-    """Download ``url`` to ``target`` with bounded retries and back-off; raise DownloadError if all fail.
+    refuse_html: bool = False,
+) -> str:
+    """Download ``url`` to ``target`` through pooch with bounded retries and back-off; return its sha256.
 
-    A body shorter than its Content-Length counts as a failed attempt. ``target`` is removed on failure.
+    ``sha256``: the pinned digest (pooch's ``known_hash``); None accepts any body and returns its digest.
+    ``target`` appears only complete and verified (built beside it, then renamed); a failure leaves nothing.
+    Raises DownloadError when every attempt failed, or at once for an answer retrying will not change (404,
+    403, ...; with ``refuse_html`` an HTML page), and ChecksumError when the body is not the pinned file.
     """
-    if session is None:
-        with requests.Session() as own:
-            return download(url, target, policy, own, progress)
+    target = Path(target)
+    known_hash = f"sha256:{sha256}" if sha256 else None
     last = ""
-    for attempt in range(1, policy.attempts + 1):
-        if attempt > 1:
-            time.sleep(policy.backoff_s * 2 ** (attempt - 2))
-        started = time.monotonic()
-        try:
-            size = _attempt(url, target, policy, session, progress)
-            log.info("downloaded %s (%d bytes, %.1f s)", url, size, time.monotonic() - started)
-            return
-        except _Permanent as error:
-            target.unlink(missing_ok=True)
-            raise DownloadError(f"downloading {url} failed: {error}.") from None
-        except (requests.RequestException, OSError, _Transient) as error:
-            target.unlink(missing_ok=True)
-            last = _describe(error, url, policy.timeout_s)
-            log.warning("attempt %d/%d of %s failed: %s", attempt, policy.attempts, url, last)
+    with requests.Session() as session, staging_directory(target) as staging:
+        fetch = PacedDownloader(policy, session, progress, refuse_html)
+        for attempt in range(1, policy.attempts + 1):
+            if attempt > 1:
+                time.sleep(policy.backoff_s * 2 ** (attempt - 2))
+            started = time.monotonic()
+            try:
+                fetched = pooch.retrieve(url, known_hash, fname=target.name, path=staging, downloader=fetch,
+                                         progressbar=False)
+            except _Permanent as error:
+                raise DownloadError(f"downloading {url} failed: {error}.") from None
+            except (requests.RequestException, OSError, _Transient) as error:
+                last = _describe(error, url, policy.timeout_s)
+                log.warning("attempt %d/%d of %s failed: %s", attempt, policy.attempts, url, last)
+                continue
+            except ValueError:  # pooch: the body's digest is not known_hash
+                if fetch.sha256 is None or fetch.sha256 == sha256:
+                    raise
+                raise ChecksumError(f"sha256 mismatch (from {url}): expected {sha256}, got {fetch.sha256}."
+                                    ) from None
+            os.replace(fetched, target)
+            log.info("downloaded %s (%d bytes, %.1f s, sha256 %s)", url, fetch.size,
+                     time.monotonic() - started, fetch.sha256)
+            return fetch.sha256
     raise DownloadError(f"downloading {url} failed after {policy.attempts} attempt(s); last error: {last}.")
 
 
@@ -197,30 +236,54 @@ def _describe(error: Exception, url: str, timeout: float) -> str:
 
 
 class _Transient(Exception):
-    pass
+    """An attempt failed in a way another attempt may not (5xx, 429, truncated, too slow)."""
 
 
 class _Permanent(Exception):
-    pass
+    """An answer another attempt will not change (404, 403, a malformed URL, an HTML page)."""
 
 
-def _attempt(url: str, target: Path, policy: DownloadPolicy, session, progress: Progress | None) -> int:
-    # identity: the exact release bytes, and a Content-Length that counts them (truncation check)
-    headers = {"Accept-Encoding": "identity"}
-    timeout = policy.timeout_s
-    started = time.monotonic()
-    with session.get(url, stream=True, timeout=(timeout, timeout), headers=headers) as response:
-        if response.status_code != 200:
-            kind = _Transient if response.status_code in RETRY_STATUS else _Permanent
-            raise kind(f"the server answered {response.status_code} {response.reason}")
-        declared = response.headers.get("Content-Length")
-        total = int(declared) if declared and not response.headers.get("Content-Encoding") else None
-        done = 0
-        with open(target, "wb") as handle:
+class PacedDownloader:
+    """One attempt at one file, as a pooch downloader: ``downloader(url, output_file, pooch)``.
+
+    requests, streaming; ``policy.timeout_s`` bounds connecting and each wait for bytes, and the body must
+    keep the pace of ``policy.min_bytes_per_s`` (:func:`_keep_pace`). Reads with ``read1`` (what has arrived,
+    at most CHUNK), so the pace is checked at least every ``timeout_s``: ``iter_content``, as pooch's
+    ``HTTPDownloader`` uses it, waits for a full chunk. Asks for the identity encoding: the exact release
+    bytes, and a Content-Length that counts them (a shorter body is an error). After a complete body,
+    ``sha256`` and ``size`` describe it (pooch checks the digest; ours names the one it got).
+    """
+
+    def __init__(self, policy: DownloadPolicy, session: requests.Session, progress: Progress | None = None,
+                 refuse_html: bool = False):
+        self.policy = policy
+        self.session = session
+        self.progress = progress
+        self.refuse_html = refuse_html
+        self.sha256: str | None = None
+        self.size = 0
+
+    def __call__(self, url: str, output_file, pooch_instance=None) -> None:
+        self.sha256, self.size = None, 0
+        policy, timeout = self.policy, self.policy.timeout_s
+        started = time.monotonic()
+        try:
+            response = self.session.get(url, stream=True, timeout=(timeout, timeout),
+                                        headers={"Accept-Encoding": "identity"})
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as error:
+            raise _Permanent(f"not a URL that can be downloaded ({error})") from None
+        digest = hashlib.sha256()
+        head = b""
+        with response, _writable(output_file) as handle:
+            if response.status_code != 200:
+                kind = _Transient if response.status_code in RETRY_STATUS else _Permanent
+                raise kind(f"the server answered {response.status_code} {response.reason}")
+            declared = response.headers.get("Content-Length")
+            total = int(declared) if declared and not response.headers.get("Content-Encoding") else None
+            done = 0
             while True:
                 try:
-                    # read1: what has arrived, at most CHUNK (iter_content waits for a full chunk, which
-                    # at 1 byte/s is hours), so the pace is checked at least every timeout_s
                     chunk = response.raw.read1(CHUNK, decode_content=True)
                 except urllib3.exceptions.ReadTimeoutError as error:
                     raise requests.exceptions.ReadTimeout(str(error)) from None
@@ -230,13 +293,26 @@ def _attempt(url: str, target: Path, policy: DownloadPolicy, session, progress: 
                 if not chunk:
                     break
                 handle.write(chunk)
+                digest.update(chunk)
+                if len(head) < 512:
+                    head += chunk[:512 - len(head)]
                 done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+                if self.progress is not None:
+                    self.progress(done, total)
                 _keep_pace(done, total, time.monotonic() - started, policy)
-    if total is not None and done != total:
-        raise _Transient(f"truncated body: {done} of {total} bytes")
-    return done
+        if total is not None and done != total:
+            raise _Transient(f"truncated body: {done} of {total} bytes")
+        if self.refuse_html and head.lstrip().lower().startswith(HTML_STARTS):
+            raise _Permanent("the server answered with an HTML page, not the file (a sign-in, consent or "
+                             "virus-scan page?)")
+        self.sha256, self.size = digest.hexdigest(), done
+
+
+def _writable(output_file):
+    """pooch passes a path (str); its API allows an open binary file too."""
+    if hasattr(output_file, "write"):
+        return contextlib.nullcontext(output_file)
+    return open(output_file, "wb")
 
 
 def _keep_pace(done: int, total: int | None, elapsed: float, policy: DownloadPolicy) -> None:
@@ -276,6 +352,7 @@ def download_corpus(
     allow_unpinned: bool = False,
     policy: DownloadPolicy = DownloadPolicy(),
     progress: Progress | None = None,
+    progressbar: bool = True,
 ) -> dict:
     """Fetch ``corpus`` into ``corpus_dir/files`` and record the outcome in ``corpus_dir/download.json``.
 
@@ -285,7 +362,8 @@ def download_corpus(
     """
     corpus_dir = Path(corpus_dir)
     try:
-        records = fetch_corpus(corpus, corpus_dir / "files", mirror, allow_unpinned, policy, progress)
+        records = fetch_corpus(corpus, corpus_dir / "files", mirror, allow_unpinned, policy, progress,
+                               progressbar)
         status = {"corpus": corpus.name, "status": "ok", "reason": "", "files": records}
         status["mirror"] = str(mirror) if mirror is not None else None
     except MissingCorpusError as error:

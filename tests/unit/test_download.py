@@ -38,8 +38,8 @@ def mirror(tmp_path):
 
 class Server:
     """Routes: /ok, /missing (404), /truncated (half the declared body), /slow (no answer before release),
-    /flaky (503 once, then /ok), /drip and /drip-unsized (one byte a second, at most DRIP bytes, with and
-    without a Content-Length). ``hits`` counts requests per path."""
+    /flaky (503 once, then /ok), /error500 (500 twice, then /ok), /drip and /drip-unsized (one byte a
+    second, at most DRIP bytes, with and without a Content-Length). ``hits`` counts requests per path."""
 
     def __init__(self):
         self.hits: dict[str, int] = {}
@@ -54,6 +54,9 @@ class Server:
                 server.hits[self.path] = server.hits.get(self.path, 0) + 1
                 if self.path == "/missing" or (self.path == "/flaky" and server.hits[self.path] == 1):
                     self.send_error(404 if self.path == "/missing" else 503)
+                    return
+                if self.path == "/error500" and server.hits[self.path] < 3:
+                    self.send_error(500)
                     return
                 if self.path == "/slow":
                     server.release.wait(10)
@@ -219,3 +222,56 @@ def test_mirror_comes_from_config_then_environment(monkeypatch, tmp_path):
     assert resolve_mirror(None) == tmp_path / "env"
     monkeypatch.delenv("MTAAL_CORPUS_MIRROR")
     assert resolve_mirror(None) is None
+
+
+def test_a_500_is_retried_with_the_policys_back_off(tmp_path, server):
+    import time
+
+    policy = DownloadPolicy(timeout_s=0.5, attempts=3, backoff_s=0.2)
+    started = time.monotonic()
+    records = fetch_corpus(corpus(DIGEST, url=server.url("/error500")), tmp_path / "out", policy=policy)
+    assert records[0]["sha256"] == DIGEST and server.hits["/error500"] == 3  # 500, 500, then the file
+    # backoff_s, then twice that: the config's back-off, not pooch's fixed 1 s, 2 s, ...
+    assert 0.6 <= time.monotonic() - started < 3
+
+
+def test_downloads_go_through_pooch_with_the_pinned_digest(tmp_path, server, monkeypatch):
+    import pooch
+
+    calls = []
+    retrieve = pooch.retrieve
+
+    def spy(url, known_hash=None, **kwargs):
+        calls.append((url, known_hash))
+        return retrieve(url, known_hash, **kwargs)
+
+    monkeypatch.setattr(pooch, "retrieve", spy)
+    fetch_corpus(corpus(DIGEST, url=server.url("/ok")), tmp_path / "out", policy=FAST)
+    fetch_corpus(corpus(None, url=server.url("/ok")), tmp_path / "out2", allow_unpinned=True, policy=FAST)
+    assert calls == [(server.url("/ok"), f"sha256:{DIGEST}"), (server.url("/ok"), None)]
+
+
+def test_a_wrong_digest_from_the_url_is_not_retried_and_leaves_no_temporary(tmp_path, server):
+    with pytest.raises(ChecksumError) as error:
+        fetch_corpus(corpus("2" * 64, url=server.url("/ok")), tmp_path / "out", policy=FAST)
+    message = str(error.value)
+    assert message.startswith("toy/sub/a.txt: sha256 mismatch (from http://127.0.0.1:")
+    assert f"expected {'2' * 64}, got {DIGEST}" in message and "Get an intact copy from" in message
+    assert server.hits["/ok"] == 1
+    assert list(tmp_path.iterdir()) == []  # no staging folder, no pooch temporary
+
+
+def test_a_killed_downloads_staging_folder_is_removed_by_the_next_download(tmp_path, server):
+    import socket
+    import subprocess
+
+    from mtaal.corpora.download import download
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs: the writer that was killed
+    host = "".join(c if c.isalnum() or c == "_" else "_" for c in socket.gethostname())
+    left = tmp_path / f".a.txt.{host}-{gone.pid}.x1y2z3.part"
+    left.mkdir()
+    (left / "tmpabcdef").write_bytes(CONTENT[:1000])  # pooch's temporary, cut short by the kill
+    assert download(server.url("/ok"), tmp_path / "a.txt", FAST, sha256=DIGEST) == DIGEST
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
