@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from mtaal.corpora.download import DownloadPolicy, resolve_mirror
-from mtaal.vector_files import write_pretrained_vectors
+from mtaal.embeddings import write_pretrained_vectors
 from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):

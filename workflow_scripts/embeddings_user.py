@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mtaal.vector_files import load_user_vectors
+from mtaal.embeddings import load_user_vectors
 from mtaal.workflow import rule_logging
 
 with rule_logging(snakemake.log):

@@ -144,7 +144,6 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
     """The rules word2vec and glove (embedding_source substitute) or pretrained_vectors, user_vectors and
     embedding_coverage."""
     from mtaal import embeddings as E
-    from mtaal import vector_files as V
 
     settings = config["mtaal"]
     folder = args.results / "embeddings"
@@ -174,14 +173,14 @@ def _embeddings(args: argparse.Namespace, config: dict) -> None:
             if not user:
                 raise MtaalError("config mtaal.user_vectors is not set ({path: FILE, binary: null}): no user "
                                  "vectors to convert")
-            V.load_user_vectors(Path(user["path"]), user.get("binary"), out, limit=None,
+            E.load_user_vectors(Path(user["path"]), user.get("binary"), out, limit=None,
                                 unicode_errors="strict")
         elif settings["embedding_source"] == "pretrained":
             from mtaal.corpora.download import DownloadPolicy, resolve_mirror
 
             if name not in settings["pretrained_vectors"]:
                 raise MtaalError(f"config mtaal.pretrained_vectors has no entry {name!r}")
-            V.write_pretrained_vectors(settings["pretrained_vectors"][name],
+            E.write_pretrained_vectors(settings["pretrained_vectors"][name],
                                        args.results / "raw" / "embeddings", tokens(settings["datasets"]), out,
                                        folder / f"{name}.json",
                                        mirror=resolve_mirror(args.mirror or config["corpus_mirror"]),

@@ -89,7 +89,7 @@ def load_vectors(embedding: str, project: Project) -> KeyedVectors | None:
         from mtaal.embeddings import glove_keyed_vectors
 
         return glove_keyed_vectors()
-    from mtaal.vector_files import read_user_vectors
+    from mtaal.embeddings import read_user_vectors
 
     path = Path(embedding)
     return read_user_vectors(path if path.is_absolute() else project.root / path)

@@ -16,16 +16,17 @@ from mtaal.embeddings import (
     EmbeddingError,
     EmbeddingFormatError,
     coverage_table,
+    detect_vectors_format,
     embedding_matrix,
     embedding_std,
     load_glove_package,
     load_keyed_vectors,
+    load_user_vectors,
     read_sentences,
     save_keyed_vectors,
     train_word2vec,
     write_coverage,
 )
-from mtaal.vector_files import detect_vectors_format, load_user_vectors
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN_SCHEMA = pa.schema([
@@ -417,8 +418,7 @@ def _pretrained_files(root):
 def test_pretrained_vectors_from_the_mirror_cut_to_corpus_words_and_pinned(tmp_path):
     import hashlib
 
-    from mtaal.embeddings import EmbeddingError, load_keyed_vectors
-    from mtaal.vector_files import fetch_pretrained_vectors
+    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors, load_keyed_vectors
 
     mirror = tmp_path / "mirror" / "embeddings"
     mirror.mkdir(parents=True)
@@ -448,8 +448,7 @@ def test_pretrained_vectors_html_answer_names_the_manual_path(tmp_path):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from threading import Thread
 
-    from mtaal.embeddings import EmbeddingError
-    from mtaal.vector_files import fetch_pretrained_vectors
+    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors
 
     class Page(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -480,8 +479,7 @@ def test_pretrained_vectors_from_a_server_that_drips_fail_at_the_deadline(tmp_pa
     import time
 
     from mtaal.corpora.download import DownloadPolicy
-    from mtaal.embeddings import EmbeddingError
-    from mtaal.vector_files import fetch_pretrained_vectors
+    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors
     from tests.unit.test_download import Server
 
     server = Server()  # /drip: one byte a second
@@ -497,6 +495,44 @@ def test_pretrained_vectors_from_a_server_that_drips_fail_at_the_deadline(tmp_pa
         server.close()
     assert time.monotonic() - started < 10  # before: a 60 s timeout per read, and no deadline at all
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == []
+
+
+def test_pretrained_vectors_downloaded_with_a_pinned_digest_are_checked_before_they_land(tmp_path):
+    import gzip
+    import hashlib
+
+    from mtaal.corpora.download import DownloadPolicy
+    from mtaal.embeddings import EmbeddingError, fetch_pretrained_vectors, load_keyed_vectors
+    from tests.unit.test_download import DIGEST, Server
+
+    server = Server()  # /ok: CONTENT, not the pinned file; /missing: 404
+    policy = DownloadPolicy(timeout_s=1, attempts=2, backoff_s=0.01)
+    spec = {"url": server.url("/ok"), "file": "w2v.txt", "member": None, "binary": False, "sha256": "0" * 64}
+    try:
+        wrong = rf"w2v\.txt: sha256 mismatch \(from {spec['url']}\): expected {'0' * 64}, got {DIGEST}\. "
+        with pytest.raises(EmbeddingError, match=wrong + "What to do: download it by hand"):
+            fetch_pretrained_vectors(spec, tmp_path / "raw", tmp_path / "w.safetensors", ["a"], policy=policy)
+        assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == []  # nothing landed to be reused
+        missing = {**spec, "url": server.url("/missing")}
+        with pytest.raises(EmbeddingError, match=r"failed: the server answered 404"):
+            fetch_pretrained_vectors(missing, tmp_path / "raw", tmp_path / "w.safetensors", ["a"],
+                                     policy=policy)
+        assert server.hits["/missing"] == 1 and server.hits["/ok"] == 1  # neither retried
+    finally:
+        server.close()
+    # from the mirror: a copy that is not the pinned file does not land either; the pinned one does
+    mirrored = tmp_path / "mirror" / "embeddings" / "w2v.txt.gz"
+    mirrored.parent.mkdir(parents=True)
+    mirrored.write_bytes(gzip.compress(b"aspirin 1 2 3\nasthma 4 5 6\n"))
+    pinned = {**spec, "file": "w2v.txt.gz", "sha256": hashlib.sha256(mirrored.read_bytes()).hexdigest()}
+    with pytest.raises(EmbeddingError, match=r"mirror/embeddings/w2v\.txt\.gz: sha256 mismatch"):
+        fetch_pretrained_vectors({**pinned, "sha256": "1" * 64}, tmp_path / "raw", tmp_path / "w.safetensors",
+                                 ["a"], mirror=tmp_path / "mirror")
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == []
+    record = fetch_pretrained_vectors(pinned, tmp_path / "raw", tmp_path / "w.safetensors", ["Aspirin"],
+                                      mirror=tmp_path / "mirror")
+    assert record["pinned"] and record["source"] == f"mirror {mirrored}"
+    assert load_keyed_vectors(tmp_path / "w.safetensors").index_to_key == ["aspirin"]
 
 
 def test_cli_pretrained_vectors_cut_to_the_mtaal_datasets_words_with_their_record(tmp_path, monkeypatch):
