@@ -9,7 +9,9 @@ with ``snakemake --configfile config/tiers/tiny.yaml TARGETS`` (the corpus mirro
 name: columns only one side has, rows (after sorting on the shared columns) and values (floats to 1e-9;
 timing columns left out). The results store is compared as one table whatever its file layout (a file per
 run, or per paper partition), metric by metric: metrics only one side records are listed, the rest compared
-as above. Exit status 1 when a table differs.
+as above. Figures and rendered tables (PNG, SVG, markdown, HTML under ``results/``) are compared byte for byte
+(the workflow writes them without date stamps), but for the pages that record when and where they were made
+(:data:`VOLATILE`), which are listed only. Exit status 1 when a table, figure or page differs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ TIMING = {"wall_seconds", "train_seconds", "seconds", "s", "cpu_time", "max_rss"
           "max_pss",
           "io_in", "io_out", "mean_load", "datetime", "elapsed_s"}
 SKIPPED_DIRS = {"benchmarks", "logs", "raw", "checkpoints", "store"}
+RENDERED = (".png", ".svg", ".md", ".html")
+# Pages that name the commit, the machine and the jobs' timings: never the same at two commits.
+VOLATILE = {"report/provenance.html", "report/benchmarks.html"}
 
 
 def run_tier(commit: str, workdir: Path, targets: list[str]) -> Path:
@@ -49,6 +54,23 @@ def run_tier(commit: str, workdir: Path, targets: list[str]) -> Path:
 def tables(results: Path) -> dict[str, Path]:
     return {str(p.relative_to(results)): p for p in sorted(results.rglob("*.parquet"))
             if not SKIPPED_DIRS & set(p.relative_to(results).parts[:-1])}
+
+
+def rendered(results: Path) -> dict[str, Path]:
+    """Every figure and rendered table under ``results`` (outside :data:`SKIPPED_DIRS`), by relative path."""
+    return {str(p.relative_to(results)): p for p in sorted(results.rglob("*"))
+            if p.suffix in RENDERED and p.is_file()
+            and not SKIPPED_DIRS & set(p.relative_to(results).parts[:-1])}
+
+
+def compare_rendered(before: Path, after: Path) -> dict:
+    """Figures and rendered tables of two results folders, byte for byte (:data:`VOLATILE` listed only)."""
+    a, b = rendered(before), rendered(after)
+    shared = sorted(set(a) & set(b))
+    differ = [n for n in shared if n not in VOLATILE and a[n].read_bytes() != b[n].read_bytes()]
+    return {"compared": len(shared), "differ": differ,
+            "volatile": sorted(VOLATILE & set(shared)),
+            "only_before": sorted(set(a) - set(b)), "only_after": sorted(set(b) - set(a))}
 
 
 def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -138,6 +160,7 @@ def main() -> int:
                       "tables": {name: compare_table(before[name], after[name])
                                  for name in sorted(set(before) & set(after))}}
             report["tables"]["store (all files)"] = compare_store(*roots)
+            report["figures_and_pages"] = compare_rendered(*roots)
         finally:
             for root in roots:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(root.parent)],
@@ -146,11 +169,16 @@ def main() -> int:
     changed = {n: t for n, t in report["tables"].items()
                if t.get("differs") or t["columns_only_before"] or t["columns_only_after"]
                or t.get("metrics_only_before") or t.get("metrics_only_after")}
+    files = report["figures_and_pages"]
     print(f"{len(report['tables'])} tables compared; {len(changed)} differ; only before: "
           f"{len(report['only_before'])}, only after: {len(report['only_after'])} (details: {args.out})")
     for name, table in changed.items():
         print(f"  {name}: {json.dumps({k: v for k, v in table.items() if v and k != 'rows'})[:300]}")
-    return 1 if changed or report["only_before"] or report["only_after"] else 0
+    print(f"{files['compared']} figures and pages compared; {len(files['differ'])} differ "
+          f"({', '.join(files['differ'][:10])}); volatile, not compared: {', '.join(files['volatile'])}; "
+          f"only before: {len(files['only_before'])}, only after: {len(files['only_after'])}")
+    unequal = files["differ"] or files["only_before"] or files["only_after"]
+    return 1 if changed or report["only_before"] or report["only_after"] or unequal else 0
 
 
 if __name__ == "__main__":

@@ -40,3 +40,23 @@ def test_store_layouts_compared_row_by_row(tmp_path):
     report = same_outputs.compare_store(before, changed)
     assert report["differs"]["ner_f1"]["differs"][0]["column"] == "value"
     assert report["differs"]["ner_f1"]["differs"][0]["rows"] == 1
+
+
+def test_figures_and_pages_compared_byte_for_byte_but_the_provenance_pages(tmp_path):
+    def write(root: Path, figure: bytes, provenance: str, extra: bool = False) -> Path:
+        for name, data in {"mtaal/figures/fig6.png": figure, "results/claims.md": b"# claims\n",
+                           "report/provenance.html": provenance.encode(), "logs/run.md": provenance.encode(),
+                           **({"results/new.svg": b"<svg/>"} if extra else {})}.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        return root
+
+    before = write(tmp_path / "before", b"\x89PNG 1", "commit a")
+    same = write(tmp_path / "same", b"\x89PNG 1", "commit b")
+    changed = write(tmp_path / "changed", b"\x89PNG 2", "commit a", extra=True)
+
+    report = same_outputs.compare_rendered(before, same)
+    assert report == {"compared": 3, "differ": [], "volatile": ["report/provenance.html"], "only_before": [],
+                      "only_after": []}  # logs/ are not outputs
+    report = same_outputs.compare_rendered(before, changed)
+    assert report["differ"] == ["mtaal/figures/fig6.png"] and report["only_after"] == ["results/new.svg"]
