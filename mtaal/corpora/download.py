@@ -167,12 +167,14 @@ def _fetch_file(corpus: CorpusSpec, spec: FileSpec, target: Path, mirror: Path |
     except ChecksumError as error:
         raise ChecksumError(f"{name}: {error} {intact}") from None
     except DownloadError as error:
-        where = mirror or "<mirror>"
-        raise DownloadError(
-            f"{name}: {error} What to do: check the network (or proxy) and run the download again "
-            f"(`mtaal download {corpus.name}` or snakemake); or place the file at {where}/{name} and set "
-            f"corpus_mirror or ${MIRROR_ENV} ({corpus.where_to_get()})."
-        ) from None
+        place = (f"place the file at {mirror or '<mirror>'}/{name} and set corpus_mirror or ${MIRROR_ENV} "
+                 f"({corpus.where_to_get()})")
+        if isinstance(error, DownloadRefused):
+            todo = f"{place}, or correct its URL in the registry ({corpus.name} in config/corpora.yaml)"
+        else:
+            todo = (f"check the network (or proxy) and run the download again "
+                    f"(`mtaal download {corpus.name}` or snakemake); or {place}")
+        raise type(error)(f"{name}: {error} What to do: {todo}.") from None
     return spec.url, actual
 
 
@@ -189,8 +191,9 @@ def download(
 
     ``sha256``: the pinned digest (pooch's ``known_hash``); None accepts any body and returns its digest.
     ``target`` appears only complete and verified (built beside it, then renamed); a failure leaves nothing.
-    Raises DownloadError when every attempt failed, or at once for an answer retrying will not change (404,
-    403, ...; with ``refuse_html`` an HTML page), and ChecksumError when the body is not the pinned file.
+    Raises DownloadError when every attempt failed, DownloadRefused at once for an answer retrying will not
+    change (404, 403, ...; with ``refuse_html`` an HTML page), and ChecksumError when the body is not the
+    pinned file.
     """
     target = Path(target)
     known_hash = f"sha256:{sha256}" if sha256 else None
@@ -205,7 +208,7 @@ def download(
                 fetched = pooch.retrieve(url, known_hash, fname=target.name, path=staging, downloader=fetch,
                                          progressbar=False)
             except _Permanent as error:
-                raise DownloadError(f"downloading {url} failed: {error}.") from None
+                raise DownloadRefused(f"downloading {url} failed: {error}.") from None
             except (requests.RequestException, OSError, _Transient) as error:
                 last = _describe(error, url, policy.timeout_s)
                 log.warning("attempt %d/%d of %s failed: %s", attempt, policy.attempts, url, last)
@@ -226,6 +229,8 @@ def _describe(error: Exception, url: str, timeout: float) -> str:
     """One readable cause instead of urllib3's nested retry message."""
     host = urlsplit(url).netloc
     text = str(error)
+    if isinstance(error, _Transient):
+        return text
     if isinstance(error, requests.Timeout):
         return f"timed out: no answer from {host} within {timeout:g} s"
     if "NameResolutionError" in text or "Name or service not known" in text:
@@ -233,6 +238,10 @@ def _describe(error: Exception, url: str, timeout: float) -> str:
     if "Connection refused" in text:
         return f"ConnectionError: connection refused by {host}"
     return f"{type(error).__name__}: {text[:300]}"
+
+
+class DownloadRefused(DownloadError):
+    """The server's answer will not change by retrying (404, 403, an HTML page, a malformed URL)."""
 
 
 class _Transient(Exception):

@@ -170,6 +170,9 @@ def test_failed_download_is_an_error_not_missing_and_leaves_nothing(tmp_path, se
         download_corpus(corpus(DIGEST, url=url), tmp_path / "raw", None, on_missing="skip", policy=FAST)
     message = str(error.value)
     assert "toy/sub/a.txt" in message and url in message and "What to do" in message
+    # a 404 will not change by trying again: the registry's URL or a mirror copy will
+    assert ("correct its URL in the registry" in message) == (path == "/missing")
+    assert ("run the download again" in message) == (path != "/missing")
     assert server.hits[path] == attempts
     assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*"))
 
