@@ -86,6 +86,11 @@ def _run_statistics(run: pd.DataFrame, report_round: int, budget: float) -> dict
     return out
 
 
+def _scored(run: pd.DataFrame, metric: str) -> bool:
+    """Whether the run has the F1 it is judged by (a reader may have left out scores of untrained models)."""
+    return metric in run.columns and run[metric].notna().any()
+
+
 def equal_cost_runs(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
     """One row per costed curve run and statistic (:data:`EQUAL_COST_STATISTICS`): its F1 at the report
     round and at the dataset's common word budget (the fewest words any of the dataset's costed runs had
@@ -99,6 +104,8 @@ def equal_cost_runs(rounds: pd.DataFrame, report_after_round: Mapping[str, int])
         budget = float(at["labeled_words"].min())
         for key, run in frame.groupby(RUN):
             metric = primary_metric(key[2])
+            if not _scored(run, metric):
+                continue
             for statistic, value in _run_statistics(run, report_round, budget).items():
                 rows.append((*key, metric, statistic, value))
     return pd.DataFrame(rows, columns=[*RUN, "metric", "statistic", "value"])
@@ -242,6 +249,8 @@ def run_table(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd
     rows = []
     for key, run in curves.groupby(RUN):
         metric = primary_metric(key[2])
+        if not _scored(run, metric):
+            continue
         report_round = int(report_after_round.get(key[0], run["round"].max()))
         at = run[run["round"] == min(report_round, run["round"].max())].iloc[0]
         row = dict(zip(RUN, key, strict=True), metric=metric, round=int(at["round"]), f1=float(at[metric]),

@@ -218,6 +218,12 @@ def test_claim12_judges_mtaal_at_equal_words_where_per_query_it_loses():
     better.loc[mtaal, "value"] += 0.05 * better.loc[mtaal, "step"]
     assert _runs(better).loc[12, "verdict"] == C.HOLDS
     assert _runs(_claim2_store(8, 0.05, 0.05)).loc[12, "verdict"].startswith("inconclusive: no runs")
+    # A single-task NEN run whose NEN F1 is 0 everywhere (left out as untrained) has no equal-cost score.
+    untrained = _cost_store(8, {**short, "stl_nen-random": 20})
+    nen = untrained["setting"].eq("stl_nen-random") & untrained["metric"].isin(["ner_f1", "nen_f1"])
+    untrained.loc[nen, "value"] = 0.0
+    untrained.loc[untrained["metric"] == "nen_f1", "value"] = 0.0
+    assert _runs(untrained).loc[12, "verdict"] == _runs(_cost_store(8, short)).loc[12, "verdict"]
 
 
 def _diversity(repeats, mtaal_words, random_words):
