@@ -15,7 +15,6 @@ from mtaal.planning import (
     task_entity,
 )
 
-
 validate(config, "../config/schema/config.schema.yaml")
 check_config(config)  # what spans keys (fractions sum to 1, named variants and datasets exist)
 
@@ -78,8 +77,13 @@ def task_inputs(tasks):
 def identity_params(experiment, group, tasks):
     """A run's params.identity (mtaal.multitask.identity.IDENTITY_NAMES): who it is, and each task's entity
     type from this config's corpus registry."""
-    return dict(experiment=experiment, group=group, encoder=ENCODER, tier=config["tier"],
-                entity_types={task: task_entity(REGISTRY, task) for task in tasks})
+    return dict(
+        experiment=experiment,
+        group=group,
+        encoder=ENCODER,
+        tier=config["tier"],
+        entity_types={task: task_entity(REGISTRY, task) for task in tasks},
+    )
 
 
 def without_group(group):

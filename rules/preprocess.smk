@@ -11,6 +11,16 @@ rule build_dataset:
     output:
         **{table: f"results/corpora/{{dataset}}/{table}.parquet" for table in TABLES},
         summary="results/corpora/{dataset}/summary.json",
+    log:
+        "results/logs/build_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/build_dataset/{dataset}.tsv"
+    conda:
+        "../envs/mtaal.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
     params:
         # how the registry says to read this corpus and type / split this dataset
         registry_entry=lambda w: {
@@ -19,16 +29,6 @@ rule build_dataset:
         },
         max_documents_per_split=config["max_documents_per_split"],
         apply_patches=config["apply_huner_patches"],
-    log:
-        "results/logs/build_dataset/{dataset}.log",
-    benchmark:
-        "results/benchmarks/build_dataset/{dataset}.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/build_dataset.py"
 
@@ -46,12 +46,12 @@ rule corpus_stats:
         "results/logs/corpus_stats.log",
     benchmark:
         "results/benchmarks/corpus_stats.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/corpus_stats.py"
 
@@ -63,19 +63,19 @@ rule mtaal_split:
     output:
         split="results/corpora/{dataset}/mtaal_split.parquet",
         labels="results/corpora/{dataset}/mtaal_labels.json",
-    params:
-        # less the dataset list: adding a dataset must not redo the other datasets' splits
-        settings={key: value for key, value in config["mtaal_data"].items() if key != "datasets"},
     log:
         "results/logs/mtaal_split/{dataset}.log",
     benchmark:
         "results/benchmarks/mtaal_split/{dataset}.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        # less the dataset list: adding a dataset must not redo the other datasets' splits
+        settings={key: value for key, value in config["mtaal_data"].items() if key != "datasets"},
     script:
         "../workflow_scripts/mtaal_split.py"
 

@@ -22,18 +22,18 @@ rule results_store:
         runs=lambda w: STORE_RUNS[w.paper],
     output:
         store=directory("results/store/paper={paper}"),
-    wildcard_constraints:
-        paper="|".join(STORE_RUNS),
     log:
         "results/logs/results/store_{paper}.log",
     benchmark:
         "results/benchmarks/results/store_{paper}.tsv"
+    wildcard_constraints:
+        paper="|".join(STORE_RUNS),
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/results_store.py"
 
@@ -50,21 +50,21 @@ rule results_compare:
         comparison="results/results/comparison.parquet",
         mtaal_md="results/results/comparison_mtaal.md",
         multitask_md="results/results/comparison_multitask.md",
+    log:
+        "results/logs/results/compare.log",
+    benchmark:
+        "results/benchmarks/results/compare.tsv"
+    conda:
+        "../envs/mtaal.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
     params:
         report_after_round=MTAAL["report_after_round"],
         mtaal_datasets=MTAAL["datasets"],
         registry_types=REGISTRY_TYPES,
         tier=config["tier"],
-    log:
-        "results/logs/results/compare.log",
-    benchmark:
-        "results/benchmarks/results/compare.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/results_compare.py"
 
@@ -80,6 +80,16 @@ rule results_claims:
     output:
         claims="results/results/claims.parquet",
         claims_md="results/results/claims.md",
+    log:
+        "results/logs/results/claims.log",
+    benchmark:
+        "results/benchmarks/results/claims.tsv"
+    conda:
+        "../envs/mtaal.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
     # The script takes what the claims rest on from the config (mtaal.results.claims.ClaimsInputs.from_config,
     # as `mtaal claims` does); the params name it, so that a change of any of it reruns the claims.
     params:
@@ -91,16 +101,6 @@ rule results_claims:
         margin=RESULTS["equivalence_margin"],
         correlation_margin=RESULTS["correlation_margin"],
         tier=config["tier"],
-    log:
-        "results/logs/results/claims.log",
-    benchmark:
-        "results/benchmarks/results/claims.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
     script:
         "../workflow_scripts/results_claims.py"
 
@@ -110,22 +110,26 @@ rule annotation_curves:
         store=list(STORE.values()),
     output:
         points="results/results/annotation_curves.parquet",
-        png=report("results/results/annotation_curves.png", caption="../report/annotation_curves.rst",
-                   category="Reproduction", subcategory="Beyond both papers"),
+        png=report(
+            "results/results/annotation_curves.png",
+            caption="../report/annotation_curves.rst",
+            category="Reproduction",
+            subcategory="Beyond both papers",
+        ),
         svg="results/results/annotation_curves.svg",
-    params:
-        shared=RESULTS["shared_datasets"],
-        tier=config["tier"],
     log:
         "results/logs/results/annotation_curves.log",
     benchmark:
         "results/benchmarks/results/annotation_curves.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        shared=RESULTS["shared_datasets"],
+        tier=config["tier"],
     script:
         "../workflow_scripts/results_annotation_curves.py"
 
@@ -135,26 +139,34 @@ rule multitask_paper_figures:
         store=list(STORE.values()),
     output:
         fig5="results/results/fig5_entity_ablation.parquet",
-        fig5_png=report("results/results/fig5_entity_ablation.png", caption="../report/paper_figures.rst",
-                        category=MULTITASK_CAT, subcategory="Figures as printed"),
+        fig5_png=report(
+            "results/results/fig5_entity_ablation.png",
+            caption="../report/paper_figures.rst",
+            category=MULTITASK_CAT,
+            subcategory="Figures as printed",
+        ),
         fig5_svg="results/results/fig5_entity_ablation.svg",
         fig6="results/results/fig6_finetune_groups.parquet",
-        fig6_png=report("results/results/fig6_finetune_groups.png", caption="../report/paper_figures.rst",
-                        category=MULTITASK_CAT, subcategory="Figures as printed"),
+        fig6_png=report(
+            "results/results/fig6_finetune_groups.png",
+            caption="../report/paper_figures.rst",
+            category=MULTITASK_CAT,
+            subcategory="Figures as printed",
+        ),
         fig6_svg="results/results/fig6_finetune_groups.svg",
-    params:
-        tier=config["tier"],
-        encoder=ENCODER,
     log:
         "results/logs/results/paper_figures.log",
     benchmark:
         "results/benchmarks/results/paper_figures.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        tier=config["tier"],
+        encoder=ENCODER,
     script:
         "../workflow_scripts/results_paper_figures.py"
 
@@ -162,28 +174,35 @@ rule multitask_paper_figures:
 rule report_table:
     input:
         # A table inside the multitask report directory is known to the DAG through the directory only.
-        source=lambda w: MULTITASK_REPORT if REPORT_TABLES[w.name][0].startswith(f"{MULTITASK_REPORT}/")
-        else REPORT_TABLES[w.name][0],
+        source=lambda w: (
+            MULTITASK_REPORT
+            if REPORT_TABLES[w.name][0].startswith(f"{MULTITASK_REPORT}/")
+            else REPORT_TABLES[w.name][0]
+        ),
     output:
-        html=report("results/report/tables/{name}.html", caption="../report/table.rst",
-                    category=lambda w: REPORT_TABLES[w.name][1], subcategory=lambda w: REPORT_TABLES[w.name][2],
-                    labels=lambda w: {"table": w.name}),
-    params:
-        table=lambda w: REPORT_TABLES[w.name][0],
-        title=lambda w: w.name.replace("_", " "),
-        caption=lambda w: REPORT_TABLES[w.name][3],
-    wildcard_constraints:
-        name="|".join(REPORT_TABLES),
+        html=report(
+            "results/report/tables/{name}.html",
+            caption="../report/table.rst",
+            category=lambda w: REPORT_TABLES[w.name][1],
+            subcategory=lambda w: REPORT_TABLES[w.name][2],
+            labels=lambda w: {"table": w.name},
+        ),
     log:
         "results/logs/report/{name}.log",
     benchmark:
         "results/benchmarks/report/{name}.tsv"
+    wildcard_constraints:
+        name="|".join(REPORT_TABLES),
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        table=lambda w: REPORT_TABLES[w.name][0],
+        title=lambda w: w.name.replace("_", " "),
+        caption=lambda w: REPORT_TABLES[w.name][3],
     script:
         "../workflow_scripts/report_table.py"
 
@@ -200,25 +219,27 @@ rule provenance:
         rules.multitask_paper_figures.output,
         expand("results/report/tables/{name}.html", name=REPORT_TABLES),
     output:
-        provenance=report("results/report/provenance.html", caption="../report/provenance.rst",
-                          category="Provenance"),
+        provenance=report(
+            "results/report/provenance.html", caption="../report/provenance.rst", category="Provenance"
+        ),
         benchmarks="results/report/benchmarks.parquet",
-        benchmarks_html=report("results/report/benchmarks.html", caption="../report/benchmarks.rst",
-                               category="Provenance"),
-    params:
-        benchmarks_dir="results/benchmarks",
-        workflow_dir=workflow.basedir,
+        benchmarks_html=report(
+            "results/report/benchmarks.html", caption="../report/benchmarks.rst", category="Provenance"
+        ),
     log:
         "results/logs/report/provenance.log",
     benchmark:
         # Written after the job, so the merged table holds every job but this one.
         "results/benchmarks/report/provenance.tsv"
+    conda:
+        "../envs/mtaal.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mtaal.yaml"
+    params:
+        benchmarks_dir="results/benchmarks",
+        workflow_dir=workflow.basedir,
     script:
         "../workflow_scripts/provenance.py"
 
