@@ -100,6 +100,7 @@ def comparison_markdown(comparison: pd.DataFrame, paper: str, title: str) -> str
         "(like the printed one) should fall, mean ± t·s·sqrt(1 + 1/n). Beside the printed metric: our "
         "stricter metric (second) and what a model that tags every token O scores (all-O).",
     ]
+    reasons = _shared_reasons(rows["reason"])
     summary = not_reproduced_summary(rows)
     if not summary.empty:
         by_reason = summary.drop(columns="paper").to_markdown(index=False)
@@ -120,11 +121,26 @@ def comparison_markdown(comparison: pd.DataFrame, paper: str, title: str) -> str
                        for m, v, metric in zip(part["second_metric"], part["second_mean"], part["metric"],
                                                strict=True)],
             "all-O": part["all_o"].map(_number),
-            "status": np.where(part["reason"] != "", part["status"] + ": " + part["reason"], part["status"]),
+            "status": [f"{st}: {_reason_ref(r, reasons)}" if r else st
+                       for st, r in zip(part["status"], part["reason"], strict=True)],
         })
         lines += ["", f"## {table}", "", "Printed layout, ours / printed:", "",
                   layout_markdown(rows, paper, table), "", "Cell by cell:", "", view.to_markdown(index=False)]
+    if reasons:
+        lines += ["", "## Reasons", ""] + [f"{k}. {reason}" for reason, k in reasons.items()]
     return "\n".join(lines) + "\n"
+
+
+def _reason_ref(reason: str, reasons: dict[str, int]) -> str:
+    """A short reason in place; a long or repeated one said once, under "Reasons", and referred to here."""
+    return f"see reason {reasons[reason]}" if reason in reasons else reason
+
+
+def _shared_reasons(reasons: pd.Series) -> dict[str, int]:
+    """The reasons worth saying once: given to several cells or longer than a line. Numbered in order."""
+    counts = reasons[reasons != ""].value_counts()
+    shared = [r for r in dict.fromkeys(reasons) if r and (counts[r] > 1 or len(r) > 80)]
+    return {reason: k for k, reason in enumerate(shared, start=1)}
 
 
 def write_comparison(reproduction: Reproduction, reported: pd.DataFrame, tier: str, parquet: Path,

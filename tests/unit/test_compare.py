@@ -204,6 +204,11 @@ def test_counts_of_table_1_come_from_the_corpus_statistics(tmp_path):
     assert table["reason"].iat[3] == "not computed by this workflow"
     text = comparison_markdown(table, "multitask", "Multitask")
     assert "250 / 234" in text and "not computed by this workflow" in text
+    # A long reason shared by cells is said once, under "Reasons", and referred to in the cells.
+    long = "corpus missing: " + "x" * 200
+    many = pd.concat([table] * 3, ignore_index=True).assign(reason=["", "", "", long] * 3)
+    text = comparison_markdown(many, "multitask", "Multitask")
+    assert text.count(long) == 1 and text.count("see reason 1") == 3 and "## Reasons" in text
 
 
 def test_reported_numbers_are_checked_with_file_and_line(tmp_path):

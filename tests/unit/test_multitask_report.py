@@ -393,6 +393,16 @@ def test_table2_mean_and_std_over_seeds_and_macro_averages(written):
     assert task_row(table, "s800_species")["status"] == "skipped"
     text = (written / "table2_stl.md").read_text()
     assert "0.800 ± 0.014" in text and re.search(r"s800_species\s*\| skipped", text)
+    assert "3.5 ± 0.7" in text  # a best epoch that seeds disagree on keeps its decimal
+
+
+def test_table2_prints_one_seed_s_best_epoch_as_a_whole_number():
+    from mtaal.results.multitask_report.markdown import table2_markdown
+
+    row = dict(level="task", kind="stl", task="cdr_chemical", tasks=1, status="", split=None,
+               metric="best_epoch", mean=4.0, std=np.nan, n_seeds=1, entity_type="chemical")
+    text = table2_markdown(pd.DataFrame([row]))
+    assert re.search(r"cdr_chemical\s*\|\s*4 \|", text) and "4.0" not in text
 
 
 def test_table3_differences_and_paired_test_match_scipy(written):

@@ -160,7 +160,10 @@ def table2_markdown(table: pd.DataFrame) -> str:
                 row[column] = "–"
             else:
                 c = cell.iloc[0]
-                row[column] = fmt(c["mean"], c["std"], c["n_seeds"], 1 if metric == "best_epoch" else 3)
+                # An epoch is a whole number: one seed (or seeds that agree) prints it as such.
+                whole = metric == "best_epoch" and float(c["mean"]).is_integer()
+                digits = 0 if whole else 1 if metric == "best_epoch" else 3
+                row[column] = fmt(c["mean"], c["std"], c["n_seeds"], digits)
         rows.append(row)
     seeds = sorted(table["n_seeds"].dropna().unique()) if len(table) else []
     return _markdown(
