@@ -77,6 +77,11 @@ def annotation_curves(store: pd.DataFrame, shared: Mapping[str, Sequence[str]]) 
     return points.sort_values(["dataset", "series", "labeled_fraction"]).reset_index(drop=True)
 
 
+# Tiers whose transformer runs are pipeline checks (40 training sequences, 4 epochs): their curves are not
+# evidence, and the figure says so.
+PIPELINE_CHECK_TIERS = ("tiny", "default")
+
+
 def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) -> None:
     """One panel per shared dataset; PNG and SVG from the same points."""
     datasets = sorted(points["dataset"].unique()) or ["(none)"]
@@ -104,7 +109,9 @@ def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) 
         axis.set_ylim(bottom=0)
         axis.set_xlim(left=0)
         axis.grid(alpha=0.3)
-        axis.set_title(f"{dataset}: how much annotation is needed", fontsize=11)
+        check = (f"\n(pipeline check at the {tier} tier, not a finding)" if tier in PIPELINE_CHECK_TIERS
+                 else "")
+        axis.set_title(f"{dataset}: how much annotation is needed{check}", fontsize=11)
         axis.legend(fontsize=8, loc="lower right")
     fig.text(
         0.5,

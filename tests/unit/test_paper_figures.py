@@ -62,3 +62,16 @@ def test_empty_store_gives_empty_tables_and_a_figure_that_says_so(tmp_path):
     assert fig5_table(empty).empty and fig6_table(empty).empty
     fig5_figure(fig5_table(empty), [tmp_path / "e.png"], "test")
     assert (tmp_path / "e.png").exists()
+
+
+def test_the_annotation_curve_of_a_pipeline_check_tier_says_so(tmp_path):
+    import pandas as pd
+
+    from mtaal.results.figures import annotation_figure
+
+    points = pd.DataFrame({"dataset": ["bc5cdr"] * 2, "series": ["transformer cdr_chemical"] * 2,
+                           "labeled_fraction": [0.5, 1.0], "mean": [0.51, 0.39], "std": [0.0, 0.0]})
+    for tier, says in (("default", True), ("paper", False)):
+        svg = tmp_path / f"{tier}.svg"
+        annotation_figure(points, [svg], tier)
+        assert ("pipeline check at the default tier" in svg.read_text()) is says
