@@ -1,9 +1,9 @@
 """Snakemake itself killed with SIGKILL in the middle of the tiny tier's corpus layer, then run again.
 
-What a user sees: a plain rerun refuses to start, naming the interrupted job's files as incomplete and the
-`--rerun-incomplete` flag (the local profile sets it); with it, Snakemake refuses again because the dead
-run's lock is left, naming `--unlock`. After `snakemake --unlock`, every job that had finished is kept, the
-interrupted one is rerun, and the outputs equal an uninterrupted run's.
+What a user sees: without the default profile (which sets `--rerun-incomplete`) a rerun refuses to start,
+naming the interrupted job's files as incomplete and the flag; with it, Snakemake refuses again because
+the dead run's lock is left, naming `--unlock`. After `snakemake --unlock`, every job that had finished is
+kept, the interrupted one is rerun, and the outputs equal an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def test_a_killed_run_keeps_finished_jobs_reruns_the_interrupted_one_and_ends_th
     wait_for_group(process.pid, 120)
     left = {path: (killed / path).stat().st_mtime_ns for path in outputs(killed)}
 
-    # without rerun-incomplete Snakemake refuses, naming the interrupted job's files and the flag
-    refused = snakemake(killed, TARGET, *TINY, mirror=mirror, check=False)
+    # without rerun-incomplete (profiles/default sets it) Snakemake refuses, naming the files and the flag
+    refused = snakemake(killed, "--workflow-profile", "none", TARGET, *TINY, mirror=mirror, check=False)
     message = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "--rerun-incomplete" in message, message
     named = set(re.findall(r"^(results/\S+)$", message.split("Incomplete files:")[1], re.MULTILINE))
