@@ -169,8 +169,7 @@ def write_cost_figure(rounds: pd.DataFrame, target: Path, title: str) -> None:
         axes[0][0].text(0.5, 0.5, "no run with its annotation cost", ha="center", va="center")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    save_figure(fig, png_and_svg(target), dpi=130)
-    plt.close(fig)
+    save_figure(fig, png_and_svg(target), dpi=130)  # closes the figure
 
 
 def paired_differences(rounds: pd.DataFrame, report_after_round: Mapping[str, int],
