@@ -4,6 +4,7 @@ Snakemake calls these while it plans, so this module stays free of heavy imports
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,16 @@ def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
 MTAAL_RUN = "{root}/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet"
 MTAAL_BENCHMARK = "{root}/benchmarks/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.tsv"
 MULTITASK_RUN = "{root}/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
+
+
+def checkpoint_location(config: Mapping, relative: str, results: str | Path = "results") -> str:
+    """Where a resumable run keeps its checkpoint: ``results/<relative>``, or with ``checkpoint_dir`` set,
+    ``<checkpoint_dir>/<tier>/<relative>``, outside the work tree (the tier keeps two tiers' runs of one
+    name apart: a checkpoint from other settings would be refused)."""
+    root = config.get("checkpoint_dir")
+    if not root:
+        return str(Path(results) / relative)
+    return str(Path(os.path.expandvars(os.path.expanduser(root))) / config["tier"] / relative)
 
 
 @dataclass(frozen=True)

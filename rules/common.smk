@@ -8,6 +8,7 @@ from mtaal.planning import (
     MTAAL_BENCHMARK,
     MTAAL_RUN,
     MULTITASK_RUN,
+    checkpoint_location,
     huner_tasks,
     planned_mtaal_runs,
     planned_multitask_runs,
@@ -95,9 +96,29 @@ def multitask_runs():
     return planned_multitask_runs(config, REGISTRY)
 
 
-def run_rule_settings():
+def run_checkpoint(experiment, group=None):
+    """A param only when checkpoint_dir is set: runs made before the key existed stay up to date."""
+    if not config.get("checkpoint_dir"):
+        return {}
+
+    def checkpoint(w):
+        run = MULTITASK_RUN.format(
+            root="",
+            encoder=w.encoder,
+            experiment=experiment,
+            group=group or w.group,
+            fraction=w.fraction,
+            seed=w.seed,
+        )
+        return checkpoint_location(config, f"{run.lstrip('/')}/checkpoint.safetensors")
+
+    return {"checkpoint": checkpoint}
+
+
+def run_rule_settings(experiment, group=None):
     revision = MULTITASK["encoders"][ENCODER].get("revision")
     return dict(
+        **run_checkpoint(experiment, group),
         training=MULTITASK["training"],
         max_train_sequences=MULTITASK["max_train_sequences"],
         max_eval_sequences=MULTITASK["max_eval_sequences"],

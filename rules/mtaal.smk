@@ -156,7 +156,10 @@ rule mtaal_run:
         # must not rerun the runs done), query_size resolved for this dataset.
         study=lambda w: study_params(w.study, w.dataset),
         model=MTAAL["model"],
-        checkpoint=lambda w: f"results/mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
+        checkpoint=lambda w: checkpoint_location(
+            config,
+            f"mtaal/checkpoints/{w.study}/{w.dataset}/{w.embedding}/{w.variant}/seed{w.seed}.safetensors",
+        ),
         # Written with the scores (the tier is a label only: the settings above decide the numbers).
         identity=lambda w: {
             "paper": "mtaal",

@@ -91,7 +91,7 @@ rule multitask_stl:
         runtime=MULTITASK["runtime_minutes"],
         gpu=MULTITASK["gpus_per_run"],
     params:
-        **run_rule_settings(),
+        **run_rule_settings("stl"),
         identity=lambda w: identity_params("stl", w.group, [w.group]),
         save_encoder=False,
     script:
@@ -118,7 +118,7 @@ rule multitask_mtl:
         runtime=MULTITASK["runtime_minutes"] * 4,
         gpu=MULTITASK["gpus_per_run"],
     params:
-        **run_rule_settings(),
+        **run_rule_settings("mtl", "all"),
         identity=identity_params("mtl", "all", HUNER_TASKS),
         save_encoder=False,
     script:
@@ -149,7 +149,7 @@ rule multitask_mtl_without:
         runtime=MULTITASK["runtime_minutes"] * 4,
         gpu=MULTITASK["gpus_per_run"],
     params:
-        **run_rule_settings(),
+        **run_rule_settings("mtl_without"),
         identity=lambda w: identity_params("mtl_without", w.group, without_group(w.group)),
         save_encoder=True,
     script:
@@ -177,7 +177,7 @@ rule multitask_finetune:
         runtime=MULTITASK["runtime_minutes"],
         gpu=MULTITASK["gpus_per_run"],
     params:
-        **run_rule_settings(),
+        **run_rule_settings("finetune"),
         identity=lambda w: identity_params("finetune", w.group, [w.group]),
         save_encoder=False,
     script:

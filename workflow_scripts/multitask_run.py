@@ -25,4 +25,5 @@ with rule_logging(snakemake.log):
         init_encoder=Path(init_encoder) if init_encoder else None,
         save_encoder=snakemake.params.save_encoder,
         encoder_revision=snakemake.params.get("encoder_revision"),
+        checkpoint_path=Path(checkpoint) if (checkpoint := snakemake.params.get("checkpoint")) else None,
     )

@@ -12,6 +12,7 @@ from mtaal.cli.common import REPO_CONFIG, check_results_folder, load_config, req
 from mtaal.cli.parser import CURATE_COMMANDS
 from mtaal.cli.results import run_mtaal_tables, run_multitask_report, run_record, run_results, run_stage5
 from mtaal.errors import MissingInputError, MtaalError
+from mtaal.planning import checkpoint_location
 
 
 def run_command(args: argparse.Namespace) -> None:
@@ -134,7 +135,8 @@ def _active_learn(args: argparse.Namespace, config: dict) -> None:
                               settings[args.study], settings["model"], args.seed)
     rounds = run_experiment(run, corpus_dir, vectors,
                             args.results / "mtaal" / run_name / "rounds.parquet",
-                            args.results / "mtaal" / "checkpoints" / f"{run_name}.safetensors",
+                            Path(checkpoint_location(config, f"mtaal/checkpoints/{run_name}.safetensors",
+                                                     args.results)),
                             identity={"paper": "mtaal", "experiment": args.study, "variant": args.variant,
                                       "tier": config.get("tier")})
     print(rounds[["round", "labeled_count", "ner_f1", "nen_f1"]].to_string(index=False))
@@ -268,7 +270,10 @@ def _multitask(args: argparse.Namespace, config: dict, registry) -> None:
                          max_eval_sequences=settings["max_eval_sequences"],
                          max_train_subwords=settings.get("max_train_subwords"),
                          init_encoder=args.init_encoder,
-                         encoder_revision=revision_of(settings["encoders"][encoder]))
+                         encoder_revision=revision_of(settings["encoders"][encoder]),
+                         checkpoint_path=Path(checkpoint_location(
+                             config, f"{out.relative_to(args.results)}/checkpoint.safetensors",
+                             args.results)))
     for task, scores in best.get("tasks", {}).items():
         print(f"{task}: test word F1 {scores['test'].get('word_f1', float('nan')):.4f}, entity F1 "
               f"{scores['test'].get('entity_f1', float('nan')):.4f}")

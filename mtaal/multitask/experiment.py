@@ -142,12 +142,14 @@ def run_multitask(
     init_encoder: Path | None = None,
     save_encoder: bool = False,
     encoder_revision: str | None = None,
+    checkpoint_path: Path | None = None,
 ) -> dict:
     """Train on ``tasks`` (name -> (wordpiece parquet, tokens parquet)); write epochs.parquet + best.json.
 
     ``identity``: the names of :data:`~mtaal.multitask.identity.IDENTITY_NAMES` (experiment, group,
     encoder key, tier, entity type per task). Tasks whose corpus was skipped are left out and listed in
     best.json; with none left the run is recorded as skipped (empty epochs.parquet) instead of failing.
+    ``checkpoint_path``: where the run keeps its epoch checkpoint (default: in ``out_dir``).
     """
     out_dir = Path(out_dir)
     check_identity(identity, list(tasks))  # before any file is read
@@ -193,7 +195,7 @@ def run_multitask(
             "save_encoder": save_encoder,
         }
     )
-    result = run_training(settings, data, out_dir, init_encoder=init_encoder)
+    result = run_training(settings, data, out_dir, init_encoder=init_encoder, checkpoint_path=checkpoint_path)
     best = {**result.best, "status": "trained", "skipped_tasks": skipped, "identity": who}
     epochs = result.epochs.assign(
         **{key: who[key] for key in EPOCH_IDENTITY},

@@ -43,12 +43,12 @@ Choices, each on purpose:
   single-task from it with a new head: ``run_training(settings, {held_out: data}, out, init_encoder=...)``.
 * **Resume.** After each epoch but the last a checkpoint (model, optimizer, scheduler, RNG states, epoch
   rows, best epoch and, when older, its weights) is written atomically to
-  ``out_dir/checkpoint.safetensors`` (safetensors + JSON, no pickle). Run again with the same arguments
-  and training continues after the last finished epoch; on CPU the outcome is identical to an
-  uninterrupted run. The checkpoint carries a fingerprint of settings and data and is refused when they
-  differ (or unreadable: no pickle is ever loaded). Finished runs leave ``epochs.parquet`` and
-  ``best.json`` (and drop the checkpoint unless ``keep_checkpoint``); rerunning a finished run returns its
-  stored results (:mod:`mtaal.multitask.run_files`).
+  ``out_dir/checkpoint.safetensors`` or ``checkpoint_path`` (safetensors + JSON, no pickle). Run again
+  with the same arguments and training continues after the last finished epoch; on CPU the outcome is
+  identical to an uninterrupted run. The checkpoint carries a fingerprint of settings and data and is
+  refused when they differ (or unreadable: no pickle is ever loaded). Finished runs leave
+  ``epochs.parquet`` and ``best.json`` (and drop the checkpoint unless ``keep_checkpoint``); rerunning a
+  finished run returns its stored results (:mod:`mtaal.multitask.run_files`).
 
 Settings: :class:`~mtaal.multitask.settings.TrainSettings`; input: :class:`~mtaal.multitask.data.TaskData`.
 """
@@ -140,13 +140,16 @@ def run_training(
     out_dir: str | Path,
     init_encoder: str | Path | None = None,
     *,
+    checkpoint_path: str | Path | None = None,
     stop_after_epoch: int | None = None,
 ) -> RunResult | None:
     """Train STL (one task) or MTL (several) and write ``epochs.parquet`` + ``best.json`` under ``out_dir``.
 
     ``init_encoder``: start from this encoder (a saved MTL encoder, for entity ablation) instead of
-    ``settings.encoder``; the heads are new. ``stop_after_epoch``: return None after checkpointing that epoch
-    (simulates an interrupted job). Returns the run's results when it has finished.
+    ``settings.encoder``; the heads are new. ``checkpoint_path``: where the epoch checkpoint is kept
+    (default ``out_dir/checkpoint.safetensors``; elsewhere, it outlives a wiped work tree).
+    ``stop_after_epoch``: return None after checkpointing that epoch (simulates an interrupted job).
+    Returns the run's results when it has finished.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,7 +183,8 @@ def run_training(
 
     rows: list[dict[str, Any]] = []
     start_epoch = 1
-    ckpt_path = out / CHECKPOINT
+    ckpt_path = out / CHECKPOINT if checkpoint_path is None else Path(checkpoint_path)
+    log.info("%s: epoch checkpoints at %s", out, ckpt_path)
     state = read_resume_state(ckpt_path, fingerprint)
     best_weights = None
     if state is not None:

@@ -131,3 +131,19 @@ def test_claims_comparison_and_report(tiny_all, mirror, tmp_path):
     for expected in ("MTAAL (Zhou et al. 2021)", "Multitask NER (Rodriguez et al. 2022)", "Reproduction",
                      "Provenance", "fig6_td_effect.png", "fig4_stl_correlation.png", "claims.html"):
         assert expected in html, expected
+
+
+def test_checkpoint_dir_keeps_a_runs_checkpoint_outside_the_work_tree(tiny_all, mirror, tmp_path):
+    # Last in this module: it reruns one single-task run of the shared workdir (its numbers are unchanged).
+    run = "results/multitask/minilm/stl/bc2gm_gene/ablation0/seed1"
+    before = json.loads((tiny_all / run / "best.json").read_text())
+    elsewhere = tmp_path / "tier.yaml"
+    elsewhere.write_text(f"checkpoint_dir: {tmp_path / 'checkpoints'}\n")
+    # a new param: Snakemake reruns the run, with its checkpoint under <checkpoint_dir>/<tier>/
+    snakemake(tiny_all, f"{run}/best.json", "--configfile", "config/tiers/tiny.yaml", str(elsewhere),
+              mirror=mirror)
+    log = (tiny_all / "results/logs/multitask/minilm/stl/bc2gm_gene/ablation0/seed1.log").read_text()
+    expected = tmp_path / "checkpoints/tiny" / run.removeprefix("results/") / "checkpoint.safetensors"
+    assert f"epoch checkpoints at {expected}" in log
+    after = json.loads((tiny_all / run / "best.json").read_text())
+    assert after["tasks"] == before["tasks"]

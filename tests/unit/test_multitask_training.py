@@ -287,6 +287,66 @@ def test_resume_after_interruption_matches_uninterrupted(encoder_dir, tmp_path):
     assert resumed.best["best_epoch"] == straight.best["best_epoch"]
 
 
+KILLED_CHILD = """
+import json, sys, time
+import pandas as pd, torch
+from mtaal.multitask import training
+from mtaal.multitask.data import TaskData
+from mtaal.multitask.settings import TrainSettings
+
+torch.set_num_threads(1)
+write = training.write_resume_state
+
+
+def write_then_wait(*args, **kwargs):  # the parent kills the job while it waits here
+    write(*args, **kwargs)
+    time.sleep(300)
+
+
+training.write_resume_state = write_then_wait
+settings, tables, out, checkpoint = json.loads(sys.argv[1])
+data = {name: TaskData(pd.read_parquet(path), ["O", "B-x", "I-x"]) for name, path in tables.items()}
+training.run_training(TrainSettings.from_mapping(settings), data, out, checkpoint_path=checkpoint)
+"""
+
+
+def test_killed_run_resumes_from_a_checkpoint_outside_its_wiped_directory(encoder_dir, tmp_path):
+    # A job killed (SIGKILL) after epoch 1 whose run directory is then lost (a fresh clone, a wiped results/)
+    # continues from the checkpoint kept elsewhere (checkpoint_dir) and ends as an uninterrupted run does.
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tables = {}
+    for name, seed in (("a_x", 1), ("b_x", 2)):
+        tables[name] = str(tmp_path / f"{name}.parquet")
+        make_table(9, seed=seed).to_parquet(tables[name])
+    data = {name: TaskData(pd.read_parquet(path), TAGS) for name, path in tables.items()}
+    cfg = tiny_settings(encoder_dir, epochs=3, dropout=0.3)
+    straight = run_training(cfg, data, tmp_path / "straight")
+
+    out, checkpoint = tmp_path / "work" / "run", tmp_path / "elsewhere" / "run" / "checkpoint.safetensors"
+    args = json.dumps([cfg.as_dict(), tables, str(out), str(checkpoint)])
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, args], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert checkpoint.exists(), child.stderr.read() if child.poll() is not None else "no checkpoint in 120 s"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert load_checkpoint(checkpoint)["epoch"] == 1
+    assert not (out / "checkpoint.safetensors").exists()
+    shutil.rmtree(tmp_path / "work")
+
+    resumed = run_training(cfg, data, out, checkpoint_path=checkpoint)
+    pd.testing.assert_frame_equal(_comparable(resumed.epochs), _comparable(straight.epochs))
+    assert resumed.best["tasks"] == straight.best["tasks"]
+    assert not checkpoint.exists()  # a finished run drops its checkpoint
+
+
 def test_one_task_scores_test_once_with_the_best_epochs_weights(encoder_dir, tmp_path, monkeypatch):
     # One task (STL, fine-tune), where both model selections agree: epoch 1 made the best (an earlier epoch
     # than the last): the test rows are that epoch's model's scores, in a straight run and in one resumed

@@ -56,3 +56,14 @@ def test_the_multitask_reproduction_tier_plans_its_first_stage_as_17_runs():
     first = [r for r in runs if "/ablation0/" in r and ("/stl/" in r or "/mtl/" in r)]
     assert len(first) == 16 + 1 and config["multitask"]["max_train_subwords"] == 50000
     assert sum("/finetune/" in r for r in runs) == 2 * (2 + 4)  # cell line and species tasks, 2 fractions
+
+
+def test_checkpoints_stay_under_results_unless_checkpoint_dir_moves_them_out(monkeypatch):
+    from mtaal.planning import checkpoint_location
+
+    monkeypatch.setenv("HOME", "/home/someone")
+    run = "multitask/minilm/mtl/all/ablation0/seed1/checkpoint.safetensors"
+    assert checkpoint_location({"tier": "t", "checkpoint_dir": None}, run) == f"results/{run}"
+    assert checkpoint_location({"tier": "t"}, run, "out") == f"out/{run}"
+    assert (checkpoint_location({"tier": "paper", "checkpoint_dir": "~/ckpt"}, run, "out")
+            == f"/home/someone/ckpt/paper/{run}")
