@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mtaal.results.claims import outcome
+from tests.output_glance import output_problems
 from tests.table4_reference import table4_from_tokens
 from tests.workflow_helpers import copy_workflow, snakemake
 
@@ -132,6 +133,10 @@ def test_claims_comparison_and_report(tiny_all, mirror, tmp_path):
                      "Provenance", "fig6_td_effect.png", "fig4_stl_correlation.png", "claims.html"):
         assert expected in html, expected
 
+
+def test_every_figure_and_table_reads_at_a_glance(tiny_all):
+    # No empty panels, word headers, whole-number epochs, a long reason said once per table.
+    assert output_problems(tiny_all / "results") == []
 
 def test_checkpoint_dir_keeps_a_runs_checkpoint_outside_the_work_tree(tiny_all, mirror, tmp_path):
     # Last in this module: it reruns one single-task run of the shared workdir (its numbers are unchanged).
