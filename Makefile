@@ -13,7 +13,7 @@ TORCH_INDEX ?= $(TORCH_CPU_INDEX)
 # The torch version comes from the lock (torch==X, which every build of X satisfies).
 TORCH_PIN = $(shell grep -m1 -o '^torch==[^ ]*' requirements-dev.lock)
 
-.PHONY: setup run test lint lock benchmark clean reproduce-ncbi record-ncbi
+.PHONY: setup run test lint lock benchmark clean reproduce-ncbi record-ncbi reproduce-multitask record-multitask
 
 setup: $(VENV)/.installed
 
@@ -69,6 +69,20 @@ reproduce-ncbi: setup
 record-ncbi: setup
 	$(MTAAL_REPRO) record rebuild $(REPRO_RECORD)
 	$(VENV)/bin/python tools/readme_cells.py --record $(REPRO_RECORD)
+
+# The multitask paper on CPU (reproductions/multitask-cpu, its record.yaml names the same configs): MiniLM,
+# 48 runs in three stages (~56 core-hours predicted, benchmarks/README.md). MTL runs are long and keep an
+# epoch checkpoint; a cut-off run resumes from it at the next `make reproduce-multitask`.
+MULTITASK_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-multitask.yaml
+MULTITASK_RECORD ?= reproductions/multitask-cpu
+MULTITASK_REPRO = $(VENV)/bin/mtaal $(foreach c,$(MULTITASK_CONFIGS),--config $(c))
+
+reproduce-multitask: setup
+	VENV=$(VENV) tools/reproduce_record.sh $(MULTITASK_RECORD) $(CORES) $(MULTITASK_CONFIGS)
+
+record-multitask: setup
+	$(MULTITASK_REPRO) record rebuild $(MULTITASK_RECORD)
+	$(VENV)/bin/python tools/readme_cells.py --record $(MULTITASK_RECORD)
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/corpus_layer.py

@@ -112,15 +112,17 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     record = commands.add_parser("record", help="a committed reproduction record (reproductions/<name>): "
                                  "missing runs, add finished ones, rebuild its tables and figures")
     record.add_argument("action", choices=["missing", "add", "recover", "rebuild"],
-                        help="missing: print the rounds files still to run (one per line, the most wanted "
-                             "first); add: finished runs under RESULTS into the record; recover: selections "
+                        help="missing: print the rounds files (a multitask record: best.json files) still "
+                             "to run (one per line, the most wanted first); add: finished runs under RESULTS "
+                             "into the record; recover: selections "
                              "and annotation cost of recorded random runs, replayed (the corpora under "
                              "RESULTS) and checked against their query statistics; rebuild: comparison, "
                              "figures and STATUS.md from the record's store alone")
     record.add_argument("record", type=Path, help="the record directory")
     record.add_argument("--results", type=Path, default=Path("results"))
     record.add_argument("--rank", type=int, default=None,
-                        help="missing: only the runs at this seed rank (0: each variant's first seed)")
+                        help="missing: only the runs at this seed rank (0: each variant's first seed; a "
+                             "multitask record: the config's first seed)")
 
     check = commands.add_parser("check-config", help="merge and validate config files")
     check.add_argument("files", type=Path, nargs="+")

@@ -162,6 +162,9 @@ def run_record(args: argparse.Namespace, config: dict) -> None:
     from mtaal.results import record as R
     from mtaal.results.compare import load_reported
 
+    if R.check_tier(args.record, config)["paper"] == "multitask":
+        _run_multitask_record(args, config)
+        return
     if args.action == "missing":
         for run in R.missing_runs(args.record, config):
             if args.rank is None or R.seed_rank(run, config) == args.rank:
@@ -176,6 +179,29 @@ def run_record(args: argparse.Namespace, config: dict) -> None:
         reported = load_reported(_reported_paths(config))
         comparison = R.rebuild(args.record, reported, config)
         print(f"{args.record}: {len(comparison)} printed cells compared; see STATUS.md, comparison.md")
+
+
+def _run_multitask_record(args: argparse.Namespace, config: dict) -> None:
+    """`mtaal record` on a multitask record (its record.yaml says paper: multitask)."""
+    from mtaal.results import record_multitask as M
+    from mtaal.results.compare import load_reported
+
+    if args.action == "missing":
+        seeds = list(config["multitask"]["seeds"])
+        for run in M.missing_runs(args.record, config, args.results):
+            if args.rank is None or seeds.index(run.seed) == args.rank:
+                print(run.best_path(args.results))
+    elif args.action == "add":
+        added, refused = M.add_runs(args.record, args.results, config)
+        print(f"{args.record}: {len(added)} runs added" + "".join(f"\n  {run}" for run in added)
+              + "".join(f"\n  not added: {why}" for why in refused))
+    elif args.action == "recover":
+        raise MtaalError("record recover replays MTAAL random runs; a multitask record has none")
+    else:
+        deltas = M.rebuild(args.record, load_reported(_reported_paths(config)), config)
+        compared = int((deltas["status"] == "compared").sum())
+        print(f"{args.record}: {compared} of {len(deltas)} per-task deltas compared; see STATUS.md, "
+              "deltas.md")
 
 
 def run_results(args: argparse.Namespace, config: dict, registry) -> None:

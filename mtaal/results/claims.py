@@ -27,14 +27,14 @@ on both sides would "show" equivalence): before judging our runs, :func:`drop_un
 metrics that are 0 in every run and HUNER tasks whose single-task test F1 is 0 in every seed, and each
 affected verdict says what was left out.
 
-Layout: what each basis offers in :mod:`mtaal.results.claim_evidence`, the twelve claims in
+Layout: what each basis offers in :mod:`mtaal.results.claim_evidence`, the thirteen claims in
 :mod:`mtaal.results.claim_catalogue`, the verdicts, the table and its markdown here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,12 +196,15 @@ EMPTY_RESULT = dict(
 
 
 def judge_basis(ev: Evidence, alpha: float, margin: float, correlation_margin: float,
-                report: str = "results/multitask/<encoder>/report") -> list[dict]:
-    """Every claim on one basis, Holm-corrected over the claims that can still hold; one row dict per
-    claim."""
+                report: str = "results/multitask/<encoder>/report",
+                claim_ids: Collection[int] | None = None) -> list[dict]:
+    """Every claim on one basis (``claim_ids``: only these, e.g. a record's; None: all), Holm-corrected over
+    the claims judged that can still hold; one row dict per claim."""
     verdicts = [claim(ev, margin) for claim in MTAAL_CLAIMS]
     verdicts += [claim(ev, correlation_margin if claim is claim8 else margin, report)
                  for claim in MULTITASK_CLAIMS]
+    if claim_ids is not None:
+        verdicts = [v for v in verdicts if v.claim_id in set(claim_ids)]
     family = HolmFamily({i: v.result for i, v in enumerate(verdicts) if v.result is not None}, alpha)
     rows = []
     for i, v in enumerate(verdicts):
@@ -216,13 +219,15 @@ def judge_basis(ev: Evidence, alpha: float, margin: float, correlation_margin: f
     return rows
 
 
-def judge_claims(ctx: Context, reported: pd.DataFrame, tier: str) -> pd.DataFrame:
-    """The claims table: each claim on our runs and on the paper's own numbers (``reported``: the
-    ``config/reported`` rows as a DataFrame)."""
+def judge_claims(ctx: Context, reported: pd.DataFrame, tier: str,
+                 claim_ids: Collection[int] | None = None) -> pd.DataFrame:
+    """The claims table: each claim (``claim_ids``: only these) on our runs and on the paper's own
+    numbers (``reported``: the ``config/reported`` rows as a DataFrame)."""
     rows = []
     all_o = all_o_nen_accuracy(ctx.store, ctx.report_after_round)
     for ev in (runs_evidence(ctx), paper_evidence(reported, all_o, ctx.store, ctx.registry_types)):
-        rows += judge_basis(ev, ctx.alpha, ctx.margin, ctx.correlation_margin, ctx.multitask_report)
+        rows += judge_basis(ev, ctx.alpha, ctx.margin, ctx.correlation_margin, ctx.multitask_report,
+                            claim_ids)
     # Rows come basis by basis; a stable sort on the claim puts each claim's two rows together.
     table = pd.DataFrame(rows).assign(tier=tier, rank_agrees=lambda t: t["rank_agrees"].astype("boolean"))
     return table.sort_values("claim_id", kind="stable")[COLUMNS].reset_index(drop=True)

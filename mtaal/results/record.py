@@ -18,6 +18,12 @@ Layout of a record directory (``reproductions/<name>/``)::
 ``add_runs`` moves finished runs of ``results/`` into the record; ``rebuild`` regenerates everything else
 from the record's store alone (no run needed); ``missing_runs`` lists, in the order they should be run,
 the runs a tier plans that the record lacks.
+
+``record.yaml`` (:func:`record_spec`) says which paper's record a folder is, the tier its runs are of (a
+config of another tier is refused: :func:`check_tier`), the config files that give it, and the claims the
+record judges. A folder without it is an MTAAL record judged on claims 1-12 (:data:`DEFAULT_SPEC`). This
+module is the MTAAL half and what both share (jobs lines from Snakemake benchmarks, provenance);
+:mod:`mtaal.results.record_multitask` is the multitask paper's.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from mtaal.active.loop import run_sample
 from mtaal.active.metrics import COST_METRICS, QUERY_METRICS
 from mtaal.active.settings import ALSettings
 from mtaal.corpora.registry import load_registry
+from mtaal.errors import MtaalError
 from mtaal.io import write_parquet, write_text
 from mtaal.planning import MtaalRun, mtaal_run_plan, study_runs
 from mtaal.results import compare as C
@@ -56,6 +63,11 @@ from mtaal.results.provenance import git_commit, machine_description, package_ve
 from mtaal.results.store import mtaal_rows, read_store, rounds_from_store, write_run
 
 STUDY = "curves"
+RECORD_FILE = "record.yaml"
+# A record without record.yaml is an MTAAL record from before records named their paper: judged on the
+# claims the catalogue held when it was started (1-12), since a claim added later would move every Holm
+# adjustment of its basis and with it the record's verdicts.
+DEFAULT_SPEC = {"paper": "mtaal", "tier": None, "claims": list(range(1, 13))}
 # The record's paired reading of MTAAL's printed lead (reproductions/ncbi-paper-scale/README.md):
 # variant a - variant b.
 PAIRED_COMPARISONS = [
@@ -67,6 +79,24 @@ PAIRED_COMPARISONS = [
     ("mtl-random-release_vectors", "mtl-random"),
 ]
 JOB_COLUMNS = ["run_id", "wall_seconds", "cpu_seconds", "max_rss_mb", "rounds", "commit", "machine", "tier"]
+
+
+def record_spec(record: Path) -> dict:
+    """The record's ``record.yaml`` (``paper``: mtaal / multitask; ``tier``: the tier its runs are of;
+    ``claims``: the claim ids it judges; ``configs``: the config files that give the tier), over
+    :data:`DEFAULT_SPEC`."""
+    path = Path(record) / RECORD_FILE
+    return {**DEFAULT_SPEC, **(yaml.safe_load(path.read_text()) if path.is_file() else {})}
+
+
+def check_tier(record: Path, config: Mapping) -> dict:
+    """The record's spec, after checking that the config gives the tier the record names."""
+    spec = record_spec(record)
+    if spec["tier"] and spec["tier"] != config.get("tier"):
+        configs = " ".join(f"--config {c}" for c in spec.get("configs") or [])
+        raise MtaalError(f"{record} records tier {spec['tier']}, the config gives tier {config.get('tier')}"
+                         + (f": pass {configs}" if configs else ""))
+    return spec
 
 
 def planned_runs(config: Mapping) -> list[MtaalRun]:
@@ -89,27 +119,44 @@ def missing_runs(record: Path, config: Mapping) -> list[MtaalRun]:
     return [run for run in planned_runs(config) if run.run_id not in done]
 
 
-def _job_row(run: MtaalRun, results: Path, rows: pd.DataFrame) -> dict:
-    bench = run.benchmark_path(results)
-    stats = pd.read_csv(bench, sep="\t").iloc[-1] if bench.is_file() else {}
+def benchmark_columns(bench: Path) -> dict[str, float]:
+    """A run's Snakemake benchmark TSV (its last line) as the record's wall / CPU / memory columns (NaN
+    where the run left none)."""
+    stats = pd.read_csv(bench, sep="\t").iloc[-1] if Path(bench).is_file() else {}
     return {
-        "run_id": run.run_id,
         "wall_seconds": float(stats.get("s", float("nan"))),
         "cpu_seconds": float(stats.get("cpu_time", float("nan"))),
         "max_rss_mb": float(stats.get("max_rss", float("nan"))),
-        "rounds": int(rows["step"].max()),
-        "commit": git_commit(Path(results).resolve().parent),  # the checkout that ran it
-        "machine": machine_description(),
-        "tier": str(rows["tier"].iat[0]),
     }
+
+
+def job_origin(results: Path, tier: str) -> dict[str, str]:
+    """The commit of the checkout that ran a run (the one holding ``results``), this machine, the tier."""
+    return {"commit": git_commit(Path(results).resolve().parent), "machine": machine_description(),
+            "tier": str(tier)}
+
+
+def read_jobs(record: Path, columns: Sequence[str]) -> pd.DataFrame:
+    path = Path(record) / "jobs.tsv"
+    return pd.read_csv(path, sep="\t") if path.is_file() else pd.DataFrame(columns=list(columns))
+
+
+def with_job(jobs: pd.DataFrame, row: Mapping) -> pd.DataFrame:
+    """``jobs`` with ``row`` in place of any earlier line of its run."""
+    return pd.concat([jobs[jobs["run_id"] != row["run_id"]], pd.DataFrame([dict(row)])], ignore_index=True)
+
+
+def _job_row(run: MtaalRun, results: Path, rows: pd.DataFrame) -> dict:
+    origin = job_origin(results, rows["tier"].iat[0])
+    return {"run_id": run.run_id, **benchmark_columns(run.benchmark_path(results)),
+            "rounds": int(rows["step"].max()), **origin}
 
 
 def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
     """Copy the tier's finished runs under ``results`` that the record lacks into it (store file + a
     ``jobs.tsv`` line). A run whose settings differ from a recorded run of the same id is refused."""
     record = Path(record)
-    jobs_path = record / "jobs.tsv"
-    jobs = pd.read_csv(jobs_path, sep="\t") if jobs_path.is_file() else pd.DataFrame(columns=JOB_COLUMNS)
+    jobs = read_jobs(record, JOB_COLUMNS)
     added = []
     corpora: dict[str, ALData] = {}
     for run in missing_runs(record, config):
@@ -129,12 +176,11 @@ def add_runs(record: Path, results: Path, config: Mapping) -> list[str]:
         if run_id != run.run_id:
             raise ValueError(f"{path}: its rows say run {run_id}, its place says {run.run_id}")
         write_run(rows, record / "store", "mtaal", experiment, run_id)
-        jobs = pd.concat([jobs[jobs["run_id"] != run_id], pd.DataFrame([_job_row(run, results, rows)])],
-                         ignore_index=True)
+        jobs = with_job(jobs, _job_row(run, results, rows))
         added.append(run_id)
     if added:
-        write_text(jobs.to_csv(sep="\t", index=False), jobs_path)
-        _write_provenance(record, config)
+        write_text(jobs.to_csv(sep="\t", index=False), record / "jobs.tsv")
+        write_provenance(record, config)
     return added
 
 
@@ -199,7 +245,7 @@ def _settings(run: MtaalRun, config: Mapping) -> ALSettings:
                                mtaal["model"], run.seed)
 
 
-def _write_provenance(record: Path, config: Mapping) -> None:
+def write_provenance(record: Path, config: Mapping) -> None:
     write_text(yaml.safe_dump(dict(config), sort_keys=False), record / "provenance" / "config.yaml")
     write_text(package_versions().to_csv(sep="\t", index=False), record / "provenance" / "packages.tsv")
 
@@ -234,7 +280,8 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping,
         paired = paired_differences(rounds, after, PAIRED_COMPARISONS)
         write_parquet(pa.Table.from_pandas(paired, preserve_index=False), record / "paired.parquet")
         write_text(paired_markdown(paired, "Paired comparisons"), record / "paired.md")
-        claims = judge_claims(_claims_context(store, rounds, config), reported, str(config.get("tier", "")))
+        claims = judge_claims(_claims_context(store, rounds, config), reported, str(config.get("tier", "")),
+                              record_spec(record)["claims"])
         write_parquet(pa.Table.from_pandas(claims, preserve_index=False), record / "claims.parquet")
         write_text(claims_markdown(claims), record / "claims.md")
     write_text(cells_markdown(comparison), record / "cells.md")
@@ -249,10 +296,10 @@ def _claims_context(store: pd.DataFrame, rounds: pd.DataFrame, config: Mapping) 
                    diversity=query_diversity(rounds), fig4_points=pd.DataFrame(), alpha=results["alpha"],
                    margin=results["equivalence_margin"], correlation_margin=results["correlation_margin"],
                    multitask_report="(no multitask runs in this record)",
-                   registry_types=load_registry(_checkout_path(config["corpus_registry"])).entity_types())
+                   registry_types=load_registry(checkout_path(config["corpus_registry"])).entity_types())
 
 
-def _checkout_path(path: str) -> Path:
+def checkout_path(path: str) -> Path:
     """A config path, relative to the checkout when not found from here (the CLI runs at its root)."""
     return Path(path) if Path(path).exists() else Path(__file__).resolve().parents[2] / path
 
@@ -287,8 +334,7 @@ def cells_markdown(comparison: pd.DataFrame) -> str:
 
 def status_markdown(record: Path, config: Mapping, comparison: pd.DataFrame) -> str:
     planned, missing = planned_runs(config), missing_runs(record, config)
-    jobs_path = Path(record) / "jobs.tsv"
-    jobs = pd.read_csv(jobs_path, sep="\t") if jobs_path.is_file() else pd.DataFrame(columns=JOB_COLUMNS)
+    jobs = read_jobs(record, JOB_COLUMNS)
     judged = comparison[comparison["status"] == C.REPRODUCED]["judgement"].value_counts()
     lines = [
         f"# Record status: {len(planned) - len(missing)} of {len(planned)} planned runs",

@@ -453,7 +453,7 @@ def test_printed_table4_means_and_stds_and_task_tables_exclude_averages_and_thir
 def test_without_printed_numbers_every_paper_verdict_says_so():
     paper = _paper(pd.DataFrame(columns=C.REPORTED_COLUMNS))
     assert paper["verdict"].str.startswith("inconclusive: printed data missing").all()
-    assert len(paper) == 12
+    assert len(paper) == 13
 
 
 def test_the_transcribed_tables_give_the_papers_own_units():
@@ -477,7 +477,7 @@ def test_markdown_puts_both_bases_side_by_side():
     mde = null.loc[(null["claim_id"] == 1) & (null["basis"] == C.RUNS), "mde"].item()
     assert f"inconclusive (smallest effect detectable at power 0.8: {mde:.3g})" in C.claims_markdown(null)
     assert "## On our runs" in text and "## On the paper's own numbers" in text
-    assert table["claim_id"].tolist() == [i for i in range(1, 13) for _ in range(2)]
+    assert table["claim_id"].tolist() == [i for i in range(1, 14) for _ in range(2)]
 
 
 # -------------------------------------------------------------------------------- from the results store

@@ -1,0 +1,767 @@
+"""A reproduction record of the multitask paper (Rodriguez, Nguyen & McInnes, JBI 2022): its tier's
+transformer runs kept beside the code (:mod:`mtaal.results.record` says what a record is; this module is its
+multitask half). ``record.yaml`` names the paper (``multitask``), the tier and the claims judged.
+
+Layout of a multitask record (``reproductions/<name>/``)::
+
+    record.yaml                                             paper, tier, its config files, claims judged
+    store/paper=multitask/experiment=<e>/<run id>.parquet   the finished runs (results store schema)
+    inputs/corpus_stats.parquet, wordpiece_<encoder>.parquet  the corpus tables the report reads beside
+                                                            the store (Table 1, Fig. 4, sequence counts)
+    jobs.tsv                                                one line per run: stage, wall / CPU time, max
+                                                            RSS (its Snakemake benchmark), epochs, commit,
+                                                            machine, tier
+    provenance/config.yaml, packages.tsv                    the resolved config and package versions
+    comparison.parquet, comparison.md                       every printed cell beside ours; a score of
+                                                            another encoder is flagged "different model"
+    deltas.parquet, deltas_summary.parquet, deltas.md       what is judged: per task MTL - STL, the drop
+                                                            from ablation 0 to f, fine-tuned - STL at equal
+                                                            data, each beside the paper's printed delta,
+                                                            with sign agreement and Spearman's rho
+    cells.md                                                the deltas per task (the record README's table)
+    claims.parquet, claims.md                               the multitask claims on the record's runs and
+                                                            on the printed numbers
+    report/                                                 the multitask report (Tables 1-7, Figs. 4-6)
+                                                            from the store and inputs/
+    figures/fig4-6*, fig_deltas*                            Figs. 4-6 in the paper's metric; our deltas
+                                                            against the printed ones
+    STATUS.md                                               what is in, what is missing, per stage
+
+The runs are :func:`mtaal.planning.planned_multitask_runs`'s, in stages (:func:`planned_runs`): S1 the
+main tables (MTL over all tasks at ablation 0 first, the longest, then STL of every task, smallest first),
+S2 the data ablation (each fraction above 0: MTL, then STL), S3 the entity ablation (MTL without each
+entity group) and the held-out tasks fine-tuned from it at every fraction.
+
+Every score the comparison and the claims judge is the paper's printed metric, the word level with B-/I-
+stripped (``word_io_f1``); the strict word and entity F1 stand beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import stats
+
+from mtaal.corpora.registry import load_registry
+from mtaal.errors import MtaalError
+from mtaal.io import write_parquet, write_text
+from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE
+from mtaal.planning import huner_tasks, planned_multitask_runs
+from mtaal.results import compare as C
+from mtaal.results.claims import Context, claims_markdown, judge_claims
+from mtaal.results.comparison_markdown import comparison_markdown
+from mtaal.results.record import (
+    benchmark_columns,
+    checkout_path,
+    job_origin,
+    read_jobs,
+    record_spec,
+    with_job,
+    write_provenance,
+)
+from mtaal.results.store import multitask_rows, read_store, write_run
+
+PAPER = "multitask"
+WORD_IO, WORD_STRICT, ENTITY_STRICT = "word_io_f1", "word_f1", "entity_f1"
+MULTITASK_BENCHMARK = (
+    "{root}/benchmarks/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}.tsv"
+)
+JOB_COLUMNS = [
+    "run_id",
+    "stage",
+    "wall_seconds",
+    "cpu_seconds",
+    "max_rss_mb",
+    "epochs",
+    "commit",
+    "machine",
+    "tier",
+]
+STAGES = {
+    "S1": "main tables: MTL over all tasks and STL of every task, ablation 0 (Tables 2-3, 7; Fig. 4)",
+    "S2": "data ablation: STL and MTL at each fraction above 0 (Tables 4-5)",
+    "S3": "entity ablation: MTL without each entity group, its tasks fine-tuned from it (Fig. 5; Table 6, "
+    "Fig. 6)",
+}
+# benchmarks/README.md, "The multitask record's cost model": predicted core-hours and wall hours on 2
+# cores per stage of the reproduce-multitask tier, before any of its runs.
+STAGE_COST = {"S1": (19, 10), "S2": (12, 6), "S3": (25, 13)}
+# The printed tables the record compares cell by cell.
+TABLES = ("Table 1", "Table 2", "Table 3", "Table 4", "Table 5", "Table 6", "Table 7", "Section 6")
+PAPER_ENCODER = "biobert_vocab"  # the wordpiece table in the paper's vocabulary (sequence counts)
+
+
+# -------------------------------------------------------------------------------- the runs
+
+
+@dataclass(frozen=True)
+class MultitaskRun:
+    """One transformer run of the tier (rules multitask_stl / _mtl / _mtl_without / _finetune)."""
+
+    encoder: str
+    experiment: str
+    group: str
+    fraction: str  # as the path writes it: 0, 0.5
+    seed: int
+
+    @classmethod
+    def from_best(cls, path: str | Path) -> MultitaskRun:
+        """From a planned ``.../multitask/<encoder>/<experiment>/<group>/ablation<f>/seed<s>/best.json``."""
+        encoder, experiment, group, fraction, seed = Path(path).parts[-6:-1]
+        return cls(
+            encoder, experiment, group, fraction.removeprefix("ablation"), int(seed.removeprefix("seed"))
+        )
+
+    @property
+    def run_id(self) -> str:
+        """The store file name (:func:`mtaal.multitask.identity.multitask_run_id`)."""
+        return f"{self.encoder}__{self.group}__ablation{float(self.fraction):g}__seed{self.seed}"
+
+    @property
+    def key(self) -> str:
+        """Unique in the record: a run id is unique within its experiment only."""
+        return f"{self.experiment}/{self.run_id}"
+
+    @property
+    def stage(self) -> str:
+        if self.experiment in ("stl", "mtl"):
+            return "S1" if float(self.fraction) == 0 else "S2"
+        return "S3"
+
+    def _fill(self, template: str, root: str | Path) -> Path:
+        return Path(
+            template.format(
+                root=root,
+                encoder=self.encoder,
+                experiment=self.experiment,
+                group=self.group,
+                fraction=self.fraction,
+                seed=self.seed,
+            )
+        )
+
+    def best_path(self, root: str | Path = "results") -> Path:
+        return (
+            self._fill("{root}/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}", root)
+            / BEST_FILE
+        )
+
+    def benchmark_path(self, root: str | Path = "results") -> Path:
+        return self._fill(MULTITASK_BENCHMARK, root)
+
+
+def _registry(config: Mapping):
+    return load_registry(checkout_path(config["corpus_registry"]))
+
+
+def train_subwords(record: Path, results: Path | None, encoder: str) -> dict[str, int]:
+    """Each task's training subwords (the record's copy of the wordpiece table, else the one under
+    ``results``; none: {})."""
+    for folder in (Path(record) / "inputs", *([Path(results) / "tables"] if results else [])):
+        path = folder / f"wordpiece_{encoder}.parquet"
+        if path.is_file():
+            table = pd.read_parquet(path, columns=["dataset", "split", "subwords"])
+            train = table[table["split"] == "train"]
+            return {str(d): int(n) for d, n in zip(train["dataset"], train["subwords"], strict=True)}
+    return {}
+
+
+def planned_runs(config: Mapping, sizes: Mapping[str, int] | None = None) -> list[MultitaskRun]:
+    """The tier's runs (:func:`~mtaal.planning.planned_multitask_runs`) in stage order: per stage and seed,
+    the multi-task runs first (the longest), then single-task ones by training size (``sizes``: task ->
+    training subwords, capped at ``multitask.max_train_subwords``, where an unknown size counts too; ties
+    in config order),
+    so that a chunk of runs keeps both cores busy and a record cut off anywhere holds the most of a table."""
+    settings = config["multitask"]
+    registry = _registry(config)
+    runs = [MultitaskRun.from_best(p) for p in planned_multitask_runs(config, registry)]
+    tasks = huner_tasks(config, registry)
+    budget = settings.get("max_train_subwords") or math.inf
+    sizes = sizes or {}
+
+    def size(task: str) -> tuple:
+        return (min(sizes.get(task, math.inf), budget), tasks.index(task) if task in tasks else len(tasks))
+
+    def order(run: MultitaskRun) -> tuple:
+        seed = list(settings["seeds"]).index(run.seed)
+        if run.stage == "S3":
+            long = run.experiment == "mtl_without"
+            group = list(settings["entity_groups"]).index(run.group) if long else 0
+            return (run.stage, seed, not long, float(run.fraction), group, () if long else size(run.group))
+        return (
+            run.stage,
+            seed,
+            float(run.fraction),
+            run.experiment != "mtl",
+            () if run.experiment == "mtl" else size(run.group),
+        )
+
+    return sorted(runs, key=order)
+
+
+def recorded_keys(record: Path) -> set[str]:
+    folder = Path(record) / "store" / f"paper={PAPER}"
+    return {f"{p.parent.name.removeprefix('experiment=')}/{p.stem}" for p in folder.rglob("*.parquet")}
+
+
+def missing_runs(record: Path, config: Mapping, results: Path | None = None) -> list[MultitaskRun]:
+    done = recorded_keys(record)
+    sizes = train_subwords(record, results, config["multitask"]["encoder"])
+    return [run for run in planned_runs(config, sizes) if run.key not in done]
+
+
+def add_runs(record: Path, results: Path, config: Mapping) -> tuple[list[str], list[str]]:
+    """Copy the tier's finished runs under ``results`` that the record lacks into it (store file + a
+    ``jobs.tsv`` line), and the corpus tables the report reads beside them into ``inputs/``. A run whose
+    identity is not its place's is an error; one of another tier is left out. Returns (added, left out:
+    why)."""
+    record, results = Path(record), Path(results)
+    jobs = read_jobs(record, JOB_COLUMNS)
+    added, refused = [], []
+    for run in missing_runs(record, config, results):
+        best = run.best_path(results)
+        if not (best.is_file() and (best.parent / EPOCHS_FILE).is_file()):
+            continue
+        experiment, run_id, rows = multitask_rows(best.parent)
+        if (experiment, run_id) != (run.experiment, run.run_id):
+            raise MtaalError(f"{best}: its identity says run {experiment}/{run_id}, its place {run.key}")
+        tier = str(rows["tier"].iat[0])
+        if tier != config["tier"]:
+            refused.append(f"{run.key}: a run of tier {tier}, not {config['tier']}")
+            continue
+        write_run(rows, record / "store", PAPER, experiment, run_id)
+        epochs = rows.loc[rows["step_kind"] == "epoch", "step"]
+        jobs = with_job(
+            jobs,
+            {
+                "run_id": run.key,
+                "stage": run.stage,
+                **benchmark_columns(run.benchmark_path(results)),
+                "epochs": int(epochs.max()) if len(epochs) else 0,
+                **job_origin(results, tier),
+            },
+        )
+        added.append(run.key)
+    if added:
+        write_text(jobs.to_csv(sep="\t", index=False), record / "jobs.tsv")
+        write_provenance(record, config)
+        encoders = dict.fromkeys(
+            [config["multitask"]["encoder"], *config["multitask"].get("wordpiece_encoders", [])]
+        )
+        for name in ["corpus_stats.parquet", *(f"wordpiece_{e}.parquet" for e in encoders)]:
+            if (results / "tables" / name).is_file():
+                (record / "inputs").mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(results / "tables" / name, record / "inputs" / name)
+    return added, refused
+
+
+# -------------------------------------------------------------------------------- the deltas
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One relative comparison: ours a - b beside the paper's printed a - b. a / b: (experiment, fraction)
+    of our runs; paper_a / paper_b: (table, setting, fraction) of the printed cells."""
+
+    name: str
+    label: str
+    a: tuple[str, float]
+    b: tuple[str, float]
+    paper_a: tuple[str, str, float]
+    paper_b: tuple[str, str, float]
+
+
+def deltas_for(fractions: Sequence[float]) -> list[Delta]:
+    """MTL - STL at 0 (Table 3); per fraction f above 0 the drop from 0 to f of STL (Table 4) and MTL
+    (Table 5); fine-tuned - STL at 0 (Table 6 and its STL column) and at each f (Table 6 and Table 4)."""
+    out = [
+        Delta(
+            "mtl_minus_stl",
+            "MTL - STL (ablation 0)",
+            ("mtl", 0.0),
+            ("stl", 0.0),
+            ("Table 3", "mtl", 0.0),
+            ("Table 3", "stl", 0.0),
+        )
+    ]
+    above = [float(f) for f in fractions if float(f) > 0]
+    for f in above:
+        out += [
+            Delta(
+                f"stl_drop_{f:g}",
+                f"STL drop, ablation 0 - {f:g}",
+                ("stl", 0.0),
+                ("stl", f),
+                ("Table 4", "stl", 0.0),
+                ("Table 4", "stl", f),
+            ),
+            Delta(
+                f"mtl_drop_{f:g}",
+                f"MTL drop, ablation 0 - {f:g}",
+                ("mtl", 0.0),
+                ("mtl", f),
+                ("Table 5", "mtl", 0.0),
+                ("Table 5", "mtl", f),
+            ),
+        ]
+    out.append(
+        Delta(
+            "finetune_minus_stl_0",
+            "fine-tuned - STL (ablation 0)",
+            ("finetune", 0.0),
+            ("stl", 0.0),
+            ("Table 6", "finetune", 0.0),
+            ("Table 6", "stl", 0.0),
+        )
+    )
+    out += [
+        Delta(
+            f"finetune_minus_stl_{f:g}",
+            f"fine-tuned - STL (ablation {f:g})",
+            ("finetune", f),
+            ("stl", f),
+            ("Table 6", "finetune", f),
+            ("Table 4", "stl", f),
+        )
+        for f in above
+    ]
+    return out
+
+
+def _our_scores(store: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment, fraction and task: the test scores at the reported epoch, mean over seeds (an MTL
+    run's tasks are the tasks of group ``all``)."""
+    rows = store[
+        (store["paper"] == PAPER)
+        & store["final"].astype(bool)
+        & (store["split"] == "test")
+        & store["metric"].isin([WORD_IO, WORD_STRICT, ENTITY_STRICT])
+    ]
+    rows = rows[(rows["experiment"] != "mtl") | (rows["setting"] == "mtl/all")]
+    if rows.empty:
+        return pd.DataFrame(
+            columns=["experiment", "fraction", "task", WORD_IO, WORD_STRICT, ENTITY_STRICT, "n_seeds"]
+        )
+    rows = rows.assign(fraction=rows["ablation_fraction"].astype(float).round(6))
+    wide = rows.pivot_table(
+        index=["experiment", "fraction", "dataset", "seed"], columns="metric", values="value"
+    ).reset_index()
+    means = (
+        wide.groupby(["experiment", "fraction", "dataset"])
+        .agg(
+            **{m: (m, "mean") for m in (WORD_IO, WORD_STRICT, ENTITY_STRICT) if m in wide.columns},
+            n_seeds=("seed", "nunique"),
+        )
+        .reset_index()
+    )
+    return means.rename(columns={"dataset": "task"})
+
+
+def _printed(reported: pd.DataFrame) -> pd.Series:
+    """Printed test word_io_f1 per (table, setting, fraction, task)."""
+    rows = reported[
+        (reported["paper"] == PAPER)
+        & (reported["metric"] == WORD_IO)
+        & (reported["split"] == "test")
+        & (reported["system"] == C.PAPER_SYSTEM)
+        & ~reported["dataset"].astype(str).str.startswith(C.GROUP_PREFIX)
+    ]
+    fraction = rows["ablation_fraction"].astype(float).fillna(0.0).round(6)
+    return rows.assign(fraction=fraction).groupby(["table", "setting", "fraction", "dataset"])["value"].mean()
+
+
+def delta_table(
+    store: pd.DataFrame,
+    reported: pd.DataFrame,
+    tasks: Sequence[str],
+    fractions: Sequence[float],
+    entity_types: Mapping[str, str],
+    finetuned: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per (delta, task): ours (word IO; strict word and entity beside it), the paper's printed
+    delta, their parts, whether the signs agree. ``finetuned``: the tasks the fine-tuning deltas are
+    planned for (None: every task)."""
+    ours = _our_scores(store).set_index(["experiment", "fraction", "task"])
+    printed = _printed(reported)
+    rows = []
+    for delta in deltas_for(fractions):
+        for task in tasks:
+            if delta.a[0] == "finetune" and finetuned is not None and task not in finetuned:
+                continue
+            a, b = (delta.a[0], round(delta.a[1], 6), task), (delta.b[0], round(delta.b[1], 6), task)
+            pa_, pb = (
+                (*delta.paper_a[:2], round(delta.paper_a[2], 6), task),
+                (*delta.paper_b[:2], round(delta.paper_b[2], 6), task),
+            )
+            have = a in ours.index and b in ours.index
+            paper_a, paper_b = printed.get(pa_, math.nan), printed.get(pb, math.nan)
+
+            diff = {
+                m: float(ours.at[a, m] - ours.at[b, m]) if have and m in ours.columns else math.nan
+                for m in (WORD_IO, WORD_STRICT, ENTITY_STRICT)
+            }
+            row = {
+                "delta": delta.name,
+                "label": delta.label,
+                "task": task,
+                "entity_type": entity_types.get(task, ""),
+                "ours": diff[WORD_IO],
+                "ours_word_strict": diff[WORD_STRICT],
+                "ours_entity_strict": diff[ENTITY_STRICT],
+                "paper": paper_a - paper_b,
+                "ours_a": ours.at[a, WORD_IO] if have else math.nan,
+                "ours_b": ours.at[b, WORD_IO] if have else math.nan,
+                "paper_a": paper_a,
+                "paper_b": paper_b,
+                "n_seeds": int(min(ours.at[a, "n_seeds"], ours.at[b, "n_seeds"])) if have else 0,
+                "paper_source": f"{delta.paper_a[0]} - {delta.paper_b[0]}",
+            }
+            both = not (math.isnan(row["ours"]) or math.isnan(row["paper"]))
+            row["same_sign"] = bool(np.sign(row["ours"]) == np.sign(row["paper"])) if both else None
+            row["status"] = "compared" if both else "not yet run" if not have else "not printed"
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["same_sign"] = frame["same_sign"].astype("boolean")
+    return frame
+
+
+def delta_summary(deltas: pd.DataFrame) -> pd.DataFrame:
+    """Per delta over the tasks with both: n, sign agreement, Spearman's rho (and p; n >= 3 and neither
+    side constant), the mean of ours and of the paper's."""
+    out = []
+    for name, rows in deltas.groupby("delta", sort=False):
+        both = rows[rows["status"] == "compared"]
+        n = len(both)
+        rho = p = math.nan
+        if n >= 3 and both["ours"].nunique() > 1 and both["paper"].nunique() > 1:
+            result = stats.spearmanr(both["ours"], both["paper"])
+            rho, p = float(result.statistic), float(result.pvalue)
+        out.append(
+            {
+                "delta": name,
+                "label": rows["label"].iat[0],
+                "n": n,
+                "same_sign": int(both["same_sign"].sum()) if n else 0,
+                "spearman_rho": rho,
+                "spearman_p": p,
+                "ours_mean": both["ours"].mean() if n else math.nan,
+                "paper_mean": both["paper"].mean() if n else math.nan,
+                "tasks_planned": len(rows),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _num(value: float, fmt: str = "+.3f") -> str:
+    return "" if pd.isna(value) else f"{value:{fmt}}"
+
+
+def deltas_markdown(deltas: pd.DataFrame, summary: pd.DataFrame, encoder: str) -> str:
+    lines = [
+        "# What the record judges: differences within each model, beside the paper's",
+        "",
+        f"Our runs use {encoder}, the paper's BioBERT: absolute F1 of two models are not compared "
+        "(comparison.md shows them, flagged). A delta is ours a - b per task, test word-level F1 with "
+        "B-/I- stripped (`word_io_f1`, the paper's printed metric) at each run's reported epoch, mean "
+        "over seeds; strict word and entity F1 deltas beside it. Sign agreement and Spearman's rho "
+        "are over the tasks with both (n).",
+        "",
+        "| delta | n | same sign | Spearman rho (p) | ours mean | paper mean |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in summary.itertuples():
+        rho = f"{row.spearman_rho:+.2f} ({row.spearman_p:.2g})" if pd.notna(row.spearman_rho) else "–"
+        lines.append(
+            f"| {row.label} | {row.n} of {row.tasks_planned} | {row.same_sign} of {row.n} | {rho} | "
+            f"{_num(row.ours_mean)} | {_num(row.paper_mean)} |"
+        )
+    lines += ["", cells_markdown(deltas)]
+    return "\n".join(lines)
+
+
+def cells_markdown(deltas: pd.DataFrame) -> str:
+    """One line per (delta, task): the paper's delta and its source, ours (word IO; strict beside it)."""
+    lines = [
+        "| delta | task | paper (source) | ours | ours: strict word, entity | same sign | says |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in deltas.itertuples():
+        says = row.status if row.status != "compared" else "same sign" if row.same_sign else "opposite sign"
+        strict = (
+            f"{_num(row.ours_word_strict)}, {_num(row.ours_entity_strict)}"
+            if row.status != "not yet run"
+            else ""
+        )
+        lines.append(
+            f"| {row.label} | {row.task} | {_num(row.paper)} ({row.paper_source}) | "
+            f"{_num(row.ours) if row.status != 'not yet run' else '–'} | {strict} | "
+            f"{'' if pd.isna(row.same_sign) else 'yes' if row.same_sign else 'no'} | {says} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -------------------------------------------------------------------------------- rebuild
+
+
+def _inputs(record: Path, encoder: str) -> dict[str, pd.DataFrame | None]:
+    folder = Path(record) / "inputs"
+
+    def read(name: str) -> pd.DataFrame | None:
+        return pd.read_parquet(folder / name) if (folder / name).is_file() else None
+
+    return {
+        "corpus_stats": read("corpus_stats.parquet"),
+        "sequences": read(f"wordpiece_{encoder}.parquet"),
+        "paper_sequences": read(f"wordpiece_{PAPER_ENCODER}.parquet"),
+    }
+
+
+def absolute_cells(
+    store: pd.DataFrame,
+    reported: pd.DataFrame,
+    config: Mapping,
+    tasks: Sequence[str],
+    inputs: Mapping,
+    registry_types: Mapping[str, str],
+) -> pd.DataFrame:
+    """Every printed cell of the tier's tasks (and the average rows) beside ours
+    (:func:`mtaal.results.compare.compare`); a score of an encoder other than the printed model is
+    judged "different model" instead of against its interval. Sequence counts are the paper vocabulary's
+    wordpiece table where the record has it."""
+    printed = reported[
+        (reported["paper"] == PAPER)
+        & reported["table"].isin(TABLES)
+        & (reported["dataset"].isin(tasks) | reported["dataset"].astype(str).str.startswith(C.GROUP_PREFIX))
+    ]
+    sequences = inputs["paper_sequences"] if inputs["paper_sequences"] is not None else inputs["sequences"]
+    rep = C.Reproduction(
+        store=store,
+        report_after_round=config["mtaal"]["report_after_round"],
+        corpus_stats=inputs["corpus_stats"],
+        sequences=sequences,
+        registry_types=registry_types,
+    )
+    cells = C.compare(printed.reset_index(drop=True), rep, str(config.get("tier", "")))
+    scored = (
+        (cells["status"] == C.REPRODUCED)
+        & ~cells["metric"].isin(C.COUNT_METRICS)
+        & (cells["reproduced_model"] != "")
+        & (cells["reproduced_model"] != cells["model"].fillna(""))
+    )
+    cells.loc[scored, "judgement"] = [
+        f"different model ({ours}; printed: {theirs})"
+        for ours, theirs in zip(
+            cells.loc[scored, "reproduced_model"], cells.loc[scored, "model"], strict=True
+        )
+    ]
+    return cells
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    write_parquet(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def rebuild(record: Path, reported: pd.DataFrame, config: Mapping) -> pd.DataFrame:
+    """Comparison, deltas, claims, the report, figures and STATUS.md from the record's store and inputs/
+    alone (no run, no ``results/``). Returns the deltas."""
+    from mtaal.results.claim_evidence import store_context
+    from mtaal.results.multitask_report import write_report
+    from mtaal.results.multitask_report.runs import scores_from_store
+    from mtaal.results.multitask_report.tables import fig4_data
+
+    record = Path(record)
+    settings = config["multitask"]
+    encoder = settings["encoder"]
+    registry = _registry(config)
+    registry_types = registry.entity_types()
+    tasks = huner_tasks(config, registry)
+    store = read_store(record / "store")
+    store = store[store["paper"] == PAPER] if len(store) else store
+    inputs = _inputs(record, encoder)
+
+    cells = absolute_cells(store, reported, config, tasks, inputs, registry_types)
+    _write(cells, record / "comparison.parquet")
+    write_text(
+        comparison_markdown(
+            cells,
+            PAPER,
+            f"Multitask NER (Rodriguez et al. 2022), {encoder} runs: "
+            "absolute cells (a different model: see deltas.md for what is judged)",
+        ),
+        record / "comparison.md",
+    )
+    types = {t: registry_types.get(t, "") for t in tasks}
+    deltas = delta_table(
+        store,
+        reported,
+        tasks,
+        settings["ablation_fractions"],
+        types,
+        [t for t in tasks if types[t] in settings["entity_groups"]],
+    )
+    summary = delta_summary(deltas)
+    _write(deltas, record / "deltas.parquet")
+    _write(summary, record / "deltas_summary.parquet")
+    write_text(deltas_markdown(deltas, summary, encoder), record / "deltas.md")
+    write_text(cells_markdown(deltas), record / "cells.md")
+
+    corpus_stats = inputs["corpus_stats"]
+    sequences = inputs["sequences"]
+    have_inputs = corpus_stats is not None and sequences is not None
+    results = config["results"]
+    claim_settings = {
+        "report_after_round": config["mtaal"]["report_after_round"],
+        "alpha": results["alpha"],
+        "margin": results["equivalence_margin"],
+        "correlation_margin": results["correlation_margin"],
+    }
+    if have_inputs:
+        write_report(
+            record / "store" / f"paper={PAPER}",
+            record / "inputs" / "corpus_stats.parquet",
+            record / "inputs" / f"wordpiece_{encoder}.parquet",
+            record / "report",
+            encoder,
+            registry_types,
+        )
+        context = store_context(
+            store, corpus_stats, sequences, encoder, claim_settings, registry_types, str(record / "report")
+        )
+    else:
+        context = Context(
+            store=store,
+            report_after_round=claim_settings["report_after_round"],
+            diversity=pd.DataFrame(),
+            fig4_points=pd.DataFrame(),
+            alpha=results["alpha"],
+            margin=results["equivalence_margin"],
+            correlation_margin=results["correlation_margin"],
+            multitask_report=f"{record}/report (not written: no inputs/ yet)",
+            registry_types=registry_types,
+        )
+    claims = judge_claims(context, reported, str(config.get("tier", "")), record_spec(record)["claims"])
+    _write(claims, record / "claims.parquet")
+    write_text(claims_markdown(claims), record / "claims.md")
+
+    scores = scores_from_store(store, encoder)
+    points = (
+        fig4_data(scores.assign(word_f1=scores[WORD_IO]), corpus_stats, sequences) if have_inputs else None
+    )
+    write_figures(scores, points, deltas, record / "figures", encoder)
+    write_text(status_markdown(record, config, deltas, summary, have_inputs), record / "STATUS.md")
+    return deltas
+
+
+def write_figures(
+    scores: pd.DataFrame,
+    fig4: tuple[pd.DataFrame, pd.DataFrame] | None,
+    deltas: pd.DataFrame,
+    out: Path,
+    encoder: str,
+) -> None:
+    """Figs. 4-6 as the multitask report draws them, in the paper's metric (``word_io_f1`` where the report
+    reads word F1), and our deltas against the printed ones."""
+    from mtaal.results.multitask_report.figures import fig4_figure, fig5_figure, fig6_figure
+    from mtaal.results.multitask_report.tables import fig5_data, table6_finetune
+
+    paper_metric = scores.assign(word_f1=scores[WORD_IO])
+    label = f"{encoder}; word F1 with B-/I- stripped, as printed"
+    if fig4 is not None:
+        fig4_figure(*fig4, out / "fig4_stl_correlation", label)
+    fig5_figure(fig5_data(paper_metric), out / "fig5_entity_ablation", label)
+    fig6_figure(table6_finetune(paper_metric), out / "fig6_finetune", label)
+    deltas_figure(deltas, out / "fig_deltas", encoder)
+
+
+def deltas_figure(deltas: pd.DataFrame, target: Path, encoder: str) -> None:
+    """One panel per delta: our delta (y) against the paper's (x) per task, coloured by entity type."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mtaal.io import png_and_svg, save_figure
+    from mtaal.results.multitask_report.figures import COLORS
+
+    names = list(dict.fromkeys(deltas["delta"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
+        rows = deltas[(deltas["delta"] == name) & (deltas["status"] == "compared")]
+        axis.axhline(0, color="0.7", lw=0.8)
+        axis.axvline(0, color="0.7", lw=0.8)
+        for kind, part in rows.groupby("entity_type"):
+            axis.scatter(part["paper"], part["ours"], color=COLORS.get(kind, "0.3"), label=kind, s=18)
+        agree = int(rows["same_sign"].sum()) if len(rows) else 0
+        label = deltas.loc[deltas["delta"] == name, "label"].iat[0]
+        axis.set_title(f"{label}\nsame sign {agree} of {len(rows)}", fontsize=8.5)
+        axis.set_xlabel("paper (BioBERT, printed)", fontsize=8)
+        axis.set_ylabel(f"ours ({encoder})", fontsize=8)
+        if not len(rows):
+            axis.text(0.5, 0.5, "not yet run", ha="center", va="center", transform=axis.transAxes)
+    handles = {h.get_label(): h for axis in axes[0] for h in axis.collections}
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8)
+    fig.suptitle(
+        "Within-model differences per task: ours against the paper's (test word F1, B-/I- stripped)",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 0.93))
+    save_figure(fig, png_and_svg(target), dpi=110, metadata={"Title": "multitask record deltas"})
+
+
+def status_markdown(
+    record: Path, config: Mapping, deltas: pd.DataFrame, summary: pd.DataFrame, have_inputs: bool
+) -> str:
+    sizes = train_subwords(record, None, config["multitask"]["encoder"])
+    planned = planned_runs(config, sizes)
+    done = recorded_keys(record)
+    jobs = read_jobs(record, JOB_COLUMNS)
+    lines = [
+        f"# Record status: {sum(r.key in done for r in planned)} of {len(planned)} planned runs",
+        "",
+        f"Tier `{config.get('tier')}`, encoder `{config['multitask']['encoder']}`. Machine time in the "
+        f"record: {jobs['wall_seconds'].sum() / 3600:.2f} h wall over {len(jobs)} runs.",
+        "",
+        "| stage | what | runs in | missing | predicted core-hours (wall on 2 cores) | recorded wall h |",
+        "|---|---|---|---|---|---|",
+    ]
+    walls = jobs.groupby("stage")["wall_seconds"].sum() / 3600 if len(jobs) else pd.Series(dtype=float)
+    for stage, what in STAGES.items():
+        runs = [r for r in planned if r.stage == stage]
+        inside = sum(r.key in done for r in runs)
+        core, wall = STAGE_COST.get(stage, (math.nan, math.nan))
+        lines.append(
+            f"| {stage} | {what} | {inside} | {len(runs) - inside} | ~{core} (~{wall} h) | "
+            f"{walls.get(stage, 0.0):.2f} |"
+        )
+    lines += [
+        "",
+        'Predicted hours: benchmarks/README.md, "The multitask record\'s cost model" (made before '
+        "any run; the recorded hours replace them as runs come in).",
+        "",
+        "## Deltas judged so far (deltas.md)",
+        "",
+    ]
+    compared = summary[summary["n"] > 0]
+    lines += [
+        f"- {row.label}: {row.same_sign} of {row.n} tasks share the paper's sign"
+        + (f", Spearman rho {row.spearman_rho:+.2f}" if pd.notna(row.spearman_rho) else "")
+        for row in compared.itertuples()
+    ] or ["- none yet: no task has both runs of a delta"]
+    lines += ["", "## Still missing (in the order `tools/reproduce_record.sh` runs them)", ""]
+    missing = [r for r in planned if r.key not in done]
+    lines += [f"- {r.stage} {r.key}" for r in missing] or ["- nothing: the record is complete"]
+    if not have_inputs:
+        lines += [
+            "",
+            "No corpus tables in `inputs/` yet (the first `mtaal record add` copies them): Table 1, "
+            "Fig. 4 and the report/ folder wait for them.",
+        ]
+    return "\n".join(lines) + "\n"
