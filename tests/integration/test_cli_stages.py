@@ -172,7 +172,7 @@ def test_store_claims_figures_and_report_pages(chain, capsys):
         registry_types=default_registry().entity_types()),
         load_reported([REPO_CONFIG.parent / p for p in config["results"]["reported"]]), "tiny")
     pd.testing.assert_frame_equal(claims, on_tables)
-    assert sorted(set(claims["claim_id"])) == list(range(1, 13)) and len(claims) == 24
+    assert sorted(set(claims["claim_id"])) == list(range(1, 14)) and len(claims) == 26
     assert (results / "results/claims.md").read_text().startswith("# The papers' claims at this tier")
     mtaal("figures")
     points = pd.read_parquet(results / "results/annotation_curves.parquet")
