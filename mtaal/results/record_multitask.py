@@ -47,7 +47,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy import stats
 
 from mtaal.corpora.registry import load_registry
 from mtaal.errors import MtaalError
@@ -67,6 +66,7 @@ from mtaal.results.record import (
     write_provenance,
 )
 from mtaal.results.store import multitask_rows, read_store, write_run
+from mtaal.stats import spearman
 
 PAPER = "multitask"
 WORD_IO, WORD_STRICT, ENTITY_STRICT = "word_io_f1", "word_f1", "entity_f1"
@@ -441,8 +441,7 @@ def delta_summary(deltas: pd.DataFrame) -> pd.DataFrame:
         n = len(both)
         rho = p = math.nan
         if n >= 3 and both["ours"].nunique() > 1 and both["paper"].nunique() > 1:
-            result = stats.spearmanr(both["ours"], both["paper"])
-            rho, p = float(result.statistic), float(result.pvalue)
+            rho, p = spearman(both["ours"], both["paper"])
         out.append(
             {
                 "delta": name,
