@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.resources
 import logging
+import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -108,6 +109,131 @@ def tiny_encoder(
         return BertModel(config, add_pooling_layer=False)
 
 
+# --- Attention with dropout on the CPU: sdpa's numbers in less memory ------------------------------------
+#
+# In training (attention dropout > 0) torch's CPU ``scaled_dot_product_attention`` has no fused kernel and
+# runs its composite "math" path: q and k scaled by sqrt(scale), q @ k^T, the additive mask,
+# ``_safe_softmax``, ``dropout`` (a float noise tensor of 0 and 1/(1-p)), @ v. Autograd then keeps three
+# (batch, heads, L, L) float tensors per layer (softmax output, noise, dropped probabilities): 12 bytes per
+# attention score, ~5.7 GB of MiniLM's step at 512 x 25.
+# ``exact_sdpa_attention`` computes the same ops on the same tensors with the same random draws, so the same
+# numbers bit for bit (tests/unit/test_multitask_attention.py), but
+# * plain ``softmax`` where no query row is fully masked (``_safe_softmax`` scans the scores three more times
+#   to zero such rows; with every row having a key, the two are the same function);
+# * the dropout keeps a bool mask (drawn by ``bernoulli_`` into bool: the same draws as into float) and the
+#   dropped probabilities are recomputed in the backward pass instead of stored: 5 bytes per score.
+# The step takes about as long as before (the softmax scans saved pay for the recomputation) and its peak
+# memory falls by a third (benchmarks/README.md, "Transformer training step"). Everything else (evaluation,
+# no dropout, CUDA, other dtypes or masks) goes to transformers' own sdpa.
+
+EXACT_SDPA = "mtaal_sdpa"
+
+
+def _dropout_scale(p: float, dtype: torch.dtype) -> Tensor:
+    """1/(1-p) as ``dropout``'s noise holds it: ones divided by (1-p) in ``dtype`` (the same kernel)."""
+    return torch.ones(16, dtype=dtype).div_(1 - p)[0]
+
+
+class _DropoutMatmul(torch.autograd.Function):
+    """``matmul(dropout(probs, p), value)`` with ``dropout``'s draws, saving a bool mask instead of the float
+    noise and the dropped probabilities (recomputed in backward, identically).
+
+    ``dropout`` multiplies by noise of 0 and c = 1/(1-p): ``probs * c`` where kept, 0 where dropped, which
+    ``mul`` + ``masked_fill_`` computes in two vectorised passes (a float x bool product takes ~1.7x as
+    long). The gradient gets the same treatment; only the sign of its exact zeros can differ."""
+
+    @staticmethod
+    def forward(ctx, probs: Tensor, value: Tensor, p: float) -> Tensor:
+        dropped_mask = torch.empty_like(probs, dtype=torch.bool).bernoulli_(1 - p).logical_not_()
+        scale = _dropout_scale(p, probs.dtype)
+        out = torch.matmul(probs.mul(scale).masked_fill_(dropped_mask, 0.0), value)
+        ctx.save_for_backward(probs, dropped_mask, value, scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        probs, dropped_mask, value, scale = ctx.saved_tensors
+        # autograd's own backward of ``matmul`` on 4-d tensors (expand + reshape + bmm), of ``probs * noise``
+        batch = probs.shape[:-2]
+        n, m = probs.shape[-2:]
+        d = value.shape[-1]
+        grad3 = grad_out.reshape(-1, n, d)
+        grad_probs = grad_value = None
+        if ctx.needs_input_grad[0]:
+            grad_dropped = grad3.bmm(value.reshape(-1, m, d).transpose(1, 2)).view(*batch, n, m)
+            grad_probs = grad_dropped.mul_(scale).masked_fill_(dropped_mask, 0.0)
+        if ctx.needs_input_grad[1]:
+            dropped = probs.mul(scale).masked_fill_(dropped_mask, 0.0).reshape(-1, n, m)
+            grad_value = dropped.transpose(1, 2).bmm(grad3).view(*batch, m, d)
+        return grad_probs, grad_value, None
+
+
+def exact_sdpa_attention(
+    module: nn.Module,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attention_mask: Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs,
+) -> tuple[Tensor, None]:
+    """transformers' sdpa attention; in training on the CPU the math path above (same numbers)."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    exact = (
+        dropout > 0.0
+        and query.device.type == "cpu"
+        and query.dtype == torch.float32
+        and not (is_causal if is_causal is not None else getattr(module, "is_causal", False))
+        and getattr(module, "num_key_value_groups", 1) == 1
+        and kwargs.get("position_bias") is None
+        and kwargs.get("softcap") is None
+        and (attention_mask is None or attention_mask.dtype == torch.bool)
+        and key.shape == query.shape == value.shape
+    )
+    if not exact:
+        return sdpa_attention_forward(
+            module,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=dropout,
+            scaling=scaling,
+            is_causal=is_causal,
+            **kwargs,
+        )
+    root = math.sqrt(scaling if scaling is not None else 1.0 / math.sqrt(query.shape[-1]))
+    scores = torch.matmul(query * root, key.transpose(-2, -1) * root)
+    if attention_mask is None:
+        probs = torch.softmax(scores, -1)
+    else:
+        scores.add_(torch.where(attention_mask, 0.0, torch.tensor(-math.inf, dtype=scores.dtype)))
+        every_row_has_a_key = bool(attention_mask.any(-1).all())
+        probs = torch.softmax(scores, -1) if every_row_has_a_key else torch._safe_softmax(scores, -1)
+    out = _DropoutMatmul.apply(probs, value, dropout)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def _register_exact_sdpa() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(EXACT_SDPA, exact_sdpa_attention)
+    AttentionMaskInterface.register(EXACT_SDPA, sdpa_mask)
+
+
+def use_exact_sdpa(encoder: nn.Module) -> None:
+    """Switch an encoder that runs transformers' ``sdpa`` attention to :func:`exact_sdpa_attention`."""
+    config = getattr(encoder, "config", None)
+    if getattr(config, "_attn_implementation", None) != "sdpa":
+        return
+    _register_exact_sdpa()
+    encoder.set_attn_implementation(EXACT_SDPA)
+
+
 class MultiTaskTagger(nn.Module):
     """Shared encoder + one ``Dropout -> Linear(hidden, n_labels)`` head per task.
 
@@ -121,6 +247,7 @@ class MultiTaskTagger(nn.Module):
         super().__init__()
         if not task_label_counts:
             raise ConfigError("MultiTaskTagger needs at least one task")
+        use_exact_sdpa(encoder)  # the same numbers as sdpa, less time and memory in CPU training
         self.encoder = encoder
         config = encoder.config
         hidden = int(config.hidden_size)
