@@ -51,8 +51,9 @@ def reason_kind(reason: str) -> str:
 
 
 def not_reproduced_summary(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Printed cells this tier did not reproduce, counted per paper, reason kind and table, with the
-    distinct details (which corpus, which ablation amount, ...)."""
+    """Printed cells this tier did not reproduce, counted per paper, reason kind and details (which
+    corpus, which ablation amount, ...), with the tables they are in: a reason shared by several tables
+    is one row."""
     rows = comparison[comparison["status"] != REPRODUCED]
     kinds = rows["reason"].map(reason_kind)
     details = [r[len(k):].strip(" :()") for r, k in zip(rows["reason"], kinds, strict=True)]
@@ -62,10 +63,13 @@ def not_reproduced_summary(comparison: pd.DataFrame) -> pd.DataFrame:
         distinct = sorted(set(values) - {""})
         return ", ".join(distinct[:8]) + (f", ... ({len(distinct)} in all)" if len(distinct) > 8 else "")
 
-    summary = rows.groupby(["paper", "kind", "table"], sort=False).agg(
+    per_table = rows.groupby(["paper", "kind", "table"], sort=False).agg(
         cells=("reason", "size"), details=("detail", listing)
+    ).reset_index().sort_values(["paper", "kind", "table"])
+    summary = per_table.groupby(["paper", "kind", "details"], sort=False).agg(
+        tables=("table", ", ".join), cells=("cells", "sum")
     )
-    return summary.reset_index().sort_values(["paper", "kind", "table"]).reset_index(drop=True)
+    return summary.reset_index()[["paper", "kind", "tables", "cells", "details"]]
 
 
 def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
