@@ -5,7 +5,7 @@
 # Resources of the training rules: gpu = multitask.gpus_per_run (the profiles allow gpu=1 at a time, so a
 # GPU runs one training job at a time); mem_mb from the encoder's shape, max_len and the batch sizes
 # (mtaal/multitask/resources.py: weights, optimiser state and activations on the CPU, only the CUDA context
-# and the weights on a GPU; calibrated on a MiniLM 512 x 25 run that peaked at 9.5 GB).
+# and the weights on a GPU; calibrated on a MiniLM 512 x 25 run that peaked at 6.4 GB).
 
 from mtaal.multitask.resources import encoder_shape, training_mem_mb
 

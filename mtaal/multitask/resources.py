@@ -4,22 +4,21 @@ Host memory of one training process (fp32; MB = 2**20 bytes):
 
 * ``BASE_MB`` (Python, torch, tokenizer, code) + the encoder's weights;
 * on the CPU, also the gradients and Adam's two moments (3 x the weights) and the activations kept for
-  backward: ``batch x max_len x layers x (18 x hidden + 3 x heads x max_len) x 4`` bytes, i.e. per token
-  and layer ~18 hidden-sized tensors and, per head, three rows of attention over the sequence (scores,
-  softmax, dropout). Inference (``eval_batch_size``, no autograd) holds one layer's worth at a time; the
-  larger of the two counts;
+  backward: ``batch x max_len x layers x (18 x hidden x 4 + heads x max_len x 5)`` bytes, i.e. per token
+  and layer ~18 hidden-sized fp32 tensors and, per head, a row of attention over the sequence: its fp32
+  softmax and a one-byte dropout mask (:func:`mtaal.multitask.model.exact_sdpa_attention`). Inference
+  (``eval_batch_size``, no autograd) holds one layer's worth at a time; the larger of the two counts;
 * on a GPU (``gpus`` > 0) the optimiser state and the activations live in GPU memory: the host holds the
   CUDA context (``CUDA_CONTEXT_MB``) and a copy of the weights while they move;
 * the tasks' tables and gold words (``DATA_MB`` per run, more for a run of several tasks);
 * 15% margin, rounded up to 500 MB.
 
-Measured on this project's CPU hosts (one thread, torch's scaled-dot-product attention): a MiniLM
-(6 layers, hidden 384, 12 heads) single-task run at 512 x 25 (SCAI chemical, stream packing, two epochs)
-peaked at 9.5 GB resident (the ~9.6 GB the cost survey found): batches with padding take the attention
-path that materialises the heads' scores, the ``3 x heads x max_len`` term (7.3 GB of it at this shape).
-A padding-free probe step of the same shape peaked at 3.0 GB (0.16 MB a token: the ``18 x hidden`` term),
-and a BERT-base shaped encoder (12 layers, hidden 768) at 512 x 4 at 1.5 MB a token, both terms. The
-estimate for those shapes: :func:`training_mem_mb` (tests/unit/test_multitask_resources.py).
+Measured on this project's CPU hosts (one thread): a MiniLM (6 layers, hidden 384, 12 heads) single-task
+run at 512 x 25 (IEPA, stream packing, 20 epochs; ``reproductions/multitask-cpu/jobs.tsv``) peaked at
+6.4 GB resident. With torch's own attention path it had been 9.5 GB: that path keeps three fp32 rows per
+head and score (scores, dropout noise, dropped probabilities), 12 bytes where the exact replacement keeps
+5. A padding-free probe step of the same shape peaked at 3.0 GB (0.16 MB a token: the ``18 x hidden``
+term). The estimate for those shapes: :func:`training_mem_mb` (tests/unit/test_multitask_resources.py).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ CUDA_CONTEXT_MB = 2000
 DATA_MB = {"one_task": 500, "several_tasks": 1500}
 MARGIN = 1.15
 HIDDEN_TENSORS = 18  # hidden-sized fp32 tensors kept per token and layer for backward
-ATTENTION_ROWS = 3  # per head and token: scores, softmax, dropout output over the sequence
+ATTENTION_BYTES = 5  # per head, token and key: the fp32 softmax and a bool dropout mask
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def training_mem_mb(
     if gpus:
         host += CUDA_CONTEXT_MB + weights
     else:
-        per_token_layer = (HIDDEN_TENSORS * shape.hidden + ATTENTION_ROWS * shape.heads * max_len) * 4
+        per_token_layer = HIDDEN_TENSORS * shape.hidden * 4 + ATTENTION_BYTES * shape.heads * max_len
         train = batch_size * max_len * shape.layers * per_token_layer
         inference = eval_batch_size * max_len * per_token_layer
         host += 3 * weights + max(train, inference) / 2**20
