@@ -29,7 +29,8 @@ import pandas as pd
 
 from mtaal.active.metrics import ALL_O_PREFIX
 from mtaal.errors import MtaalError
-from mtaal.results.mtaal_tables import at_report_round, query_diversity
+from mtaal.results.mtaal_tables import query_diversity
+from mtaal.results.report_round import at_report_round
 from mtaal.results.store import SKIPPED_PREFIX, rounds_from_store, task_entity_types
 from mtaal.stats import prediction_interval
 

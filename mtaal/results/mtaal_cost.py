@@ -23,6 +23,7 @@ import pandas as pd
 
 from mtaal.active.metrics import COST_METRICS
 from mtaal.io import png_and_svg, save_figure
+from mtaal.results.report_round import at_report_round
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +205,6 @@ def at_report(curves: pd.DataFrame, report_after_round: Mapping[str, int], metri
               ) -> pd.DataFrame:
     """Each curve run's ``metric`` (default: its primary F1, :func:`primary_metric`) at its dataset's report
     round (its last round when shorter): ``dataset, embedding, variant, seed, round, value``."""
-    from mtaal.results.mtaal_tables import at_report_round  # that module imports this one
-
     chosen = at_report_round(curves, report_after_round, round_column="round", run_columns=RUN)
     values = [row.get(metric or primary_metric(row["variant"]), math.nan) for _, row in chosen.iterrows()]
     return chosen[[*RUN, "round"]].assign(value=values).reset_index(drop=True)

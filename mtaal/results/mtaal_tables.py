@@ -20,6 +20,7 @@ import pyarrow as pa
 from mtaal.active.metrics import QUERY_METRICS
 from mtaal.io import write_parquet, write_text
 from mtaal.results.mtaal_cost import equal_cost_markdown, equal_cost_table
+from mtaal.results.report_round import at_report_round
 from mtaal.stats import over_seeds
 
 log = logging.getLogger(__name__)
@@ -30,15 +31,6 @@ METRICS = {
     "release_ner_f1_batch_mean": "NER F1, release style (batch mean)",
     "release_nen_token_accuracy_batch_mean": "NEN token accuracy, release style",
 }
-
-
-def at_report_round(frame: pd.DataFrame, report_after_round: Mapping[str, int], *, round_column: str,
-                    run_columns: list[str]) -> pd.DataFrame:
-    """The rows at the round a paper table reports: N query rounds for the row's dataset; a shorter run
-    (small tier) reports its last round rather than nothing."""
-    last = frame.groupby(run_columns)[round_column].transform("max")
-    wanted = frame["dataset"].map(lambda d: report_after_round.get(d, math.inf)).astype(float)
-    return frame[frame[round_column] == np.minimum(wanted, last)]
 
 
 def final_scores(rounds: pd.DataFrame, report_after_round: Mapping[str, int]) -> pd.DataFrame:
