@@ -98,7 +98,7 @@ def test_results_store_reads_in_pandas_pyarrow_polars_and_duckdb(tiny_all):
 def test_claims_comparison_and_report(tiny_all, mirror, tmp_path):
     claims = pd.read_parquet(tiny_all / "results/results/claims.parquet")
     assert claims["claim_id"].tolist() == [i for i in range(1, 14) for _ in range(2)]
-    assert claims["basis"].tolist() == ["our runs", "the paper's own numbers"] * 12
+    assert claims["basis"].tolist() == ["our runs", "the paper's own numbers"] * 13
     assert claims["verdict"].map(outcome).isin({"holds", "does not hold", "inconclusive"}).all()
     assert claims["tier"].eq("tiny").all() and claims["rests_on"].str.len().gt(0).all()
     # On the printed numbers: Table 4's means and stds over five repeats decide claim 5; Tables 2-3 have
