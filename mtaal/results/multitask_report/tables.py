@@ -417,7 +417,8 @@ def fig5_data(scores: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=FIG5_COLUMNS)
     table = pd.concat(parts, ignore_index=True).reindex(columns=FIG5_COLUMNS)
-    table["status"] = table["status"].fillna("trained")
+    # an all-trained table has an all-NaN (float) status column: fill it as text
+    table["status"] = table["status"].astype(object).fillna("trained")
     return table
 
 
