@@ -13,7 +13,7 @@ TORCH_INDEX ?= $(TORCH_CPU_INDEX)
 # The torch version comes from the lock (torch==X, which every build of X satisfies).
 TORCH_PIN = $(shell grep -m1 -o '^torch==[^ ]*' requirements-dev.lock)
 
-.PHONY: setup run test lint lock benchmark clean reproduce-ncbi record-ncbi reproduce-multitask record-multitask
+.PHONY: setup run test lint lock benchmark clean check-default
 
 setup: $(VENV)/.installed
 
@@ -54,35 +54,31 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/snakefmt --check Snakefile rules/
 
-# MTAAL Table 3 (NCBI) at the paper's scale, continuing the committed record
-# (reproductions/ncbi-paper-scale/README.md):
-# the runs the record lacks, most wanted first, a few at a time, each finished chunk added to the record;
-# runs already in it are not run again. Commit reproductions/ as runs land.
-REPRO_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-ncbi.yaml
-REPRO_RECORD ?= reproductions/ncbi-paper-scale
-MTAAL_REPRO = $(VENV)/bin/mtaal $(foreach c,$(REPRO_CONFIGS),--config $(c))
+# The committed records (reproductions/<record>/README.md): `make reproduce-<name>` runs what the record
+# lacks, most wanted first, a few at a time, adding each finished chunk to it (runs already in it never run
+# again; commit reproductions/ as runs land); `make record-<name>` rebuilds its comparison, figures and
+# STATUS.md from its committed store alone (no run). CHUNK=4 runs a Snakemake call of 4 runs at a time.
+#   ncbi:      MTAAL Table 3 and Figs. 6-8 (NCBI) at the paper's scale.
+#   multitask: the multitask paper on CPU (MiniLM, 48 runs in three stages, ~56 core-hours predicted,
+#              benchmarks/README.md); MTL runs keep an epoch checkpoint and a cut-off run resumes from it.
+ncbi_RECORD = reproductions/ncbi-paper-scale
+ncbi_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-ncbi.yaml
+multitask_RECORD = reproductions/multitask-cpu
+multitask_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-multitask.yaml
+RECORDS = ncbi multitask
+.PHONY: $(RECORDS:%=reproduce-%) $(RECORDS:%=record-%)
 
-reproduce-ncbi: setup
-	VENV=$(VENV) tools/reproduce_record.sh $(REPRO_RECORD) $(CORES) $(REPRO_CONFIGS)
+$(RECORDS:%=reproduce-%): reproduce-%: setup
+	VENV=$(VENV) tools/reproduce_record.sh $($*_RECORD) $(CORES) $($*_CONFIGS)
 
-# The record's comparison, figures and STATUS.md from its committed store (no run).
-record-ncbi: setup
-	$(MTAAL_REPRO) record rebuild $(REPRO_RECORD)
-	$(VENV)/bin/python tools/readme_cells.py --record $(REPRO_RECORD)
+$(RECORDS:%=record-%): record-%: setup
+	$(VENV)/bin/mtaal $(foreach c,$($*_CONFIGS),--config $(c)) record rebuild $($*_RECORD)
+	$(VENV)/bin/python tools/readme_cells.py --record $($*_RECORD)
 
-# The multitask paper on CPU (reproductions/multitask-cpu, its record.yaml names the same configs): MiniLM,
-# 48 runs in three stages (~56 core-hours predicted, benchmarks/README.md). MTL runs are long and keep an
-# epoch checkpoint; a cut-off run resumes from it at the next `make reproduce-multitask`.
-MULTITASK_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-multitask.yaml
-MULTITASK_RECORD ?= reproductions/multitask-cpu
-MULTITASK_REPRO = $(VENV)/bin/mtaal $(foreach c,$(MULTITASK_CONFIGS),--config $(c))
-
-reproduce-multitask: setup
-	VENV=$(VENV) tools/reproduce_record.sh $(MULTITASK_RECORD) $(CORES) $(MULTITASK_CONFIGS)
-
-record-multitask: setup
-	$(MULTITASK_REPRO) record rebuild $(MULTITASK_RECORD)
-	$(VENV)/bin/python tools/readme_cells.py --record $(MULTITASK_RECORD)
+# The default tier's figures and tables checked like the tiny tier's (tests/integration/
+# test_default_tier_outputs.py) on the results/ that `make run` leaves.
+check-default: run
+	MTAAL_DEFAULT_TIER=results $(VENV)/bin/pytest -q -rs tests/integration/test_default_tier_outputs.py
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/corpus_layer.py

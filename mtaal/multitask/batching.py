@@ -97,16 +97,16 @@ def pad_batch(
     input_ids: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None, pad_id: int
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Pad to the batch's longest sequence: ids with ``pad_id``, labels with -100; mask 1 on real tokens."""
+    # Filled in numpy and handed to torch once: the sequences may be read-only views of a parquet column.
     width = max(len(x) for x in input_ids)
-    ids = torch.full((len(input_ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(input_ids), width), dtype=torch.long)
-    out_labels = (
-        None if labels is None else torch.full((len(input_ids), width), IGNORE_LABEL, dtype=torch.long)
-    )
+    ids = np.full((len(input_ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(input_ids), width), dtype=np.int64)
+    out_labels = None if labels is None else np.full((len(input_ids), width), IGNORE_LABEL, dtype=np.int64)
     for row, seq in enumerate(input_ids):
-        ids[row, : len(seq)] = torch.from_numpy(seq)
+        ids[row, : len(seq)] = seq
         mask[row, : len(seq)] = 1
         if out_labels is not None:
-            out_labels[row, : len(seq)] = torch.from_numpy(labels[row])
-    return ids, mask, out_labels
+            out_labels[row, : len(seq)] = labels[row]
+    return (torch.from_numpy(ids), torch.from_numpy(mask),
+            None if out_labels is None else torch.from_numpy(out_labels))
 

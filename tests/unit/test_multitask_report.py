@@ -24,6 +24,7 @@ from mtaal.results.multitask_report.tables import (
     table2_stl,
 )
 from mtaal.results.store import partition_path, read_store, write_store
+from tests.corpus_tables import CORPUS_SPLITS, corpus_stats, wordpiece_stats
 
 ENCODER = "minilm"
 REGISTRY_TYPES = default_registry().entity_types()  # the test config's registry (config/corpora.yaml)
@@ -173,68 +174,16 @@ def inputs(tmp_path_factory):
         )
         runs.append(write_skipped(tmp_path, "mtl_without", "species", 0.0, seed, tasks=list(TASKS)))
     density = {"cll_cellline": 0.048, "cdr_chemical": 0.044, "bc2gm_gene": 0.046, "s800_species": 0.02}
-    corpus = pd.DataFrame(
-        [
-            {
-                "dataset": t,
-                "paper": "huner",
-                "split": s,
-                "documents": 5,
-                "sentences": 20,
-                "tokens": 400,
-                "mentions": 10 * (i + 1) + j,
-                "unique_mentions": 5,
-                "annotation_density": density[t],
-                "vocabulary_size": 100,
-                "ner_labels": 3,
-                "nen_labels": 0,
-                "problems": 0,
-            }
-            for i, t in enumerate(density)
-            for j, s in enumerate(("train", "dev", "test", "all"))
-        ]
-        + [
-            {
-                "dataset": "ncbi_disease",
-                "paper": "mtaal",
-                "split": "train",
-                "documents": 1,
-                "sentences": 1,
-                "tokens": 1,
-                "mentions": 1,
-                "unique_mentions": 1,
-                "annotation_density": 1.0,
-                "vocabulary_size": 1,
-                "ner_labels": 3,
-                "nen_labels": 1,
-                "problems": 0,
-            }
-        ]
-    )
+    mentions = {(t, s): 10 * (i + 1) + j for i, t in enumerate(density) for j, s in enumerate(CORPUS_SPLITS)}
+    mtaal_row = {"dataset": "ncbi_disease", "paper": "mtaal", "split": "train", "documents": 1,
+                 "sentences": 1, "tokens": 1, "mentions": 1, "unique_mentions": 1, "annotation_density": 1.0,
+                 "vocabulary_size": 1, "ner_labels": 3, "nen_labels": 1, "problems": 0}
+    corpus = pd.concat([corpus_stats(density, lambda t, s: mentions[t, s]), pd.DataFrame([mtaal_row])],
+                       ignore_index=True)
     corpus_path = tmp_path / "corpus_stats.parquet"
     corpus.to_parquet(corpus_path)
-    sequences = pd.DataFrame(
-        [
-            {
-                "encoder": "minilm",
-                "dataset": t,
-                "split": s,
-                "documents": 5,
-                "words": 400,
-                "mentions": 10,
-                "subwords": 500,
-                "sequences": 2 * TRAIN_TOTAL[t] if s == "train" else 10,
-                "split_mentions": 0,
-                "split_words": 0,
-                "unk_words": 0,
-                "max_len": 64,
-                "mean_length": 30.0,
-                "fill": 0.5,
-            }
-            for t in TASKS
-            for s in ("train", "dev", "test")
-        ]
-    )
+    sequences = wordpiece_stats("minilm", TASKS, {t: 2 * TRAIN_TOTAL[t] for t in TASKS},
+                                train_subwords=dict.fromkeys(TASKS, 500), max_len=64)
     sequence_path = tmp_path / "wordpiece_minilm.parquet"
     sequences.to_parquet(sequence_path)
     out = tmp_path / "results" / "multitask" / ENCODER / "report"

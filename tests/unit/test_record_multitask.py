@@ -23,6 +23,7 @@ from mtaal.planning import planned_multitask_runs
 from mtaal.results import record as R
 from mtaal.results import record_multitask as M
 from mtaal.results.compare import load_reported
+from tests.corpus_tables import corpus_stats, wordpiece_stats
 
 TIER_FILES = ["config/config.yaml", "config/tiers/paper.yaml", "config/tiers/reproduce-multitask.yaml"]
 TIER = "reproduce-multitask"
@@ -207,51 +208,11 @@ def tables(results, config):
     """The corpus tables the report reads beside the store (results/tables/), for add to copy."""
     folder = results / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    stats_rows = [
-        {
-            "dataset": t,
-            "paper": "huner",
-            "split": s,
-            "documents": 5,
-            "sentences": 20,
-            "tokens": 400,
-            "mentions": 10,
-            "unique_mentions": 5,
-            "annotation_density": 0.01 * (i + 1),
-            "vocabulary_size": 100,
-            "ner_labels": 3,
-            "nen_labels": 0,
-            "problems": 0,
-        }
-        for i, t in enumerate(STL0)
-        for s in ("train", "dev", "test", "all")
-    ]
-    pd.DataFrame(stats_rows).to_parquet(folder / "corpus_stats.parquet")
+    density = {task: 0.01 * (i + 1) for i, task in enumerate(STL0)}
+    corpus_stats(density).to_parquet(folder / "corpus_stats.parquet")
     for encoder in config["multitask"]["wordpiece_encoders"]:
-        pd.DataFrame(
-            [
-                {
-                    "encoder": encoder,
-                    "dataset": t,
-                    "split": s,
-                    "documents": 5,
-                    "words": 400,
-                    "mentions": 10,
-                    "subwords": SUBWORDS[t] if s == "train" else 900,
-                    "sequences": 100 if s == "train" else 10,
-                    "split_mentions": 0,
-                    "split_words": 0,
-                    "unk_words": 0,
-                    "max_len": 512,
-                    "mean_length": 400.0,
-                    "fill": 0.8,
-                    "stream_sequences_512": 100 if s == "train" else 10,
-                    "document_sequences_512": 120 if s == "train" else 12,
-                }
-                for t in SUBWORDS
-                for s in ("train", "dev", "test")
-            ]
-        ).to_parquet(folder / f"wordpiece_{encoder}.parquet")
+        wordpiece_stats(encoder, SUBWORDS, dict.fromkeys(SUBWORDS, 100), train_subwords=SUBWORDS,
+                        packing_counts=True).to_parquet(folder / f"wordpiece_{encoder}.parquet")
 
 
 def run_of(config, experiment, group, fraction):
