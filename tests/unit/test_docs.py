@@ -24,7 +24,8 @@ def test_the_site_builds_strictly(tmp_path):
 
 @pytest.mark.parametrize("readme", ["README.md", "config/README.md", "benchmarks/README.md",
                                     "reproductions/ncbi-paper-scale/README.md",
-                                    "reproductions/bc5cdr-paper-scale/README.md"])
+                                    "reproductions/bc5cdr-paper-scale/README.md",
+                                    "reproductions/multitask-cpu/README.md"])
 def test_relative_links_point_at_files(readme):
     path = REPO / readme
     targets = [t.split("#")[0] for t in LINK.findall(path.read_text(encoding="utf-8"))
