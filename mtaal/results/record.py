@@ -138,7 +138,9 @@ def job_origin(results: Path, tier: str) -> dict[str, str]:
 
 def read_jobs(record: Path, columns: Sequence[str]) -> pd.DataFrame:
     path = Path(record) / "jobs.tsv"
-    return pd.read_csv(path, sep="\t") if path.is_file() else pd.DataFrame(columns=list(columns))
+    # A column added since the file was written reads as missing values.
+    return (pd.read_csv(path, sep="\t").reindex(columns=list(columns)) if path.is_file()
+            else pd.DataFrame(columns=list(columns)))
 
 
 def with_job(jobs: pd.DataFrame, row: Mapping) -> pd.DataFrame:

@@ -80,6 +80,7 @@ JOB_COLUMNS = [
     "cpu_seconds",
     "max_rss_mb",
     "epochs",
+    "epoch_seconds",
     "commit",
     "machine",
     "tier",
@@ -217,6 +218,13 @@ def missing_runs(record: Path, config: Mapping, results: Path | None = None) -> 
     return [run for run in planned_runs(config, sizes) if run.key not in done]
 
 
+def epoch_seconds(epochs_file: Path) -> float:
+    """A run's training and per-epoch scoring time, summed over its epochs: unlike the Snakemake benchmark's
+    wall time, which covers the last sitting only, it counts every sitting of a resumed run."""
+    epochs = pd.read_parquet(epochs_file, columns=["epoch", "seconds"]).drop_duplicates("epoch")
+    return round(float(epochs["seconds"].sum()), 2)
+
+
 def add_runs(record: Path, results: Path, config: Mapping) -> tuple[list[str], list[str]]:
     """Copy the tier's finished runs under ``results`` that the record lacks into it (store file + a
     ``jobs.tsv`` line), and the corpus tables the report reads beside them into ``inputs/``. A run whose
@@ -245,6 +253,7 @@ def add_runs(record: Path, results: Path, config: Mapping) -> tuple[list[str], l
                 "stage": run.stage,
                 **benchmark_columns(run.benchmark_path(results)),
                 "epochs": int(epochs.max()) if len(epochs) else 0,
+                "epoch_seconds": epoch_seconds(best.parent / EPOCHS_FILE),
                 **job_origin(results, tier),
             },
         )
@@ -726,19 +735,23 @@ def status_markdown(
         f"# Record status: {sum(r.key in done for r in planned)} of {len(planned)} planned runs",
         "",
         f"Tier `{config.get('tier')}`, encoder `{config['multitask']['encoder']}`. Machine time in the "
-        f"record: {jobs['wall_seconds'].sum() / 3600:.2f} h wall over {len(jobs)} runs.",
+        f"record: {jobs['epoch_seconds'].sum() / 3600:.2f} h of training epochs over {len(jobs)} runs, "
+        f"every sitting counted ({jobs['wall_seconds'].sum() / 3600:.2f} h of job wall time, a resumed "
+        "run's last sitting only).",
         "",
-        "| stage | what | runs in | missing | predicted core-hours (wall on 2 cores) | recorded wall h |",
-        "|---|---|---|---|---|---|",
+        "| stage | what | runs in | missing | predicted core-hours (wall on 2 cores) | recorded wall h "
+        "(last sitting) | epoch h (all sittings) |",
+        "|---|---|---|---|---|---|---|",
     ]
     walls = jobs.groupby("stage")["wall_seconds"].sum() / 3600 if len(jobs) else pd.Series(dtype=float)
+    epoch_hours = jobs.groupby("stage")["epoch_seconds"].sum() / 3600 if len(jobs) else pd.Series(dtype=float)
     for stage, what in STAGES.items():
         runs = [r for r in planned if r.stage == stage]
         inside = sum(r.key in done for r in runs)
         core, wall = STAGE_COST.get(stage, (math.nan, math.nan))
         lines.append(
             f"| {stage} | {what} | {inside} | {len(runs) - inside} | ~{core} (~{wall} h) | "
-            f"{walls.get(stage, 0.0):.2f} |"
+            f"{walls.get(stage, 0.0):.2f} | {epoch_hours.get(stage, 0.0):.2f} |"
         )
     lines += [
         "",

@@ -290,6 +290,10 @@ def test_add_records_each_run_once_with_its_job_line(config, results, template, 
         line["tier"],
     ) == ("S2", 1234.5, 1200.0, 900.0, 2, TIER)
     assert line["machine"] and line["commit"]
+    # every sitting's epochs count (the benchmark's wall covers a resumed run's last sitting only)
+    epochs = pd.read_parquet(results / "multitask/minilm/stl/cll_cellline/ablation0.5/seed1/epochs.parquet")
+    assert line["epoch_seconds"] == pytest.approx(epochs.drop_duplicates("epoch")["seconds"].sum(), abs=0.01)
+    assert line["epoch_seconds"] > 0
     assert (record / "provenance" / "config.yaml").is_file()
     assert (record / "inputs" / "wordpiece_minilm.parquet").is_file()
     assert (record / "inputs" / "wordpiece_biobert_vocab.parquet").is_file()
