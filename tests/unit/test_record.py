@@ -116,15 +116,19 @@ def test_cpu_model_reads_cpuinfo_and_falls_back_when_it_is_missing(tmp_path):
     assert cpu_model(tmp_path / "absent") == (platform.processor() or "unknown CPU")
 
 
-def test_the_current_tier_plans_none_of_the_committed_record_s_runs_again(config):
+@pytest.mark.parametrize("record, tier", [("ncbi-paper-scale", "reproduce-ncbi.yaml"),
+                                          ("bc5cdr-paper-scale", "reproduce-bc5cdr.yaml")])
+def test_the_current_tier_plans_none_of_the_committed_record_s_runs_again(record, tier):
     # A record's run is never rerun: today's code and tier give each recorded run its recorded hash, and
     # the record lacks only runs the tier added.
     from mtaal.active.experiment import experiment_settings
     from mtaal.results.store import read_store
 
-    record = REPO_CONFIG.parent / "reproductions" / "ncbi-paper-scale"
+    config = load_config([*TIER[:2], REPO_CONFIG / "tiers" / tier])
+    record = REPO_CONFIG.parent / "reproductions" / record
     mtaal = config["mtaal"]
     runs = read_store(record / "store").drop_duplicates("run_id")
+    assert len(runs)
     for run in runs.itertuples():
         settings = experiment_settings(run.dataset, run.model, mtaal["variants"][run.setting],
                                        mtaal[run.experiment], mtaal["model"], run.seed)

@@ -398,3 +398,34 @@ def test_the_committed_record_names_configs_that_give_its_tier():
     assert load_config([REPO_CONFIG.parent / f for f in spec["configs"]])["tier"] == spec["tier"]
     status = (record / "STATUS.md").read_text()  # as `mtaal record rebuild` wrote it
     assert status.startswith(f"# Record status: {len(R.recorded_ids(record))} of 48 planned runs")
+
+
+def test_the_current_tier_gives_each_committed_run_its_recorded_settings_hash(config):
+    # A record's run is never rerun: what the rules would pass today hashes to what each run recorded.
+    from mtaal.corpora.registry import default_registry
+    from mtaal.planning import task_entity
+    from mtaal.results.store import read_store
+
+    record = REPO_CONFIG.parent / "reproductions" / "multitask-cpu"
+    settings = config["multitask"]
+    model = settings["encoders"][settings["encoder"]]
+    registry = default_registry()
+    store = read_store(record / "store")
+    runs = store.drop_duplicates("run_id")
+    assert len(runs)
+    for run in runs.itertuples():
+        experiment, group = run.setting.split("/")
+        tasks = sorted(store.loc[store["run_id"] == run.run_id, "dataset"].unique())
+        names = {"experiment": experiment, "group": group, "encoder": settings["encoder"],
+                 "tier": config["tier"], "entity_types": {t: task_entity(registry, t) for t in tasks}}
+        identity = run_identity(
+            names, tasks, settings["training"], model["model"], seed=run.seed,
+            ablation_fraction=run.ablation_fraction, max_train_sequences=settings["max_train_sequences"],
+            max_eval_sequences=settings["max_eval_sequences"],
+            max_train_subwords=settings.get("max_train_subwords"), fine_tuned=experiment == "finetune",
+            save_encoder=experiment == "mtl_without", encoder_revision=model.get("revision"),
+            packing=settings.get("packing", "stream"),
+        )
+        assert identity["settings_hash"] == run.settings_hash, run.run_id
+    assert {f"{s.split('/')[0]}/{r}" for s, r in zip(runs["setting"], runs["run_id"], strict=True)} <= {
+        r.key for r in M.planned_runs(config)}
