@@ -156,8 +156,8 @@ def table2_markdown(table: pd.DataFrame) -> str:
             ]
             if status:
                 row[column] = status
-            elif cell.empty:
-                row[column] = "–"
+            elif cell.empty or (metric == "best_epoch" and level != "task"):
+                row[column] = "–"  # the paper leaves an average's epoch empty: a mean of epochs means nothing
             else:
                 c = cell.iloc[0]
                 # An epoch is a whole number: one seed (or seeds that agree) prints it as such.
