@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mtaal.io import save_figure, write_parquet
+from mtaal.results.figure_text import pipeline_check
 
 AL_VARIANTS = {
     "mtaal": "MTAAL (active, diversity)",
@@ -77,9 +78,6 @@ def annotation_curves(store: pd.DataFrame, shared: Mapping[str, Sequence[str]]) 
     return points.sort_values(["dataset", "series", "labeled_fraction"]).reset_index(drop=True)
 
 
-# Tiers whose transformer runs are pipeline checks (40 training sequences, 4 epochs): their curves are not
-# evidence, and the figure says so.
-PIPELINE_CHECK_TIERS = ("tiny", "default")
 
 
 def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) -> None:
@@ -109,8 +107,7 @@ def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) 
         axis.set_ylim(bottom=0)
         axis.set_xlim(left=0)
         axis.grid(alpha=0.3)
-        check = (f"\n(pipeline check at the {tier} tier, not a finding)" if tier in PIPELINE_CHECK_TIERS
-                 else "")
+        check = f"\n({note})" if (note := pipeline_check([tier])) else ""
         axis.set_title(f"{dataset}: how much annotation is needed{check}", fontsize=11)
         axis.legend(fontsize=8, loc="lower right")
     fig.text(

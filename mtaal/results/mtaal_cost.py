@@ -23,6 +23,7 @@ import pandas as pd
 
 from mtaal.active.metrics import COST_METRICS
 from mtaal.io import png_and_svg, save_figure
+from mtaal.results.figure_text import wrapped_suptitle
 from mtaal.results.report_round import at_report_round
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def write_cost_figure(rounds: pd.DataFrame, target: Path, title: str) -> None:
         axes[row][-1].legend(fontsize=6, loc="lower right")
     if not groups:
         axes[0][0].text(0.5, 0.5, "no run with its annotation cost", ha="center", va="center")
-    fig.suptitle(title, fontsize=11)
+    wrapped_suptitle(fig, title)
     fig.tight_layout()
     save_figure(fig, png_and_svg(target), dpi=130)  # closes the figure
 

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from mtaal.io import png_and_svg, save_figure
+from mtaal.results.figure_text import wrapped_suptitle
 from mtaal.results.mtaal_cost import write_cost_figure
 from mtaal.results.mtaal_tables import METRICS
 
@@ -78,7 +79,7 @@ def _figure(
                 axis.text(0.5, 0.5, "no run of these variants at this tier", ha="center", va="center",
                           transform=axis.transAxes)
     note = f"; not run at this tier: {', '.join(absent)}" if absent else ""
-    fig.suptitle(f"{title}\n(embedding {embedding}; mean ± std over seeds{note})", fontsize=11)
+    wrapped_suptitle(fig, f"{title}\n(embedding {embedding}; mean ± std over seeds{note})")
     fig.tight_layout()
     save_figure(fig, png_and_svg(target), dpi=130)
     return {**{group: [label for _, label in pairs] for group, pairs in lines.items()}, "not run": absent}

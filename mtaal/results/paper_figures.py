@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mtaal.io import save_figure, write_parquet
+from mtaal.results.figure_text import pipeline_check, wrapped_suptitle
 
 METRIC = "word_io_f1"
 ENTITY_ORDER = ("cell_line", "chemical", "gene", "species")
@@ -79,7 +80,7 @@ def _empty(targets: Sequence[Path], title: str, message: str) -> None:
     fig, axis = plt.subplots(figsize=(7, 3))
     axis.axis("off")
     axis.text(0.5, 0.5, message, ha="center", va="center")
-    fig.suptitle(title)
+    wrapped_suptitle(fig, title)
     save_figure(fig, targets, dpi=150)
 
 
@@ -104,7 +105,8 @@ def fig5_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> N
     axis.set_ylim(0, 1)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(title="MTL trained", fontsize=8, title_fontsize=8, loc="lower right")
-    fig.suptitle(f"{title}\nerror bars: within-group standard error over tasks; {caption}", fontsize=10)
+    wrapped_suptitle(fig, f"{title}\nerror bars: within-group standard error over tasks; {caption}",
+                     fontsize=10)
     save_figure(fig, targets, dpi=150)
 
 
@@ -131,7 +133,7 @@ def fig6_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> N
     axes[0][0].set_ylabel("test word-level F1, group mean")
     axes[0][0].set_ylim(0, 1)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{title}\nerror bars: standard error over tasks; {caption}", fontsize=10)
+    wrapped_suptitle(fig, f"{title}\nerror bars: standard error over tasks; {caption}", fontsize=10)
     save_figure(fig, targets, dpi=150)
 
 
@@ -141,5 +143,8 @@ def write_paper_figures(store: pd.DataFrame, fig5: Path, fig5_figures: Sequence[
     table5, table6 = fig5_table(store), fig6_table(store)
     write_parquet(pa.Table.from_pandas(table5, preserve_index=False), fig5)
     write_parquet(pa.Table.from_pandas(table6, preserve_index=False), fig6)
+    runs = store[store["paper"] == "multitask"] if "paper" in store else store.iloc[:0]
+    if check := pipeline_check(runs.get("tier", [])):
+        caption = f"{caption}\n({check})"
     fig5_figure(table5, fig5_figures, caption)
     fig6_figure(table6, fig6_figures, caption)

@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mtaal.io import write_parquet, write_text
+from mtaal.results.figure_text import pipeline_check
 from mtaal.results.multitask_report.figures import fig4_figure, fig5_figure, fig6_figure
 from mtaal.results.multitask_report.markdown import (
     ablation_markdown,
@@ -137,7 +138,9 @@ def write_report(
     Returns the score table (``scores.parquet``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores = scores_from_store(read_store([Path(store_partition)]), encoder)
+    store = read_store([Path(store_partition)])
+    scores = scores_from_store(store, encoder)
+    check = pipeline_check(store.loc[store["model"] == encoder, "tier"]) if len(store) else ""
     counts = scores.drop_duplicates(["experiment", "group", "fraction", "seed"]).groupby("experiment").size()
     log.info("%d runs: %s", int(counts.sum()), ", ".join(f"{k} {v}" for k, v in counts.items()) or "none")
     skipped_runs = scores[scores["status"] == "skipped"]
@@ -193,17 +196,17 @@ def write_report(
         _write_table(points, out_dir, "fig4_stl_correlation")
         _write_table(statistics, out_dir, "fig4_stl_correlation_stats")
         write_text(fig4_markdown(statistics), out_dir / "fig4_stl_correlation.md")
-        fig4_figure(points, statistics, out_dir / "fig4_stl_correlation", encoder)
+        fig4_figure(points, statistics, out_dir / "fig4_stl_correlation", encoder, check)
 
     def fig5() -> None:
         table = fig5_data(scores)
         _write_table(table, out_dir, "fig5_entity_ablation", fig5_markdown(table))
-        fig5_figure(table, out_dir / "fig5_entity_ablation", encoder)
+        fig5_figure(table, out_dir / "fig5_entity_ablation", encoder, check)
 
     def table6() -> None:
         table = table6_finetune(scores)
         _write_table(table, out_dir, "table6_finetune", table6_markdown(table))
-        fig6_figure(table, out_dir / "fig6_finetune", encoder)
+        fig6_figure(table, out_dir / "fig6_finetune", encoder, check)
 
     def table7() -> None:
         table = table7_entity_level(scores)

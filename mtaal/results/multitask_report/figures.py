@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mtaal.io import png_and_svg, save_figure
+from mtaal.results.figure_text import wrapped_suptitle
 from mtaal.results.multitask_report.markdown import MODEL_LABELS, p_text
 from mtaal.results.multitask_report.summary import held_out_rank, task_order, type_order
 from mtaal.results.multitask_report.tables import FIG4_VARIABLES, FULL_MTL
@@ -26,17 +26,11 @@ MODEL_STYLE = {
 }
 
 
-def _suptitle(fig, text: str) -> None:
-    """The figure title, each line wrapped to the figure's width (about 9 characters per inch at 11 pt)."""
-    width = max(20, int(fig.get_figwidth() * 9))
-    fig.suptitle("\n".join(textwrap.fill(line, width) for line in text.split("\n")), fontsize=11)
-
-
 def _no_runs(target: Path, title: str, message: str) -> None:
     fig, axis = plt.subplots(figsize=(6.4, 3.2))
     axis.axis("off")
     axis.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, wrap=True)
-    _suptitle(fig, title)
+    wrapped_suptitle(fig, title)
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": f"{title}: {message}"})
 
 
@@ -49,7 +43,8 @@ def _p_relation(p: float) -> str:
     return text if text.startswith("<") else f"= {text}"
 
 
-def fig4_figure(points: pd.DataFrame, statistics: pd.DataFrame, target: Path, encoder: str) -> None:
+def fig4_figure(points: pd.DataFrame, statistics: pd.DataFrame, target: Path, encoder: str,
+                check: str = "") -> None:
     title = f"STL test word F1 vs training data (paper Fig. 4; {encoder}, ablation 0)"
     if points["test_word_f1"].notna().sum() == 0:
         _no_runs(target, title, "no STL runs at ablation 0")
@@ -100,12 +95,12 @@ def fig4_figure(points: pd.DataFrame, statistics: pd.DataFrame, target: Path, en
         if len(capped)
         else ""
     )
-    _suptitle(fig, title + note)
+    wrapped_suptitle(fig, title + note + (f"\n({check})" if check else ""))
     fig.tight_layout()
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": title})
 
 
-def fig5_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
+def fig5_figure(table: pd.DataFrame, target: Path, encoder: str, check: str = "") -> None:
     title = f"MTL with one entity group held out (paper Fig. 5; {encoder}, ablation 0)"
     part = table[
         (table["metric"] == "word_f1") & (table["level"] == "entity_type") & (table["status"] == "trained")
@@ -179,11 +174,11 @@ def fig5_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
         title_fontsize=9,
         frameon=False,
     )
-    _suptitle(fig, f"{title}\nmean ± std over seeds{note}")
+    wrapped_suptitle(fig, f"{title}\nmean ± std over seeds{note}" + (f"\n({check})" if check else ""))
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": title})
 
 
-def fig6_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
+def fig6_figure(table: pd.DataFrame, target: Path, encoder: str, check: str = "") -> None:
     title = f"Held-out tasks fine-tuned from the entity-ablated MTL encoder (paper Fig. 6; {encoder})"
     trained = table[(table["level"] == "task") & (table["status"] == "trained")]
     tasks = task_order(trained[trained["model"] == "finetune"])
@@ -249,5 +244,5 @@ def fig6_figure(table: pd.DataFrame, target: Path, encoder: str) -> None:
         )
     skipped = sorted(set(table.loc[table["status"] == "skipped", "task"].dropna()))
     note = f"\nskipped (no corpus): {', '.join(skipped)}" if skipped else ""
-    _suptitle(fig, f"{title}; mean ± std over seeds{note}")
+    wrapped_suptitle(fig, f"{title}; mean ± std over seeds{note}" + (f"\n({check})" if check else ""))
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": title})
