@@ -32,6 +32,12 @@ def figure_problems(svg: Path) -> list[str]:
             for i, (data, _) in enumerate(drawn) if not data]
 
 
+def svg_words(svg: Path) -> str:
+    """The text a matplotlib SVG draws (each text line is a comment before its glyphs), lines joined by a
+    space, so that a wrapped title reads as one string."""
+    return " ".join(re.findall(r"<!-- (.*?) -->", svg.read_text(encoding="utf-8"), re.S))
+
+
 def _rows(markdown: str) -> list[list[str]]:
     """The markdown table rows of a file (header, then body rows; separator rows dropped)."""
     rows = []
