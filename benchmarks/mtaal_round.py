@@ -49,6 +49,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.calibration import gemm_peak_gflops  # noqa: E402
 from mtaal.active.batching import iter_batches  # noqa: E402
 from mtaal.active.data import load_al_data  # noqa: E402
 from mtaal.active.loop import ActiveLearner  # noqa: E402
@@ -100,13 +101,6 @@ def timed(fn, *args, **kwargs):
     started = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - started
-
-
-def gemm_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)
-    best = min(timed(torch.matmul, a, b)[1] for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
 
 
 def paper_settings(dataset: str, embedding: str) -> ALSettings:

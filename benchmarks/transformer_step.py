@@ -46,24 +46,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.calibration import gemm_peak_gflops  # noqa: E402
 from mtaal.multitask.model import EXACT_SDPA, MultiTaskTagger, load_encoder  # noqa: E402
 from mtaal.multitask.settings import TrainSettings  # noqa: E402
 from mtaal.multitask.steps import make_optimizer, train_step  # noqa: E402
 
 N_LABELS = 5
 SEED = 0
-
-
-def gemm_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """One-thread fp32 matmul of two n x n matrices, best of ``repeats`` (as ``mtaal_round.py``)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - started)
-    return 2 * n**3 / best / 1e9
 
 
 def host() -> dict:
