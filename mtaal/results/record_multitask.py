@@ -73,6 +73,8 @@ WORD_IO, WORD_STRICT, ENTITY_STRICT = "word_io_f1", "word_f1", "entity_f1"
 MULTITASK_BENCHMARK = (
     "{root}/benchmarks/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}.tsv"
 )
+# Printed deltas have three decimals: a difference under half of the last digit has no sign at that precision.
+NO_SIGN = 0.0005
 JOB_COLUMNS = [
     "run_id",
     "stage",
@@ -433,7 +435,8 @@ def delta_table(
                 "paper_source": f"{delta.paper_a[0]} - {delta.paper_b[0]}",
             }
             both = not (math.isnan(row["ours"]) or math.isnan(row["paper"]))
-            row["same_sign"] = bool(np.sign(row["ours"]) == np.sign(row["paper"])) if both else None
+            signed = both and min(abs(row["ours"]), abs(row["paper"])) >= NO_SIGN
+            row["same_sign"] = bool(np.sign(row["ours"]) == np.sign(row["paper"])) if signed else None
             row["status"] = "compared" if both else "not yet run" if not have else "not printed"
             rows.append(row)
     frame = pd.DataFrame(rows)
@@ -442,8 +445,9 @@ def delta_table(
 
 
 def delta_summary(deltas: pd.DataFrame) -> pd.DataFrame:
-    """Per delta over the tasks with both: n, sign agreement, Spearman's rho (and p; n >= 3 and neither
-    side constant), the mean of ours and of the paper's."""
+    """Per delta over the tasks with both: n, sign agreement over those with a sign on both sides
+    (``signed``), Spearman's rho (and p; n >= 3 and neither side constant), the mean of ours and of the
+    paper's."""
     out = []
     for name, rows in deltas.groupby("delta", sort=False):
         both = rows[rows["status"] == "compared"]
@@ -457,6 +461,7 @@ def delta_summary(deltas: pd.DataFrame) -> pd.DataFrame:
                 "label": rows["label"].iat[0],
                 "n": n,
                 "same_sign": int(both["same_sign"].sum()) if n else 0,
+                "signed": int(both["same_sign"].notna().sum()),
                 "spearman_rho": rho,
                 "spearman_p": p,
                 "ours_mean": both["ours"].mean() if n else math.nan,
@@ -465,6 +470,12 @@ def delta_summary(deltas: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
+
+
+def _agreement(row) -> str:
+    """'k of m' tasks whose sign agrees, with those without a sign (ties at three decimals) named."""
+    ties = row.n - row.signed
+    return f"{row.same_sign} of {row.signed}" + (f" ({ties} without a sign)" if ties else "")
 
 
 def _num(value: float, fmt: str = "+.3f") -> str:
@@ -479,7 +490,8 @@ def deltas_markdown(deltas: pd.DataFrame, summary: pd.DataFrame, encoder: str) -
         "(comparison.md shows them, flagged). A delta is ours a - b per task, test word-level F1 with "
         "B-/I- stripped (`word_io_f1`, the paper's printed metric) at each run's reported epoch, mean "
         "over seeds; strict word and entity F1 deltas beside it. Sign agreement and Spearman's rho "
-        "are over the tasks with both (n).",
+        "are over the tasks with both (n); a difference under 0.0005 on either side (zero at the paper's "
+        "three decimals) has no sign and is left out of the sign count.",
         "",
         "| delta | n | same sign | Spearman rho (p) | ours mean | paper mean |",
         "|---|---|---|---|---|---|",
@@ -487,7 +499,7 @@ def deltas_markdown(deltas: pd.DataFrame, summary: pd.DataFrame, encoder: str) -
     for row in summary.itertuples():
         rho = f"{row.spearman_rho:+.2f} ({row.spearman_p:.2g})" if pd.notna(row.spearman_rho) else "–"
         lines.append(
-            f"| {row.label} | {row.n} of {row.tasks_planned} | {row.same_sign} of {row.n} | {rho} | "
+            f"| {row.label} | {row.n} of {row.tasks_planned} | {_agreement(row)} | {rho} | "
             f"{_num(row.ours_mean)} | {_num(row.paper_mean)} |"
         )
     lines += ["", cells_markdown(deltas)]
@@ -501,7 +513,8 @@ def cells_markdown(deltas: pd.DataFrame) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for row in deltas.itertuples():
-        says = row.status if row.status != "compared" else "same sign" if row.same_sign else "opposite sign"
+        says = (row.status if row.status != "compared" else "no sign at three decimals"
+                if pd.isna(row.same_sign) else "same sign" if row.same_sign else "opposite sign")
         strict = (
             f"{_num(row.ours_word_strict)}, {_num(row.ours_entity_strict)}"
             if row.status != "not yet run"
@@ -706,9 +719,9 @@ def deltas_figure(deltas: pd.DataFrame, target: Path, encoder: str) -> None:
         axis.axvline(0, color="0.7", lw=0.8)
         for kind, part in rows.groupby("entity_type"):
             axis.scatter(part["paper"], part["ours"], color=COLORS.get(kind, "0.3"), label=kind, s=18)
-        agree = int(rows["same_sign"].sum()) if len(rows) else 0
+        agree, signed = int(rows["same_sign"].sum()), int(rows["same_sign"].notna().sum())
         label = deltas.loc[deltas["delta"] == name, "label"].iat[0]
-        axis.set_title(f"{label}\nsame sign {agree} of {len(rows)}", fontsize=8.5)
+        axis.set_title(f"{label}\nsame sign {agree} of {signed}", fontsize=8.5)
         axis.set_xlabel("paper (BioBERT, printed)", fontsize=8)
         axis.set_ylabel(f"ours ({encoder})", fontsize=8)
         if not len(rows):
@@ -763,7 +776,7 @@ def status_markdown(
     ]
     compared = summary[summary["n"] > 0]
     lines += [
-        f"- {row.label}: {row.same_sign} of {row.n} tasks share the paper's sign"
+        f"- {row.label}: {_agreement(row)} tasks share the paper's sign"
         + (f", Spearman rho {row.spearman_rho:+.2f}" if pd.notna(row.spearman_rho) else "")
         for row in compared.itertuples()
     ] or ["- none yet: no task has both runs of a delta"]

@@ -29,7 +29,8 @@ TIER_FILES = ["config/config.yaml", "config/tiers/paper.yaml", "config/tiers/rep
 TIER = "reproduce-multitask"
 # Known test word_io_f1 (the paper's metric) of the fake runs; strict word F1 is 0.05 below, entity 0.1.
 STL0 = {"cll_cellline": 0.70, "cdr_chemical": 0.85, "linnaeus_species": 0.60, "s800_species": 0.65}
-STL_DROP = {"cll_cellline": 0.10, "cdr_chemical": 0.02, "linnaeus_species": 0.05, "s800_species": -0.01}
+# cdr_chemical: a drop that is zero at the paper's three decimals, so without a sign
+STL_DROP = {"cll_cellline": 0.10, "cdr_chemical": 0.0003, "linnaeus_species": 0.05, "s800_species": -0.01}
 MTL_GAIN = {"cll_cellline": -0.05, "cdr_chemical": 0.01, "linnaeus_species": 0.03, "s800_species": -0.02}
 MTL_DROP = 0.03
 FINETUNE = {
@@ -350,6 +351,11 @@ def test_rebuild_judges_within_model_deltas_from_the_record_alone(config, result
         cell("Table 4", "Ablation amount / 0.00", "s800_species")
         - cell("Table 4", "Ablation amount / 0.50", "s800_species")
     )
+    assert drop.at["cdr_chemical", "ours"] == pytest.approx(0.0003)
+    assert drop.at["cdr_chemical", "status"] == "compared"
+    assert pd.isna(drop.at["cdr_chemical", "same_sign"])  # no sign at three decimals: not counted either way
+    assert summary.at["stl_drop_0.5", "n"] == 4 and summary.at["stl_drop_0.5", "signed"] == 3
+    assert "no sign at three decimals" in (record / "deltas.md").read_text()
     assert deltas.loc["mtl_drop_0.5"].at["cdr_chemical", "ours"] == pytest.approx(MTL_DROP)
     finetune = deltas.loc["finetune_minus_stl_0.5"]
     assert len(finetune) == 6  # the cell-line and species tasks only
