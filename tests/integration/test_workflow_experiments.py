@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mtaal.results.claims import outcome
-from tests.output_glance import output_problems
+from tests.output_glance import output_problems, svg_words
 from tests.table4_reference import table4_from_tokens
 from tests.workflow_helpers import copy_workflow, snakemake
 
@@ -137,6 +137,11 @@ def test_claims_comparison_and_report(tiny_all, mirror, tmp_path):
 def test_every_figure_and_table_reads_at_a_glance(tiny_all):
     # No empty panels, word headers, whole-number epochs, a long reason said once per table.
     assert output_problems(tiny_all / "results") == []
+    # The tiny tier's transformer runs are a pipeline check, and their figures say so (its annotation curve
+    # has no shared dataset, so nothing drawn to mark).
+    for figure in ("results/fig5_entity_ablation.svg", "results/fig6_finetune_groups.svg",
+                   "multitask/minilm/report/fig4_stl_correlation.svg"):
+        assert "pipeline check at the tiny tier, not a finding" in svg_words(tiny_all / "results" / figure)
 
 def test_checkpoint_dir_keeps_a_runs_checkpoint_outside_the_work_tree(tiny_all, mirror, tmp_path):
     # Last in this module: it reruns one single-task run of the shared workdir (its numbers are unchanged).
