@@ -416,9 +416,13 @@ def _mean_of(values: pd.Series | None) -> float:
     return float(values.mean()) if values is not None and len(values) else math.nan
 
 
-def compare(reported: pd.DataFrame, rep: Reproduction, tier: str) -> pd.DataFrame:
-    """One row per printed cell (:data:`COMPARISON_COLUMNS`), in the order of the reported files."""
-    members = _member_tasks(reported, rep)
+def compare(reported: pd.DataFrame, rep: Reproduction, tier: str, members_from: pd.DataFrame | None = None
+            ) -> pd.DataFrame:
+    """One row per printed cell (:data:`COMPARISON_COLUMNS`), in the order of the reported files.
+    ``members_from``: the printed cells whose tasks an average row is taken over, when ``reported`` is a
+    selection of them (default: ``reported``), so that an average over fewer tasks than the paper's says
+    so."""
+    members = _member_tasks(reported if members_from is None else members_from, rep)
     out = []
     for row in reported.itertuples(index=False):
         base = {c: getattr(row, c) for c in REPORTED_COLUMNS[:12]}

@@ -33,6 +33,14 @@ def _number(value: float, digits: int = 3) -> str:
     return "" if pd.isna(value) else f"{value:.{digits}f}"
 
 
+def _partial(units) -> str:
+    """`` (1 of 2 tasks)`` for a group average over fewer tasks than the printed one averages, else ""."""
+    if not isinstance(units, str) or " of " not in units:
+        return ""
+    have, _, rest = units.partition(" of ")
+    return f" ({units})" if have.strip() != rest.split()[0] else ""
+
+
 def _ours(row) -> str:
     if row.status != REPRODUCED:
         return ""
@@ -42,7 +50,7 @@ def _ours(row) -> str:
     text = _number(row.mean, digits)
     if row.n > 1 and pd.notna(row.std):
         text += f" ± {_number(row.std, max(digits, 1))}"
-    return text + f" (n={int(row.n)})"
+    return text + f" (n={int(row.n)})" + _partial(getattr(row, "units", ""))
 
 
 def reason_kind(reason: str) -> str:
@@ -78,10 +86,11 @@ def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
     cells = rows.assign(
         cell=[
             (f"ref {p}" if s == REFERENCE
-             else f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'} / {p}")
+             else f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'}{_partial(u)} / {p}")
             + ("" if st == "value" else f" ({st})")
-            for m, s, p, st, metric in zip(
-                rows["mean"], rows["status"], rows["printed"], rows["statistic"], rows["metric"], strict=True
+            for m, s, p, st, metric, u in zip(
+                rows["mean"], rows["status"], rows["printed"], rows["statistic"], rows["metric"],
+                rows["units"] if "units" in rows else [""] * len(rows), strict=True
             )
         ]
     )

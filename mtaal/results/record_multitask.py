@@ -319,7 +319,9 @@ def absolute_cells(
         sequences=sequences,
         registry_types=registry_types,
     )
-    cells = C.compare(printed.reset_index(drop=True), rep, str(config.get("tier", "")))
+    # Average rows are judged against every task the paper averaged, not only the tier's.
+    cells = C.compare(printed.reset_index(drop=True), rep, str(config.get("tier", "")),
+                      members_from=reported[(reported["paper"] == PAPER) & reported["table"].isin(TABLES)])
     scored = (
         (cells["status"] == C.REPRODUCED)
         & ~cells["metric"].isin(C.COUNT_METRICS)

@@ -373,6 +373,14 @@ def test_rebuild_judges_within_model_deltas_from_the_record_alone(config, result
         & (comparison["dataset"] == "cll_cellline")
     ].iloc[0]
     assert stl["mean"] == pytest.approx(0.70) and stl["judgement"].startswith("different model (minilm")
+    # an average row is over every task the paper averaged (cell lines: CLL, GELLUS, JNLPBA), and says so
+    average = comparison[
+        (comparison["table"] == "Table 2")
+        & (comparison["column"] == "F_1 / TEST")
+        & (comparison["dataset"] == "group:cell_line")
+    ].iloc[0]
+    assert average["units"] == "1 of 3 tasks" and average["mean"] == pytest.approx(0.70)
+    assert "0.700 (1 of 3 tasks) / 0.852" in (record / "comparison.md").read_text()
     # claims: the record's set, claim 13 on three fine-tuned tasks
     claims = pd.read_parquet(record / "claims.parquet")
     assert sorted(set(claims["claim_id"])) == [7, 8, 9, 10, 11, 13]
