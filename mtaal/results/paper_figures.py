@@ -104,7 +104,8 @@ def fig5_figure(table: pd.DataFrame, targets: Sequence[Path], caption: str) -> N
     axis.set_ylabel("test word-level F1 (B-/I- stripped), group mean")
     axis.set_ylim(0, 1)
     axis.grid(axis="y", alpha=0.3)
-    axis.legend(title="MTL trained", fontsize=8, title_fontsize=8, loc="lower right")
+    # Beside the axes: inside, it would cover whichever group scores low at a given tier.
+    fig.legend(title="MTL trained", fontsize=8, title_fontsize=8, loc="outside right upper")
     wrapped_suptitle(fig, f"{title}\nerror bars: within-group standard error over tasks; {caption}",
                      fontsize=10)
     save_figure(fig, targets, dpi=150)
