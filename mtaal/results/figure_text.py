@@ -12,9 +12,9 @@ PIPELINE_CHECK_TIERS = ("tiny", "default")
 
 
 def pipeline_check(tiers: Iterable[str]) -> str:
-    """The words a title adds when any run it draws is a pipeline check ("" when none is)."""
+    """The line a title ends with when any run it draws is a pipeline check ("" when none is)."""
     checks = [tier for tier in PIPELINE_CHECK_TIERS if tier in set(tiers)]
-    return f"pipeline check at the {' and '.join(checks)} tier, not a finding" if checks else ""
+    return f"\n(pipeline check at the {' and '.join(checks)} tier, not a finding)" if checks else ""
 
 
 def wrapped_suptitle(fig, text: str, fontsize: float = 11) -> None:

@@ -79,7 +79,6 @@ def annotation_curves(store: pd.DataFrame, shared: Mapping[str, Sequence[str]]) 
 
 
 
-
 def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) -> None:
     """One panel per shared dataset; PNG and SVG from the same points."""
     datasets = sorted(points["dataset"].unique()) or ["(none)"]
@@ -107,8 +106,7 @@ def annotation_figure(points: pd.DataFrame, targets: Sequence[Path], tier: str) 
         axis.set_ylim(bottom=0)
         axis.set_xlim(left=0)
         axis.grid(alpha=0.3)
-        check = f"\n({note})" if (note := pipeline_check([tier])) else ""
-        axis.set_title(f"{dataset}: how much annotation is needed{check}", fontsize=11)
+        axis.set_title(f"{dataset}: how much annotation is needed{pipeline_check([tier])}", fontsize=11)
         axis.legend(fontsize=8, loc="lower right")
     fig.text(
         0.5,

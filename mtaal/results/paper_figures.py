@@ -145,7 +145,6 @@ def write_paper_figures(store: pd.DataFrame, fig5: Path, fig5_figures: Sequence[
     write_parquet(pa.Table.from_pandas(table5, preserve_index=False), fig5)
     write_parquet(pa.Table.from_pandas(table6, preserve_index=False), fig6)
     runs = store[store["paper"] == "multitask"] if "paper" in store else store.iloc[:0]
-    if check := pipeline_check(runs.get("tier", [])):
-        caption = f"{caption}\n({check})"
+    caption += pipeline_check(runs.get("tier", []))
     fig5_figure(table5, fig5_figures, caption)
     fig6_figure(table6, fig6_figures, caption)

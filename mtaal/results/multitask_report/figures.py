@@ -95,7 +95,7 @@ def fig4_figure(points: pd.DataFrame, statistics: pd.DataFrame, target: Path, en
         if len(capped)
         else ""
     )
-    wrapped_suptitle(fig, title + note + (f"\n({check})" if check else ""))
+    wrapped_suptitle(fig, title + note + check)
     fig.tight_layout()
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": title})
 
@@ -174,7 +174,7 @@ def fig5_figure(table: pd.DataFrame, target: Path, encoder: str, check: str = ""
         title_fontsize=9,
         frameon=False,
     )
-    wrapped_suptitle(fig, f"{title}\nmean ± std over seeds{note}" + (f"\n({check})" if check else ""))
+    wrapped_suptitle(fig, f"{title}\nmean ± std over seeds{note}" + check)
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": title})
 
 
@@ -244,5 +244,5 @@ def fig6_figure(table: pd.DataFrame, target: Path, encoder: str, check: str = ""
         )
     skipped = sorted(set(table.loc[table["status"] == "skipped", "task"].dropna()))
     note = f"\nskipped (no corpus): {', '.join(skipped)}" if skipped else ""
-    wrapped_suptitle(fig, f"{title}; mean ± std over seeds{note}" + (f"\n({check})" if check else ""))
+    wrapped_suptitle(fig, f"{title}; mean ± std over seeds{note}" + check)
     save_figure(fig, png_and_svg(target), dpi=130, metadata={"Title": title})
