@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -96,7 +95,7 @@ def test_build_dataset_fetches_the_huner_patches_it_needs_from_the_same_mirror(m
     built = run("build-dataset", "ncbi_disease", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     patches = json.loads((tmp_path / "results/raw/huner_patches/download.json").read_text())
-    assert patches["status"] == "ok" and Path(patches["mirror"]) == Path(mirror).resolve()  # recorded resolved
+    assert patches["status"] == "ok" and Path(patches["mirror"]) == Path(mirror).resolve()
     assert not (tmp_path / "results/raw/huner_splits").exists()  # a release split needs no HUNER lists
     summary = json.loads((tmp_path / "results/corpora/ncbi_disease/summary.json").read_text())
     assert summary["documents"] == 792
