@@ -61,11 +61,14 @@ lint: setup
 #   ncbi:      MTAAL Table 3 and Figs. 6-8 (NCBI) at the paper's scale.
 #   multitask: the multitask paper on CPU (MiniLM, 48 runs in three stages, ~56 core-hours predicted,
 #              benchmarks/README.md); MTL runs keep an epoch checkpoint and a cut-off run resumes from it.
+#   multitask-steps: a control for it, CLL single-task at 5x the epochs (2 runs, ~1 core-hour).
 ncbi_RECORD = reproductions/ncbi-paper-scale
 ncbi_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-ncbi.yaml
 multitask_RECORD = reproductions/multitask-cpu
 multitask_CONFIGS = config/config.yaml config/tiers/paper.yaml config/tiers/reproduce-multitask.yaml
-RECORDS = ncbi multitask
+multitask-steps_RECORD = reproductions/multitask-cpu-steps
+multitask-steps_CONFIGS = $(multitask_CONFIGS) config/tiers/reproduce-multitask-steps.yaml
+RECORDS = ncbi multitask multitask-steps
 .PHONY: $(RECORDS:%=reproduce-%) $(RECORDS:%=record-%)
 
 $(RECORDS:%=reproduce-%): reproduce-%: setup

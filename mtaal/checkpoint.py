@@ -66,12 +66,20 @@ def save_checkpoint(state: Any, path: str | Path) -> None:
         save_file(tensors, str(temporary), metadata={METADATA_KEY: tree})
 
 
-def load_checkpoint(path: str | Path) -> Any:
-    """The state :func:`save_checkpoint` wrote, tensors on the CPU. Raises on a file of any other kind."""
+def checkpoint_header(path: str | Path) -> dict:
+    """The saved tree with tensors left as ``{"__tensor__": key}`` references: a checkpoint's plain values
+    (epoch, result rows) without reading its tensors."""
     with safe_open(str(path), framework="pt", device="cpu") as handle:
         metadata = handle.metadata() or {}
-        if METADATA_KEY not in metadata:
-            raise ValueError(f"{path}: a safetensors file without a {METADATA_KEY!r} header entry")
+    if METADATA_KEY not in metadata:
+        raise ValueError(f"{path}: a safetensors file without a {METADATA_KEY!r} header entry")
+    return json.loads(metadata[METADATA_KEY])
+
+
+def load_checkpoint(path: str | Path) -> Any:
+    """The state :func:`save_checkpoint` wrote, tensors on the CPU. Raises on a file of any other kind."""
+    tree = checkpoint_header(path)
+    with safe_open(str(path), framework="pt", device="cpu") as handle:
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
 
     def decode(value: Any) -> Any:
@@ -89,7 +97,7 @@ def load_checkpoint(path: str | Path) -> Any:
             return np.asarray(value["__ndarray__"], dtype=value["dtype"])
         return {key: decode(item) for key, item in value.items()}
 
-    return decode(json.loads(metadata[METADATA_KEY]))
+    return decode(tree)
 
 
 def _hashable(key: Any) -> Any:

@@ -99,7 +99,8 @@ def task_entity(registry, task: str) -> str:
 def planned_multitask_runs(config: Mapping, registry, encoder: str | None = None,
                            root: str = "results") -> list[str]:
     """The ``best.json`` of every transformer run the config plans: per seed and ablation fraction, STL per
-    task, MTL on all, each held-out task fine-tuned; per seed, MTL without each entity group."""
+    task, MTL on all (with two tasks or more: over one it would be that task's STL run again), each held-out
+    task fine-tuned; per seed, MTL without each entity group."""
     settings = config["multitask"]
     encoder = encoder or settings["encoder"]
     tasks = huner_tasks(config, registry)
@@ -112,7 +113,8 @@ def planned_multitask_runs(config: Mapping, registry, encoder: str | None = None
     for seed in settings["seeds"]:
         for fraction in [f"{fraction:g}" for fraction in settings["ablation_fractions"]]:
             runs += [run("stl", task, fraction, seed) for task in tasks]
-            runs.append(run("mtl", "all", fraction, seed))
+            if len(tasks) > 1:
+                runs.append(run("mtl", "all", fraction, seed))
             for entity in settings["entity_groups"]:
                 runs += [run("finetune", task, fraction, seed) for task in tasks
                          if task_entity(registry, task) == entity]

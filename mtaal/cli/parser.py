@@ -111,10 +111,12 @@ def build_parser(description: str) -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="a committed reproduction record (reproductions/<name>): "
                                  "missing runs, add finished ones, rebuild its tables and figures")
-    record.add_argument("action", choices=["missing", "add", "recover", "rebuild"],
+    record.add_argument("action", choices=["missing", "progress", "add", "recover", "rebuild"],
                         help="missing: print the rounds files (a multitask record: best.json files) still "
-                             "to run (one per line, the most wanted first); add: finished runs under RESULTS "
-                             "into the record; recover: selections "
+                             "to run (one per line, the most wanted first); progress (a multitask record): "
+                             "where each missing run stands: finished under RESULTS, part-way (its epoch "
+                             "checkpoint's epoch and dev F1) or not started; add: finished runs under "
+                             "RESULTS into the record; recover: selections "
                              "and annotation cost of recorded random runs, replayed (the corpora under "
                              "RESULTS) and checked against their query statistics; rebuild: comparison, "
                              "figures and STATUS.md from the record's store alone")

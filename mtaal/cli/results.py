@@ -165,6 +165,9 @@ def run_record(args: argparse.Namespace, config: dict) -> None:
     if R.check_tier(args.record, config)["paper"] == "multitask":
         _run_multitask_record(args, config)
         return
+    if args.action == "progress":
+        raise MtaalError("record progress reads transformer epoch checkpoints; for an MTAAL record, "
+                         "`record missing` lists the runs it lacks")
     if args.action == "missing":
         for run in R.missing_runs(args.record, config):
             if args.rank is None or R.seed_rank(run, config) == args.rank:
@@ -195,6 +198,8 @@ def _run_multitask_record(args: argparse.Namespace, config: dict) -> None:
         added, refused = M.add_runs(args.record, args.results, config)
         print(f"{args.record}: {len(added)} runs added" + "".join(f"\n  {run}" for run in added)
               + "".join(f"\n  not added: {why}" for why in refused))
+    elif args.action == "progress":
+        print("\n".join(M.progress(args.record, config, args.results)) or f"{args.record}: complete")
     elif args.action == "recover":
         raise MtaalError("record recover replays MTAAL random runs; a multitask record has none")
     else:

@@ -229,7 +229,8 @@ def judge_claims(ctx: Context, reported: pd.DataFrame, tier: str,
         rows += judge_basis(ev, ctx.alpha, ctx.margin, ctx.correlation_margin, ctx.multitask_report,
                             claim_ids)
     # Rows come basis by basis; a stable sort on the claim puts each claim's two rows together.
-    table = pd.DataFrame(rows).assign(tier=tier, rank_agrees=lambda t: t["rank_agrees"].astype("boolean"))
+    table = pd.DataFrame(rows, columns=COLUMNS).assign(
+        tier=tier, rank_agrees=lambda t: t["rank_agrees"].astype("boolean"))
     return table.sort_values("claim_id", kind="stable")[COLUMNS].reset_index(drop=True)
 
 
@@ -261,6 +262,9 @@ def _rank_cell(row: pd.Series) -> str:
 
 
 def claims_markdown(claims: pd.DataFrame) -> str:
+    if claims.empty:
+        return ("# The papers' claims at this tier\n\n"
+                "No claim is judged here (the record's `claims` is empty).\n")
     caveat = claims["trivial_baseline"].map(
         lambda b: f" (NEN is token accuracy; all-O scores {b.split('token O scores ', 1)[-1]})" if b else "")
     detectable = [f" (smallest {'margin' if test.startswith('TOST') else 'effect'} detectable at power "

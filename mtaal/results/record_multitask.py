@@ -98,9 +98,6 @@ STAGES = {
     "S3": "entity ablation: MTL without each entity group, its tasks fine-tuned from it (Fig. 5; Table 6, "
     "Fig. 6)",
 }
-# benchmarks/README.md, "The multitask record's cost model": predicted core-hours and wall hours on 2
-# cores per stage of the reproduce-multitask tier, before any of its runs.
-STAGE_COST = {"S1": (19, 10), "S2": (12, 6), "S3": (25, 13)}
 # The printed tables the record compares cell by cell.
 TABLES = ("Table 1", "Table 2", "Table 3", "Table 4", "Table 5", "Table 6", "Table 7", "Section 6")
 PAPER_ENCODER = "biobert_vocab"  # the wordpiece table in the paper's vocabulary (sequence counts)
@@ -223,6 +220,33 @@ def missing_runs(record: Path, config: Mapping, results: Path | None = None) -> 
     done = recorded_keys(record)
     sizes = train_subwords(record, results, config["multitask"]["encoder"])
     return [run for run in planned_runs(config, sizes) if run.key not in done]
+
+
+def progress(record: Path, config: Mapping, results: Path) -> list[str]:
+    """Where each run the record lacks stands, beyond what STATUS.md (built from the record alone) can say:
+    finished under ``results`` and not yet added, part-way with an epoch checkpoint (its epoch and mean
+    dev word F1 so far), or not started."""
+    from mtaal.checkpoint import checkpoint_header
+    from mtaal.planning import checkpoint_location
+
+    epochs = config["multitask"]["training"]["epochs"]
+    lines = []
+    for run in missing_runs(record, config):
+        where = run.best_path(results)
+        relative = run.best_path("results").parent.relative_to("results")
+        checkpoint = Path(checkpoint_location(config, f"{relative}/checkpoint.safetensors", results))
+        if where.is_file():
+            state = f"finished ({where}), not yet in the record: mtaal record add"
+        elif checkpoint.is_file():
+            header = checkpoint_header(checkpoint)
+            rows = pd.DataFrame(header["rows"])
+            dev = rows[(rows["split"] == "dev") & (rows["epoch"] == header["epoch"])]
+            state = (f"epoch {header['epoch']} of {epochs} done, mean dev word F1 {dev[WORD_IO].mean():.3f} "
+                     f"(best epoch {header['best_epoch']}); resumes from {checkpoint}")
+        else:
+            state = "not started"
+        lines.append(f"{run.stage} {run.key}: {state}")
+    return lines
 
 
 def epoch_seconds(epochs_file: Path) -> float:
@@ -474,18 +498,21 @@ def status_markdown(
     ]
     walls = jobs.groupby("stage")["wall_seconds"].sum() / 3600 if len(jobs) else pd.Series(dtype=float)
     epoch_hours = jobs.groupby("stage")["epoch_seconds"].sum() / 3600 if len(jobs) else pd.Series(dtype=float)
+    predicted = record_spec(record).get("predicted_hours") or {}
     for stage, what in STAGES.items():
         runs = [r for r in planned if r.stage == stage]
+        if not runs:
+            continue
+        core, wall = predicted.get(stage, ("?", "?"))
         inside = sum(r.key in done for r in runs)
-        core, wall = STAGE_COST.get(stage, (math.nan, math.nan))
         lines.append(
             f"| {stage} | {what} | {inside} | {len(runs) - inside} | ~{core} (~{wall} h) | "
             f"{walls.get(stage, 0.0):.2f} | {epoch_hours.get(stage, 0.0):.2f} |"
         )
     lines += [
         "",
-        'Predicted hours: benchmarks/README.md, "The multitask record\'s cost model" (made before '
-        "any run; the recorded hours replace them as runs come in).",
+        "Predicted hours: `predicted_hours` in record.yaml (core-hours, wall hours on 2 cores), made before "
+        "the stage's runs from the cost model it names; the recorded hours replace them as runs come in.",
         "",
         "## Deltas judged so far (deltas.md)",
         "",

@@ -7,8 +7,9 @@ import random
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
-from mtaal.checkpoint import load_checkpoint, save_checkpoint
+from mtaal.checkpoint import checkpoint_header, load_checkpoint, save_checkpoint
 
 
 def trained_state():
@@ -86,3 +87,14 @@ def test_a_value_json_cannot_hold_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(TypeError, match="cannot store a object"):
         save_checkpoint({"x": object()}, tmp_path / "c.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_header_gives_plain_values_without_the_tensors(tmp_path):
+    _, _, state = trained_state()
+    save_checkpoint(state, tmp_path / "c.safetensors")
+    header = checkpoint_header(tmp_path / "c.safetensors")
+    assert header["rows"][0]["epoch"] == 1 and header["rows"][0]["f1"] == 0.25
+    assert set(header["model"]["0.weight"]) == {"__tensor__"}  # a reference, not the tensor
+    save_file({"x": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))  # safetensors, not ours
+    with pytest.raises(ValueError, match="without a 'mtaal_state' header entry"):
+        checkpoint_header(tmp_path / "plain.safetensors")

@@ -9,6 +9,7 @@ import copy
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -405,22 +406,35 @@ def test_a_record_refuses_a_config_of_another_tier(tmp_path):
     assert R.record_spec(tmp_path / "absent")["paper"] == "mtaal"  # a record without record.yaml
 
 
-def test_the_committed_record_names_configs_that_give_its_tier():
-    record = REPO_CONFIG.parent / "reproductions" / "multitask-cpu"
+@pytest.mark.parametrize(
+    ("name", "configs", "planned", "stages"),
+    [("multitask-cpu", TIER_FILES, 48, ["S1", "S2", "S3"]),
+     ("multitask-cpu-steps", [*TIER_FILES, "config/tiers/reproduce-multitask-steps.yaml"], 2, ["S1", "S2"])],
+)
+def test_each_committed_record_names_configs_that_give_its_tier(name, configs, planned, stages):
+    record = REPO_CONFIG.parent / "reproductions" / name
     spec = R.record_spec(record)
-    assert spec["paper"] == "multitask" and spec["configs"] == TIER_FILES
+    assert spec["paper"] == "multitask" and spec["configs"] == configs
     assert load_config([REPO_CONFIG.parent / f for f in spec["configs"]])["tier"] == spec["tier"]
     status = (record / "STATUS.md").read_text()  # as `mtaal record rebuild` wrote it
-    assert status.startswith(f"# Record status: {len(R.recorded_ids(record))} of 48 planned runs")
+    assert status.startswith(f"# Record status: {len(R.recorded_ids(record))} of {planned} planned runs")
+    # a row per stage the tier plans, with the record's own predicted hours
+    rows = [line for line in status.splitlines() if line.startswith("| S")]
+    assert [row.split(" | ")[0].strip("| ") for row in rows] == stages
+    for row, stage in zip(rows, stages, strict=True):
+        core, wall = spec["predicted_hours"][stage]
+        assert f"~{core} (~{wall} h)" in row
 
 
-def test_the_current_tier_gives_each_committed_run_its_recorded_settings_hash(config):
+@pytest.mark.parametrize("name", ["multitask-cpu", "multitask-cpu-steps"])
+def test_the_current_tier_gives_each_committed_run_its_recorded_settings_hash(name):
     # A record's run is never rerun: what the rules would pass today hashes to what each run recorded.
     from mtaal.corpora.registry import default_registry
     from mtaal.planning import task_entity
     from mtaal.results.store import read_store
 
-    record = REPO_CONFIG.parent / "reproductions" / "multitask-cpu"
+    record = REPO_CONFIG.parent / "reproductions" / name
+    config = load_config([REPO_CONFIG.parent / f for f in R.record_spec(record)["configs"]])
     settings = config["multitask"]
     model = settings["encoders"][settings["encoder"]]
     registry = default_registry()
@@ -443,3 +457,33 @@ def test_the_current_tier_gives_each_committed_run_its_recorded_settings_hash(co
         assert identity["settings_hash"] == run.settings_hash, run.run_id
     assert {f"{s.split('/')[0]}/{r}" for s, r in zip(runs["setting"], runs["run_id"], strict=True)} <= {
         r.key for r in M.planned_runs(config)}
+
+
+def test_progress_says_where_each_missing_run_stands(config, results, tmp_path):
+    # STATUS.md is built from the record alone; progress also reads results/ and the epoch checkpoints.
+    import torch
+
+    from mtaal.multitask.run_files import write_resume_state
+    from mtaal.planning import checkpoint_location
+
+    record = tmp_path / "record"  # empty: every run under `results` is finished but not added
+    config = {**config, "checkpoint_dir": str(tmp_path / "checkpoints")}
+    part_way = run_of(config, "stl", "bc2gm_gene", 0.0)  # not under `results`
+    relative = part_way.best_path("results").parent.relative_to("results")
+    checkpoint = Path(checkpoint_location(config, f"{relative}/checkpoint.safetensors", results))
+    checkpoint.parent.mkdir(parents=True)
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    rows = [{"epoch": e, "split": split, "task": "bc2gm_gene", "word_io_f1": f1}
+            for e, f1 in ((1, 0.0), (2, 0.3), (3, 0.2)) for split in ("dev", "test")]
+    rows[-1]["word_io_f1"] = 0.9  # test scores are not what progress reports
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    write_resume_state(checkpoint, "fp", 3, model, optimizer, scheduler, torch.device("cpu"), rows, 2)
+    state = dict(line.split(": ", 1) for line in M.progress(record, config, results))
+    assert list(state) == [f"{r.stage} {r.key}" for r in M.missing_runs(record, config)]
+    assert state["S1 stl/minilm__bc2gm_gene__ablation0__seed1"] == (
+        f"epoch 3 of 20 done, mean dev word F1 0.200 (best epoch 2); resumes from {checkpoint}")
+    assert state["S1 stl/minilm__jnlpba_cellline__ablation0__seed1"] == "not started"
+    finished = results / "multitask/minilm/stl/cll_cellline/ablation0.5/seed1/best.json"
+    assert state["S2 stl/minilm__cll_cellline__ablation0.5__seed1"] == (
+        f"finished ({finished}), not yet in the record: mtaal record add")

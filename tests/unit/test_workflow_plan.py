@@ -58,6 +58,22 @@ def test_the_multitask_reproduction_tier_plans_its_first_stage_as_17_runs():
     assert sum("/finetune/" in r for r in runs) == 2 * (2 + 4)  # cell line and species tasks, 2 fractions
 
 
+def test_the_steps_control_plans_cll_single_task_alone_at_100_epochs():
+    # MTL over one task would be its STL run again: not planned.
+    from mtaal.cli import REPO_CONFIG, load_config
+    from mtaal.corpora.registry import load_registry
+    from mtaal.planning import planned_multitask_runs
+
+    tiers = REPO_CONFIG / "tiers"
+    config = load_config([REPO_CONFIG / "config.yaml", tiers / "paper.yaml",
+                          tiers / "reproduce-multitask.yaml", tiers / "reproduce-multitask-steps.yaml"])
+    runs = planned_multitask_runs(config, load_registry(REPO_CONFIG.parent / config["corpus_registry"]))
+    assert runs == [f"results/multitask/minilm/stl/cll_cellline/ablation{f}/seed1/best.json"
+                    for f in ("0", "0.5")]
+    assert config["multitask"]["training"]["epochs"] == 100
+    assert config["multitask"]["training"]["batch_size"] == 25  # the rest is the record's tier
+
+
 def test_checkpoints_stay_under_results_unless_checkpoint_dir_moves_them_out(monkeypatch):
     from mtaal.planning import checkpoint_location
 
