@@ -1,4 +1,4 @@
-"""Reported vs reproduced: every printed cell of both papers beside what this workflow's runs give.
+"""Printed vs ours: every printed cell of both papers beside what this workflow's runs give.
 
 The papers' numbers are data (``config/reported/*.csv``, parsed out of the paper texts by
 ``tools/transcribe_reported.py``): one row per printed cell, keyed by (paper, table, row, column,
@@ -86,7 +86,8 @@ COMPARISON_COLUMNS = [
     "units",
     "tier",
 ]
-REPRODUCED, NOT_REPRODUCED, REFERENCE = "reproduced", "not reproduced", "reference"
+# A printed cell is compared (our runs beside it; whether they agree is the judgement) or not (reason given).
+COMPARED, NOT_COMPARED, REFERENCE = "compared", "not compared", "reference"
 DIVERSITY_STATISTICS = ("distinct_words", "entity_mentions", "sentences_with_entity_pct")
 # Deterministic counts: compared as a ratio, never with an interval.
 # The wordpiece table's counts at the paper's 512 (mtaal.multitask.sequence_table.PAPER_COUNT_COLUMNS).
@@ -432,12 +433,12 @@ def compare(reported: pd.DataFrame, rep: Reproduction, tier: str, members_from: 
                         "reason": f"third-party system: {row.system}, shown for reference"})
             continue
         if row.metric == "document_type":
-            out.append({**record, "status": NOT_REPRODUCED, "reason": "not computed by this workflow"})
+            out.append({**record, "status": NOT_COMPARED, "reason": "not computed by this workflow"})
             continue
         cell = _cell_for(row, rep, members)
         values = cell.values.dropna()
         if values.empty:
-            out.append({**record, "status": NOT_REPRODUCED, "reason": _why_missing(row, rep, members, cell)})
+            out.append({**record, "status": NOT_COMPARED, "reason": _why_missing(row, rep, members, cell)})
             continue
         n = cell.n_given or len(values)
         mean = float(values.mean())
@@ -447,7 +448,7 @@ def compare(reported: pd.DataFrame, rep: Reproduction, tier: str, members_from: 
         reason = f"corpus missing for {', '.join(partial)}" if partial else ""
         out.append({
             **record,
-            "status": REPRODUCED,
+            "status": COMPARED,
             "reason": reason,
             "reproduced_model": cell.reproduced_model,
             "n": n,

@@ -13,11 +13,11 @@ import pyarrow as pa
 
 from mtaal.io import write_parquet, write_text
 from mtaal.results.compare import (
+    COMPARED,
     COUNT_METRICS,
     DIVERSITY_STATISTICS,
-    NOT_REPRODUCED,
+    NOT_COMPARED,
     REFERENCE,
-    REPRODUCED,
     Reproduction,
     compare,
 )
@@ -42,7 +42,7 @@ def _partial(units) -> str:
 
 
 def _ours(row) -> str:
-    if row.status != REPRODUCED:
+    if row.status != COMPARED:
         return ""
     digits = _digits(row.metric)
     if row.metric in COUNT_METRICS:
@@ -58,11 +58,11 @@ def reason_kind(reason: str) -> str:
     return reason.split(":")[0].split(" (")[0]
 
 
-def not_reproduced_summary(comparison: pd.DataFrame) -> pd.DataFrame:
+def not_compared_summary(comparison: pd.DataFrame) -> pd.DataFrame:
     """Printed cells this tier did not reproduce, counted per paper, reason kind and details (which
     corpus, which ablation amount, ...), with the tables they are in: a reason shared by several tables
     is one row."""
-    rows = comparison[comparison["status"] != REPRODUCED]
+    rows = comparison[comparison["status"] != COMPARED]
     kinds = rows["reason"].map(reason_kind)
     details = [r[len(k):].strip(" :()") for r, k in zip(rows["reason"], kinds, strict=True)]
     rows = rows.assign(kind=kinds, detail=details)
@@ -86,7 +86,7 @@ def layout_markdown(comparison: pd.DataFrame, paper: str, table: str) -> str:
     cells = rows.assign(
         cell=[
             (f"ref {p}" if s == REFERENCE
-             else f"{_number(m, _digits(metric)) if s == REPRODUCED else '–'}{_partial(u)} / {p}")
+             else f"{_number(m, _digits(metric)) if s == COMPARED else '–'}{_partial(u)} / {p}")
             + ("" if st == "value" else f" ({st})")
             for m, s, p, st, metric, u in zip(
                 rows["mean"], rows["status"], rows["printed"], rows["statistic"], rows["metric"],
@@ -105,19 +105,20 @@ def comparison_markdown(comparison: pd.DataFrame, paper: str, title: str) -> str
     tiers = ", ".join(sorted(rows["tier"].unique())) or "none"
     counts = rows["status"].value_counts()
     lines = [
-        f"# {title}: printed vs reproduced",
+        f"# {title}: printed vs ours",
         "",
-        f"Tier: {tiers}. {len(rows)} printed cells: {counts.get(REPRODUCED, 0)} reproduced, "
-        f"{counts.get(NOT_REPRODUCED, 0)} not reproduced (reason given), {counts.get(REFERENCE, 0)} "
+        f"Tier: {tiers}. {len(rows)} printed cells: {counts.get(COMPARED, 0)} compared with our runs "
+        "(whether they agree: the judgement), "
+        f"{counts.get(NOT_COMPARED, 0)} not compared (reason given), {counts.get(REFERENCE, 0)} "
         "third-party reference values. Ours: mean ± std over seeds (n). 95% PI: where a single run "
         "(like the printed one) should fall, mean ± t·s·sqrt(1 + 1/n). Beside the printed metric: our "
         "stricter metric (second) and what a model that tags every token O scores (all-O).",
     ]
     reasons = _shared_reasons(rows["reason"])
-    summary = not_reproduced_summary(rows)
+    summary = not_compared_summary(rows)
     if not summary.empty:
         by_reason = summary.drop(columns="paper").to_markdown(index=False)
-        lines += ["", "## Not reproduced, by reason", "", by_reason]
+        lines += ["", "## Not compared, by reason", "", by_reason]
     for table in dict.fromkeys(rows["table"]):
         part = rows[rows["table"] == table]
         view = pd.DataFrame({

@@ -307,7 +307,7 @@ def checkout_path(path: str) -> Path:
 
 
 def _says(row) -> str:
-    if row.status != C.REPRODUCED:
+    if row.status != C.COMPARED:
         return "not yet run"
     if row.judgement == "within":
         return "within the interval"
@@ -322,7 +322,7 @@ def cells_markdown(comparison: pd.DataFrame) -> str:
     lines = ["| row | column | printed | ours (n) | per seed | 95% PI | says | strict metric | all-O |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in comparison.itertuples():
-        done = row.status == C.REPRODUCED
+        done = row.status == C.COMPARED
         interval = f"[{row.pi95_low:.3f}, {row.pi95_high:.3f}]" if done and pd.notna(row.pi95_low) else ""
         seeds = ", ".join(f"{v:.3f}" for v in row.values) if done else ""
         lines.append(
@@ -337,13 +337,13 @@ def cells_markdown(comparison: pd.DataFrame) -> str:
 def status_markdown(record: Path, config: Mapping, comparison: pd.DataFrame) -> str:
     planned, missing = planned_runs(config), missing_runs(record, config)
     jobs = read_jobs(record, JOB_COLUMNS)
-    judged = comparison[comparison["status"] == C.REPRODUCED]["judgement"].value_counts()
+    judged = comparison[comparison["status"] == C.COMPARED]["judgement"].value_counts()
     lines = [
         f"# Record status: {len(planned) - len(missing)} of {len(planned)} planned runs",
         "",
         f"Tier `{config.get('tier')}`. Machine time in the record: {jobs['wall_seconds'].sum() / 3600:.2f} h "
         f"wall over {len(jobs)} runs. Printed cells: {len(comparison)}, with runs: "
-        f"{int((comparison['status'] == C.REPRODUCED).sum())} ("
+        f"{int((comparison['status'] == C.COMPARED).sum())} ("
         + (", ".join(f"{k}: {v}" for k, v in judged.items()) or "none") + ").",
         "",
         "## Still missing (in the order `tools/reproduce_record.sh` runs them)",

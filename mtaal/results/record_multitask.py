@@ -347,7 +347,7 @@ def absolute_cells(
     cells = C.compare(printed.reset_index(drop=True), rep, str(config.get("tier", "")),
                       members_from=reported[(reported["paper"] == PAPER) & reported["table"].isin(TABLES)])
     scored = (
-        (cells["status"] == C.REPRODUCED)
+        (cells["status"] == C.COMPARED)
         & ~cells["metric"].isin(C.COUNT_METRICS)
         & (cells["reproduced_model"] != "")
         & (cells["reproduced_model"] != cells["model"].fillna(""))

@@ -45,7 +45,7 @@ def report_tables(encoder: str, root: str = "results") -> dict[str, tuple[str, s
                                                  multitask_cat, "Tables",
                                                  "Fig. 4 statistics: Pearson r, r squared and p of STL F1 "
                                                  "against training sequences and annotation density."),
-        "comparison": (f"{root}/results/comparison.parquet", "Reproduction", "Reported vs reproduced",
+        "comparison": (f"{root}/results/comparison.parquet", "Reproduction", "Printed vs ours",
                        "Every printed cell of both papers (config/reported/) beside ours: mean, std and 95% "
                        "prediction interval over seeds, our stricter metric, an all-O predictor's score, and "
                        "the reason where this tier did not reproduce the cell."),

@@ -11,10 +11,10 @@ from scipy import stats
 from mtaal.corpora.registry import default_registry
 from mtaal.errors import MtaalError
 from mtaal.results.compare import (
-    NOT_REPRODUCED,
+    COMPARED,
+    NOT_COMPARED,
     REFERENCE,
     REPORTED_COLUMNS,
-    REPRODUCED,
     Reproduction,
     compare,
     load_reported,
@@ -99,7 +99,7 @@ def test_mtaal_cell_joins_the_release_metric_with_strict_metric_and_all_o_beside
     ])
     table = compare(reported, Reproduction(store=store, report_after_round={"ncbi_disease": 2}), "tiny")
     ner = table[table["column"] == "MT / NER"].iloc[0]
-    assert ner["status"] == REPRODUCED and ner["n"] == 3
+    assert ner["status"] == COMPARED and ner["n"] == 3
     assert ner["mean"] == pytest.approx(0.72)  # the report round's values, not the last round's
     assert sorted(ner["values"]) == pytest.approx([0.70, 0.72, 0.74])
     low, high = prediction_interval(0.72, float(np.std([0.70, 0.72, 0.74], ddof=1)), 3)
@@ -144,12 +144,12 @@ def test_cells_printed_twice_stay_two_rows_and_average_rows_are_means_over_their
     assert average["values"] == pytest.approx([0.80, 0.83])
     assert average["units"] == "2 of 3 tasks" and "chebi_chemical" in average["reason"]
     chebi = table.loc[("Table 2", "CHEMICAL / CHEBI", "F_1 / TEST")]
-    assert chebi["status"] == NOT_REPRODUCED and chebi["reason"] == (
+    assert chebi["status"] == NOT_COMPARED and chebi["reason"] == (
         "corpus missing: ChEBI patents are not in the mirror")
     # two seeds 0.02 apart: t(0.975, 1) = 12.7 makes the prediction interval ±0.22, so 0.934 is within
     assert table.loc[("Table 2", "CHEMICAL / CDR", "F_1 / TEST"), "judgement"] == "within"
     ablated = table.loc[("Table 4", "CHEMICAL / CDR", "Ablation amount / 0.25")]
-    assert ablated["status"] == NOT_REPRODUCED and ablated["reason"] == "not run at this tier (ablation 0.25)"
+    assert ablated["status"] == NOT_COMPARED and ablated["reason"] == "not run at this tier (ablation 0.25)"
 
 
 def test_average_rows_group_tasks_by_their_runs_entity_type_else_the_config_s_registry(tmp_path):
@@ -200,7 +200,7 @@ def test_counts_of_table_1_come_from_the_corpus_statistics(tmp_path):
                        mtaal_sentences=sentences, registry_types=REGISTRY_TYPES)
     table = compare(reported, rep, "default")
     assert table["mean"].tolist()[:3] == [793.0, 1433.0, 250.0]
-    assert table["status"].tolist() == [REPRODUCED] * 3 + [NOT_REPRODUCED]
+    assert table["status"].tolist() == [COMPARED] * 3 + [NOT_COMPARED]
     assert table["reason"].iat[3] == "not computed by this workflow"
     text = comparison_markdown(table, "multitask", "Multitask")
     assert "250 / 234" in text and "not computed by this workflow" in text
@@ -276,7 +276,7 @@ def test_cli_store_and_compare_work_on_a_partial_results_folder(tmp_path, capsys
     # the default tier reports NCBI after 5 queries; these runs have 1 round: their last round counts
     cell = table[(table["table"] == "Table 3") & (table["row"] == "MTAAL+g")
                  & (table["column"] == "MT / NER")]
-    assert cell["status"].iat[0] == REPRODUCED and cell["mean"].iat[0] == pytest.approx(0.515)
+    assert cell["status"].iat[0] == COMPARED and cell["mean"].iat[0] == pytest.approx(0.515)
     assert sorted(cell["values"].iat[0]) == pytest.approx([0.51, 0.52])
     sentences = table[(table["table"] == "Table 1") & (table["metric"] == "sentences")
                       & (table["dataset"] == "ncbi_disease")].set_index("split")["mean"]
@@ -303,8 +303,8 @@ def test_table_4_cells_are_the_diversity_runs_queries_in_the_store(tmp_path):
     table = compare(reported, Reproduction(store=read_store(tmp_path / "store"),
                                            report_after_round={"ncbi_disease": 2}), "tiny")
     mean, std = table.iloc[0], table.iloc[1]
-    assert mean["status"] == REPRODUCED and mean["mean"] == pytest.approx(33.0) and mean["n"] == 3
+    assert mean["status"] == COMPARED and mean["mean"] == pytest.approx(33.0) and mean["n"] == 3
     assert std["mean"] == pytest.approx(3.0)  # the std over the three repeats, as the paper prints it
     curves_only = _mtaal_store({"mtl-lc": {1: 0.7}})
     table = compare(reported, Reproduction(store=curves_only, report_after_round={"ncbi_disease": 2}), "tiny")
-    assert set(table["status"]) == {NOT_REPRODUCED}
+    assert set(table["status"]) == {NOT_COMPARED}

@@ -25,7 +25,7 @@ def test_one_panel_that_says_why_it_is_empty_passes(tmp_path):
 
 
 def test_tuple_headers_decimal_epochs_and_repeated_reasons_are_found(tmp_path):
-    reason = "not reproduced: not run at this tier (gellus_cellline not in this tier's datasets)"
+    reason = "not compared: not run at this tier (gellus_cellline not in this tier's datasets)"
     table = tmp_path / "t.md"
     table.write_text(
         "| task | ('ncbi', 'glove', 'ner_f1') | best epoch | note |\n|---|---|---|---|\n"
