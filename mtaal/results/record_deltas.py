@@ -5,7 +5,7 @@ printed a - b), their sign agreement and rank correlation over tasks, as tables,
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,14 +140,18 @@ def delta_table(
     fractions: Sequence[float],
     entity_types: Mapping[str, str],
     finetuned: Sequence[str] | None = None,
+    experiments: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """One row per (delta, task): ours (word IO; strict word and entity beside it), the paper's printed
     delta, their parts, whether the signs agree. ``finetuned``: the tasks the fine-tuning deltas are
-    planned for (None: every task)."""
+    planned for (None: every task); ``experiments``: the experiments the record plans (None: all), a delta
+    with a side outside them is left out (never "not yet run")."""
     ours = _our_scores(store).set_index(["experiment", "fraction", "task"])
     printed = _printed(reported)
     rows = []
     for delta in deltas_for(fractions):
+        if experiments is not None and not {delta.a[0], delta.b[0]} <= set(experiments):
+            continue
         for task in tasks:
             if delta.a[0] == "finetune" and finetuned is not None and task not in finetuned:
                 continue

@@ -402,6 +402,7 @@ def rebuild(record: Path, reported: pd.DataFrame, config: Mapping) -> pd.DataFra
         settings["ablation_fractions"],
         types,
         [t for t in tasks if types[t] in settings["entity_groups"]],
+        {run.experiment for run in planned_runs(config)},
     )
     summary = delta_summary(deltas)
     _write(deltas, record / "deltas.parquet")

@@ -322,6 +322,13 @@ def test_rebuild_judges_within_model_deltas_from_the_record_alone(config, result
         deltas = M.rebuild(record, reported, config).set_index(["delta", "task"])
     finally:
         shutil.copytree(copied, results)
+    # a record that plans STL alone (the steps control) shows only the deltas STL runs can give
+    from mtaal.results.record_deltas import delta_table
+    from mtaal.results.store import read_store
+
+    only_stl = delta_table(read_store(record / "store"), reported, ["cll_cellline"], [0.0, 0.5],
+                           {"cll_cellline": "cell_line"}, None, {"stl"})
+    assert only_stl["delta"].tolist() == ["stl_drop_0.5"] and only_stl["ours"].notna().all()
     printed = reported[(reported["paper"] == "multitask") & (reported["metric"] == "word_io_f1")]
 
     def cell(table, column, task):
