@@ -28,6 +28,7 @@ def study_runs(mtaal: Mapping, study: str) -> dict[str, list[int]]:
 MTAAL_RUN = "{root}/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}/rounds.parquet"
 MTAAL_BENCHMARK = "{root}/benchmarks/mtaal/{study}/{dataset}/{embedding}/{variant}/seed{seed}.tsv"
 MULTITASK_RUN = "{root}/multitask/{encoder}/{experiment}/{group}/ablation{fraction}/seed{seed}"
+MULTITASK_CHECKPOINT = "checkpoint.safetensors"  # a transformer run's epoch checkpoint file
 
 
 def checkpoint_location(config: Mapping, relative: str, results: str | Path = "results") -> str:
@@ -38,6 +39,15 @@ def checkpoint_location(config: Mapping, relative: str, results: str | Path = "r
     if not root:
         return str(Path(results) / relative)
     return str(Path(os.path.expandvars(os.path.expanduser(root))) / config["tier"] / relative)
+
+
+def multitask_checkpoint(config: Mapping, encoder: str, experiment: str, group: str, fraction: str,
+                         seed: int, results: str | Path = "results") -> str:
+    """Where a transformer run keeps its epoch checkpoint (:func:`checkpoint_location`): the rules pass
+    it to the run, ``mtaal record progress`` reads it."""
+    run = MULTITASK_RUN.format(root="", encoder=encoder, experiment=experiment, group=group,
+                               fraction=fraction, seed=seed).lstrip("/")
+    return checkpoint_location(config, f"{run}/{MULTITASK_CHECKPOINT}", results)
 
 
 @dataclass(frozen=True)

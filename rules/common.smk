@@ -9,6 +9,7 @@ from mtaal.planning import (
     MTAAL_RUN,
     MULTITASK_RUN,
     checkpoint_location,
+    multitask_checkpoint,
     huner_tasks,
     planned_mtaal_runs,
     planned_multitask_runs,
@@ -102,15 +103,7 @@ def run_checkpoint(experiment, group=None):
         return {}
 
     def checkpoint(w):
-        run = MULTITASK_RUN.format(
-            root="",
-            encoder=w.encoder,
-            experiment=experiment,
-            group=group or w.group,
-            fraction=w.fraction,
-            seed=w.seed,
-        )
-        return checkpoint_location(config, f"{run.lstrip('/')}/checkpoint.safetensors")
+        return multitask_checkpoint(config, w.encoder, experiment, group or w.group, w.fraction, w.seed)
 
     return {"checkpoint": checkpoint}
 

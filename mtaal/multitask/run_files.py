@@ -29,8 +29,9 @@ from mtaal.multitask.data import SPLITS, PreparedTask
 from mtaal.multitask.identity import BEST_FILE, EPOCHS_FILE
 from mtaal.multitask.model import save_encoder
 from mtaal.multitask.settings import TrainSettings
+from mtaal.planning import MULTITASK_CHECKPOINT
 
-CHECKPOINT = "checkpoint.safetensors"
+CHECKPOINT = MULTITASK_CHECKPOINT
 ENCODER_DIR = "encoder"
 
 

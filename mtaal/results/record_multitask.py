@@ -227,14 +227,14 @@ def progress(record: Path, config: Mapping, results: Path) -> list[str]:
     finished under ``results`` and not yet added, part-way with an epoch checkpoint (its epoch and mean
     dev word F1 so far), or not started."""
     from mtaal.checkpoint import checkpoint_header
-    from mtaal.planning import checkpoint_location
+    from mtaal.planning import multitask_checkpoint
 
     epochs = config["multitask"]["training"]["epochs"]
     lines = []
     for run in missing_runs(record, config):
         where = run.best_path(results)
-        relative = run.best_path("results").parent.relative_to("results")
-        checkpoint = Path(checkpoint_location(config, f"{relative}/checkpoint.safetensors", results))
+        checkpoint = Path(multitask_checkpoint(config, run.encoder, run.experiment, run.group, run.fraction,
+                                               run.seed, results))
         if where.is_file():
             state = f"finished ({where}), not yet in the record: mtaal record add"
         elif checkpoint.is_file():
